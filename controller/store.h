@@ -1,0 +1,92 @@
+/*
+ * store.h — the results database (SQLite): batches, runs, results, metrics.
+ *
+ * Only the controller writes; the CLI opens read-only for `results`.
+ * The schema lives in schemas/sql/NNN-*.sql (numbered migrations applied in
+ * order inside one transaction each; PRAGMA user_version holds the last
+ * applied number).  Tables (see docs/schema.md):
+ *   batch(id, matrix_name, matrix_json, testbed, state, created_at, finished_at)
+ *   run(id, batch_id, idx, point, repetition, params_json, state, reason,
+ *       client_host, server_host, created_at, started_at, finished_at)
+ *   result(run_id, seq, host, received_at, raw_json)   PRIMARY KEY(run_id, seq)
+ *   metric(run_id, name, value, unit)                   PRIMARY KEY(run_id, name)
+ *   sample(run_id, seq, t_s, name, value)               per-second samples
+ * Timestamps are UTC ISO 8601 text ("2026-11-29T23:59:01.123Z").
+ * Run states: queued leasing setup running collect teardown done failed skipped interrupted.
+ */
+#ifndef CNTB_STORE_H
+#define CNTB_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+/*
+ * Opens (creating if needed, unless readonly) the database at path and applies
+ * pending migrations from the SQL compiled into the program (the files of
+ * schemas/sql/ are embedded at build time or read from CNTB_SOURCE_DIR).
+ * readonly opens an existing database without migrating.  Returns a fresh
+ * store or NULL with a message in err (errlen bytes).
+ */
+store_t *store_open(const char *path, bool readonly, char *err, size_t errlen);
+
+/* Closes and sets *self_p to NULL; accepts NULL. */
+void store_close(store_t **self_p);
+
+/* The underlying connection (borrowed), for queries of results.c. */
+sqlite3 *store_db(store_t *self);
+
+/* The schema version applied (PRAGMA user_version). */
+int store_schema_version(store_t *self);
+
+/*
+ * Inserts a batch and all its runs (state queued) in one transaction.
+ * params_json[i], point[i], repetition[i] for i < nruns.  Returns the batch id
+ * (> 0) or -1 (database untouched).  run ids are returned in run_ids (caller
+ * array of nruns) when not NULL.
+ */
+int64_t store_batch_insert(store_t *self, const char *matrix_name, const char *matrix_json,
+                           const char *testbed, int nruns, const char *const *params_json,
+                           const int *point, const int *repetition, int64_t *run_ids);
+
+/* Sets a batch's state ("running", "done", "failed", "cancelled"); finished_at when final. */
+int store_batch_set_state(store_t *self, int64_t batch, const char *state);
+
+/*
+ * Sets a run's state and optional reason (NULL keeps none).  started_at is
+ * set on entering "setup", finished_at on done/failed/skipped.  0 or -1.
+ */
+int store_run_set_state(store_t *self, int64_t run, const char *state, const char *reason);
+
+/* Records which hosts a run uses.  0 or -1. */
+int store_run_set_hosts(store_t *self, int64_t run, const char *client_host,
+                        const char *server_host);
+
+/*
+ * Stores one result exactly once, in one transaction: the raw JSON in result,
+ * each entry of result["metrics"] (object name -> number) in metric with its
+ * unit from metric_unit(), each entry of result["samples"] (array of objects
+ * with "t_s" and metric-named numbers) in sample.  Returns 1 when stored,
+ * 0 when (run, seq) was already stored (nothing changes), -1 on error
+ * (rolled back).  Does not take ownership of result.
+ */
+int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
+                        const json_t *result);
+
+/*
+ * Marks every run of unfinished batches that is between leasing and
+ * teardown as "interrupted" and queues it again (state queued).  Returns the
+ * number of runs requeued, or -1.
+ */
+int store_requeue_interrupted(store_t *self);
+
+/*
+ * The batch id to show by default: the most recent batch, or 0 when there is
+ * none, -1 on error.
+ */
+int64_t store_latest_batch(store_t *self);
+
+#endif

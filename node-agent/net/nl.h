@@ -1,0 +1,83 @@
+/*
+ * nl.h — network namespaces and rtnetlink operations (libnl-route-3).
+ *
+ * Named namespaces follow iproute2's convention so that `ip netns` sees them:
+ * a namespace NAME is a bind mount of a process's /proc/self/ns/net on
+ * /run/netns/NAME.  Every link operation takes the namespace it acts in
+ * (NULL = the caller's own): the calling thread enters it with setns(2) for
+ * the duration of the call and returns to its original namespace.
+ * All functions return 0 on success and -1 on error with a message in err
+ * (NL_ERR_MAX bytes); none of them runs a program.
+ */
+#ifndef CNTB_NL_H
+#define CNTB_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NL_ERR_MAX 256
+#define NETNS_RUN_DIR "/run/netns"
+
+/* Names: interfaces <= 15 bytes of [A-Za-z0-9_.-]; namespaces <= 63 bytes of the same. */
+bool nl_ifname_valid(const char *name);
+bool netns_name_valid(const char *name);
+
+/* Creates the named namespace (with loopback up); an existing one is an error unless may_exist. */
+int netns_create(const char *name, bool may_exist, char *err);
+
+/* Deletes the named namespace (umount + unlink); a missing one is not an error. */
+int netns_delete(const char *name, char *err);
+
+/* 1 when the named namespace exists, else 0. */
+int netns_exists(const char *name);
+
+/* Moves the calling thread into the named namespace (NULL or "" = no-op).  For child processes. */
+int netns_enter(const char *name, char *err);
+
+/*
+ * Lists named namespaces whose name starts with prefix into a fresh
+ * NULL-terminated array of fresh strings (free with netns_list_free).
+ * Returns the count or -1.
+ */
+int netns_list(const char *prefix, char ***names, char *err);
+void netns_list_free(char ***names);
+
+/* Creates a bridge in netns; mtu 0 = default.  Existing link of that name is an error. */
+int nl_bridge_add(const char *netns, const char *name, int mtu, char *err);
+
+/*
+ * Creates a veth pair: `name` in netns, `peer` in peer_netns (NULL = same as
+ * netns).  mtu 0 = default.
+ */
+int nl_veth_add(const char *netns, const char *name, const char *peer, const char *peer_netns,
+                int mtu, char *err);
+
+/* Enslaves `name` to the bridge `master` (both in netns). */
+int nl_link_set_master(const char *netns, const char *name, const char *master, char *err);
+
+/* Sets the link up. */
+int nl_link_up(const char *netns, const char *name, char *err);
+
+/* Deletes a link; a missing link is not an error. */
+int nl_link_del(const char *netns, const char *name, char *err);
+
+/* 1 when the link exists in netns, 0 when not, -1 on error. */
+int nl_link_exists(const char *netns, const char *name, char *err);
+
+/* MTU of the link (bytes), or -1. */
+int nl_link_mtu(const char *netns, const char *name, char *err);
+
+/*
+ * Lists links in netns whose name starts with prefix into a fresh
+ * NULL-terminated array (free with netns_list_free).  Returns count or -1.
+ */
+int nl_link_list(const char *netns, const char *prefix, char ***names, char *err);
+
+/* Adds an IPv4 address "a.b.c.d/len" to the link. An identical existing address is not an error. */
+int nl_addr_add(const char *netns, const char *ifname, const char *cidr, char *err);
+
+/* Adds an IPv4 route: dst "a.b.c.d/len" or "default", via gateway (may be NULL), dev (may be NULL). */
+int nl_route_add(const char *netns, const char *dst, const char *via, const char *dev,
+                 char *err);
+
+#endif
