@@ -89,4 +89,11 @@ int store_requeue_interrupted(store_t *self);
  */
 int64_t store_latest_batch(store_t *self);
 
+/*
+ * The message of the last failure of a store function on self ("" when none
+ * yet), e.g. "run 3 seq 0: $.metrics.throughput_bps: must be a number".
+ * Borrowed: valid until the next call on self.
+ */
+const char *store_errmsg(store_t *self);
+
 #endif
