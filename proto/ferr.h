@@ -10,6 +10,7 @@
 #ifndef CNTB_FERR_H
 #define CNTB_FERR_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #define FERR_MAX 1024
@@ -22,5 +23,27 @@
  */
 void ferr_set(char *err, const char *file, const char *text, size_t len, const char *path,
               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * Formats a JSON syntax error reported by jansson (json_loadb and friends):
+ * "file:line:col: $: invalid JSON: <jansson's text>", or "file: $: invalid
+ * JSON: ..." when jansson gives no line.  Line and column are jansson's
+ * (1-based, column in characters).  Never fails.
+ */
+void ferr_json_syntax(char *err, const char *file, const json_error_t *jerr);
+
+/*
+ * The name of a JSON value's type as error messages spell it: "object",
+ * "array", "string", "number" (integer or real), "boolean", "null".
+ * Returns a static string.
+ */
+const char *ferr_type_name(const json_t *v);
+
+/*
+ * Reads the whole file at `path` (at most 16 MiB) into a fresh NUL-terminated
+ * buffer (caller frees) and sets *len to its size in bytes.  Returns NULL
+ * with "path: cannot read: <strerror>" in err (FERR_MAX bytes) on failure.
+ */
+char *ferr_read_file(const char *path, size_t *len, char *err);
 
 #endif
