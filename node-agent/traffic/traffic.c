@@ -6,6 +6,7 @@
  */
 #include "traffic.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,9 +65,16 @@ main_server(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b':
+        case 'b': {
+            unsigned char a[sizeof(struct in6_addr)];
+
+            if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1) {
+                traffic_err("server: --bind %s is not a numeric IPv4 or IPv6 address", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
             o.bind = optarg;
             break;
+        }
         case 'p':
             if (traffic_parse_long(optarg, 0, 65535, &o.port) < 0) {
                 traffic_err("server: --port %s is not a port number 0..65535", optarg);
