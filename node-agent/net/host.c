@@ -1,0 +1,72 @@
+/*
+ * host.c — network `host`: the containers are the host's own namespace.
+ *
+ * The baseline every other kind is compared with: no namespace, no link, the
+ * client and the server run in the agent's namespace and talk over the
+ * underlay address of the host holding the server (loopback-free, so that a
+ * same-host run still crosses the IP stack the way the others do).  Nothing
+ * is built, so nothing is torn down.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "netkind.h"
+#include "nl.h"
+
+static int host_capability(char *reason, size_t len)
+{
+    if (reason && len)
+        reason[0] = '\0';
+    return 1;
+}
+
+static bool host_supports(const char *placement)
+{
+    return placement &&
+           (strcmp(placement, "same-host") == 0 || strcmp(placement, "cross-host") == 0);
+}
+
+static int host_setup(netkind_ctx_t *ctx, char *err)
+{
+    char nlerr[NL_ERR_MAX];
+    const char *server;
+    int mtu;
+
+    ctx->client_netns[0] = '\0';
+    ctx->server_netns[0] = '\0';
+    /* The server listens on its host's underlay address: ours when we hold
+     * it (same-host, or the server's half of cross-host), else the peer's. */
+    server = ctx->has_server || strcmp(ctx->placement, "same-host") == 0 ? ctx->underlay_addr
+                                                                         : ctx->peer_addr;
+    if (!server[0]) {
+        snprintf(err, NETKIND_ERR_MAX, "network host: run %lld: no underlay address for the server",
+                 (long long)ctx->run);
+        return -1;
+    }
+    snprintf(ctx->server_addr, sizeof(ctx->server_addr), "%s", server);
+    ctx->mtu = 0;
+    if (ctx->underlay_if[0]) {
+        mtu = nl_link_mtu(NULL, ctx->underlay_if, nlerr);
+        if (mtu < 0) {
+            snprintf(err, NETKIND_ERR_MAX, "network host: %.230s", nlerr);
+            return -1;
+        }
+        ctx->mtu = mtu;
+    }
+    return 0;
+}
+
+static int host_teardown(netkind_ctx_t *ctx, char *err)
+{
+    (void)ctx;
+    (void)err;
+    return 0;
+}
+
+const netkind_t netkind_host = {
+    .name = "host",
+    .capability = host_capability,
+    .supports = host_supports,
+    .setup = host_setup,
+    .teardown = host_teardown,
+};

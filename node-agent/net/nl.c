@@ -1,0 +1,905 @@
+/*
+ * nl.c — named network namespaces and rtnetlink link, address and route
+ * operations through libnl-route-3.
+ *
+ * Namespaces follow iproute2 (ip/ipnetns.c): /run/netns is a shared mount
+ * point, and namespace NAME is a bind mount of a thread's net namespace on
+ * the empty file /run/netns/NAME, so `ip netns` sees ours and we see its.
+ *
+ * Every link operation names the namespace it acts in.  The calling thread
+ * enters it with setns(2), opens its netlink socket there (a netlink socket
+ * belongs to the namespace it was created in, for ever), does the work and
+ * returns to the namespace it came from, which it opened beforehand as
+ * /proc/thread-self/ns/net.  Other threads of the process are not affected.
+ *
+ * libnl turns kernel errnos into its own codes; nlerr_str() maps the common
+ * ones back so that messages read like the kernel's ("File exists"), always
+ * prefixed with the object they concern: "bridge cntb7-br: File exists".
+ */
+#include "nl.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/rtnetlink.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void seterr(char *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, NL_ERR_MAX, fmt, ap);
+    va_end(ap);
+}
+
+/* The kernel's wording for a libnl error code (a negative or positive NLE_*). */
+static const char *nlerr_str(int code)
+{
+    static const struct {
+        int nle;
+        int eno;
+    } map[] = {
+        {NLE_EXIST, EEXIST},         {NLE_OBJ_NOTFOUND, ENOENT}, {NLE_NODEV, ENODEV},
+        {NLE_PERM, EPERM},           {NLE_NOACCESS, EACCES},     {NLE_BUSY, EBUSY},
+        {NLE_INVAL, EINVAL},         {NLE_RANGE, ERANGE},        {NLE_NOMEM, ENOMEM},
+        {NLE_OPNOTSUPP, EOPNOTSUPP}, {NLE_NOADDR, EADDRNOTAVAIL}, {NLE_AF_NOSUPPORT, EAFNOSUPPORT},
+        {NLE_AGAIN, EAGAIN},         {NLE_MSGSIZE, EMSGSIZE},    {NLE_MSG_TOOSHORT, EMSGSIZE},
+    };
+    size_t i;
+
+    if (code < 0)
+        code = -code;
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].nle == code)
+            return strerror(map[i].eno);
+    return nl_geterror(code);
+}
+
+static bool name_ok(const char *name, size_t max)
+{
+    size_t n;
+
+    if (!name)
+        return false;
+    n = strlen(name);
+    if (n == 0 || n > max)
+        return false;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+bool nl_ifname_valid(const char *name)
+{
+    return name_ok(name, IFNAMSIZ - 1);
+}
+
+bool netns_name_valid(const char *name)
+{
+    return name_ok(name, 63);
+}
+
+static int netns_path(char *path, size_t len, const char *name, char *err)
+{
+    if (!netns_name_valid(name)) {
+        seterr(err, "namespace %s: invalid name (1..63 bytes of [A-Za-z0-9_.-])",
+               name ? name : "(null)");
+        return -1;
+    }
+    snprintf(path, len, "%s/%s", NETNS_RUN_DIR, name);
+    return 0;
+}
+
+/* ---- namespaces ---------------------------------------------------------- */
+
+/* Makes /run/netns exist and be a shared mount point (as `ip netns add` does). */
+static int netns_rundir_prepare(char *err)
+{
+    if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) {
+        seterr(err, "%s: mkdir: %s", NETNS_RUN_DIR, strerror(errno));
+        return -1;
+    }
+    /* Already shared (or made so here): done.  EINVAL means it is no mount
+     * point yet: bind it on itself and try again. */
+    if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+        return 0;
+    if (errno != EINVAL) {
+        seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
+        return -1;
+    }
+    if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0) {
+        seterr(err, "%s: bind mount: %s", NETNS_RUN_DIR, strerror(errno));
+        return -1;
+    }
+    if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
+        seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static struct nl_sock *sock_open(char *err)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+    int rc;
+
+    if (!sk) {
+        seterr(err, "netlink: out of memory");
+        return NULL;
+    }
+    rc = nl_connect(sk, NETLINK_ROUTE);
+    if (rc < 0) {
+        seterr(err, "netlink: connect: %s", nlerr_str(rc));
+        nl_socket_free(sk);
+        return NULL;
+    }
+    return sk;
+}
+
+/* Sets `name` up in the current namespace through sk. */
+static int link_up_sk(struct nl_sock *sk, const char *name, char *err)
+{
+    struct rtnl_link *link = NULL, *change = NULL;
+    int ret = -1, rc;
+
+    rc = rtnl_link_get_kernel(sk, 0, name, &link);
+    if (rc < 0) {
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    change = rtnl_link_alloc();
+    if (!change) {
+        seterr(err, "link %s: out of memory", name);
+        goto out;
+    }
+    rtnl_link_set_flags(change, IFF_UP);
+    rc = rtnl_link_change(sk, link, change, 0);
+    if (rc < 0) {
+        seterr(err, "link %s: set up: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (change)
+        rtnl_link_put(change);
+    if (link)
+        rtnl_link_put(link);
+    return ret;
+}
+
+struct netns_birth {
+    const char *path;   /* the file to bind the new namespace on */
+    char err[NL_ERR_MAX];
+    int ret;
+};
+
+/*
+ * Runs on its own thread so that the caller never leaves its namespace: the
+ * thread unshares, pins its new namespace on the file, brings loopback up and
+ * ends; the bind mount keeps the namespace alive.
+ */
+static void *netns_birth_thread(void *arg)
+{
+    struct netns_birth *b = arg;
+    struct nl_sock *sk = NULL;
+
+    b->ret = -1;
+    if (unshare(CLONE_NEWNET) < 0) {
+        seterr(b->err, "unshare(CLONE_NEWNET): %s", strerror(errno));
+        goto out;
+    }
+    if (mount("/proc/thread-self/ns/net", b->path, "none", MS_BIND, NULL) < 0) {
+        seterr(b->err, "bind mount on %s: %s", b->path, strerror(errno));
+        goto out;
+    }
+    sk = sock_open(b->err);
+    if (!sk)
+        goto out;
+    if (link_up_sk(sk, "lo", b->err) < 0)
+        goto out;
+    b->ret = 0;
+out:
+    if (sk)
+        nl_socket_free(sk);
+    return NULL;
+}
+
+int netns_exists(const char *name)
+{
+    char path[PATH_MAX];
+    struct statfs sfs;
+
+    if (netns_path(path, sizeof(path), name, NULL) < 0)
+        return 0;
+    if (statfs(path, &sfs) < 0)
+        return 0;
+    return sfs.f_type == (typeof(sfs.f_type))NSFS_MAGIC ? 1 : 0;
+}
+
+int netns_create(const char *name, bool may_exist, char *err)
+{
+    char path[PATH_MAX];
+    struct netns_birth birth;
+    pthread_t th;
+    int fd, rc;
+    bool created = false;
+    int ret = -1;
+
+    if (netns_path(path, sizeof(path), name, err) < 0)
+        return -1;
+    if (netns_exists(name)) {
+        if (may_exist)
+            return 0;
+        seterr(err, "namespace %s: %s", name, strerror(EEXIST));
+        return -1;
+    }
+    if (netns_rundir_prepare(err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (fd < 0) {
+        /* A plain file without a namespace on it is a leftover of a crash:
+         * reuse it only when the caller accepts an existing namespace. */
+        if (errno != EEXIST || !may_exist) {
+            seterr(err, "namespace %s: %s", name, strerror(errno));
+            return -1;
+        }
+    } else {
+        close(fd);
+        created = true;
+    }
+    memset(&birth, 0, sizeof(birth));
+    birth.path = path;
+    rc = pthread_create(&th, NULL, netns_birth_thread, &birth);
+    if (rc != 0) {
+        seterr(err, "namespace %s: thread: %s", name, strerror(rc));
+        goto out;
+    }
+    pthread_join(th, NULL);
+    if (birth.ret < 0) {
+        seterr(err, "namespace %s: %s", name, birth.err);
+        goto out;
+    }
+    ret = 0;
+out:
+    if (ret < 0) {
+        umount2(path, MNT_DETACH);
+        if (created)
+            unlink(path);
+    }
+    return ret;
+}
+
+int netns_delete(const char *name, char *err)
+{
+    char path[PATH_MAX];
+
+    if (netns_path(path, sizeof(path), name, err) < 0)
+        return -1;
+    if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
+        seterr(err, "namespace %s: umount: %s", name, strerror(errno));
+        return -1;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        seterr(err, "namespace %s: unlink: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int netns_enter(const char *name, char *err)
+{
+    char path[PATH_MAX];
+    int fd, ret = -1;
+
+    if (!name || !*name)
+        return 0;
+    if (netns_path(path, sizeof(path), name, err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        seterr(err, "namespace %s: %s", name, strerror(errno));
+        return -1;
+    }
+    if (setns(fd, CLONE_NEWNET) < 0) {
+        seterr(err, "namespace %s: setns: %s", name, strerror(errno));
+        goto out;
+    }
+    ret = 0;
+out:
+    close(fd);
+    return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A growing NULL-terminated array of fresh strings. */
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static int strv_push(struct strv *s, const char *str)
+{
+    if (s->n + 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **v = realloc(s->v, cap * sizeof(*v));
+
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n] = strdup(str);
+    if (!s->v[s->n])
+        return -1;
+    s->n++;
+    s->v[s->n] = NULL;
+    return 0;
+}
+
+/* Hands the array to *out (an empty one when nothing was pushed). */
+static int strv_finish(struct strv *s, char ***out)
+{
+    if (!s->v) {
+        s->v = calloc(1, sizeof(char *));
+        if (!s->v)
+            return -1;
+    }
+    qsort(s->v, s->n, sizeof(char *), cmp_str);
+    *out = s->v;
+    s->v = NULL;
+    return (int)s->n;
+}
+
+int netns_list(const char *prefix, char ***names, char *err)
+{
+    struct strv s = {0};
+    DIR *d;
+    struct dirent *de;
+    size_t plen = prefix ? strlen(prefix) : 0;
+    int ret = -1;
+
+    *names = NULL;
+    d = opendir(NETNS_RUN_DIR);
+    if (!d && errno != ENOENT) {
+        seterr(err, "%s: %s", NETNS_RUN_DIR, strerror(errno));
+        return -1;
+    }
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (plen && strncmp(de->d_name, prefix, plen) != 0)
+            continue;
+        if (strv_push(&s, de->d_name) < 0) {
+            seterr(err, "%s: out of memory", NETNS_RUN_DIR);
+            goto out;
+        }
+    }
+    ret = strv_finish(&s, names);
+    if (ret < 0)
+        seterr(err, "%s: out of memory", NETNS_RUN_DIR);
+out:
+    if (d)
+        closedir(d);
+    netns_list_free(&s.v);
+    return ret;
+}
+
+void netns_list_free(char ***names)
+{
+    char **v;
+
+    if (!names || !*names)
+        return;
+    for (v = *names; *v; v++)
+        free(*v);
+    free(*names);
+    *names = NULL;
+}
+
+/* ---- entering a namespace for one call ----------------------------------- */
+
+/*
+ * The state of one call: the namespace the thread came from (-1 when it did
+ * not move) and the netlink socket opened inside the target.
+ */
+struct nlcall {
+    int home;
+    struct nl_sock *sk;
+};
+
+static int call_begin(struct nlcall *c, const char *netns, char *err)
+{
+    c->home = -1;
+    c->sk = NULL;
+    if (netns && *netns) {
+        c->home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (c->home < 0) {
+            seterr(err, "own namespace: %s", strerror(errno));
+            return -1;
+        }
+        if (netns_enter(netns, err) < 0) {
+            close(c->home);
+            c->home = -1;
+            return -1;
+        }
+    }
+    c->sk = sock_open(err);
+    if (!c->sk) {
+        if (c->home >= 0) {
+            if (setns(c->home, CLONE_NEWNET) < 0)
+                abort(); /* stranded in a foreign namespace: nothing sane is left */
+            close(c->home);
+            c->home = -1;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the socket and returns home.  Failing to return is fatal: the thread
+ * would otherwise go on acting in the wrong namespace. */
+static void call_end(struct nlcall *c)
+{
+    if (c->sk)
+        nl_socket_free(c->sk);
+    c->sk = NULL;
+    if (c->home >= 0) {
+        if (setns(c->home, CLONE_NEWNET) < 0)
+            abort();
+        close(c->home);
+        c->home = -1;
+    }
+}
+
+static bool is_missing(int rc)
+{
+    return rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV;
+}
+
+/* ---- links --------------------------------------------------------------- */
+
+int nl_bridge_add(const char *netns, const char *name, int mtu, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL;
+    int ret = -1, rc;
+
+    if (!nl_ifname_valid(name)) {
+        seterr(err, "bridge %s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
+               name ? name : "(null)");
+        return -1;
+    }
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    link = rtnl_link_bridge_alloc();
+    if (!link) {
+        seterr(err, "bridge %s: out of memory", name);
+        goto out;
+    }
+    rtnl_link_set_name(link, name);
+    if (mtu > 0)
+        rtnl_link_set_mtu(link, (unsigned)mtu);
+    rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
+    if (rc < 0) {
+        seterr(err, "bridge %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_veth_add(const char *netns, const char *name, const char *peer, const char *peer_netns,
+                int mtu, char *err)
+{
+    struct nlcall c = {.home = -1, .sk = NULL};
+    struct rtnl_link *link = NULL, *pl = NULL;
+    char path[PATH_MAX];
+    int peer_fd = -1;
+    int ret = -1, rc;
+
+    if (!nl_ifname_valid(name) || !nl_ifname_valid(peer)) {
+        seterr(err, "veth %s/%s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
+               name ? name : "(null)", peer ? peer : "(null)");
+        return -1;
+    }
+    /* The peer's namespace is opened by path before moving: the fd then
+     * names it whatever namespace the request is sent from. */
+    if (peer_netns && *peer_netns && !(netns && strcmp(netns, peer_netns) == 0)) {
+        if (netns_path(path, sizeof(path), peer_netns, err) < 0)
+            return -1;
+        peer_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (peer_fd < 0) {
+            seterr(err, "veth %s: namespace %s: %s", name, peer_netns, strerror(errno));
+            return -1;
+        }
+    }
+    if (call_begin(&c, netns, err) < 0)
+        goto out;
+    link = rtnl_link_veth_alloc();
+    if (!link) {
+        seterr(err, "veth %s: out of memory", name);
+        goto out;
+    }
+    pl = rtnl_link_veth_get_peer(link); /* a new reference */
+    rtnl_link_set_name(link, name);
+    rtnl_link_set_name(pl, peer);
+    if (mtu > 0) {
+        rtnl_link_set_mtu(link, (unsigned)mtu);
+        rtnl_link_set_mtu(pl, (unsigned)mtu);
+    }
+    if (peer_fd >= 0)
+        rtnl_link_set_ns_fd(pl, peer_fd);
+    rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
+    if (rc < 0) {
+        seterr(err, "veth %s (peer %s%s%s): %s", name, peer, peer_fd >= 0 ? " in " : "",
+               peer_fd >= 0 ? peer_netns : "", nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (pl)
+        rtnl_link_put(pl);
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    if (peer_fd >= 0)
+        close(peer_fd);
+    return ret;
+}
+
+int nl_link_set_master(const char *netns, const char *name, const char *master, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL, *mlink = NULL, *change = NULL;
+    int midx, ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (rc < 0) {
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    rc = rtnl_link_get_kernel(c.sk, 0, master, &mlink);
+    if (rc < 0) {
+        seterr(err, "bridge %s: %s", master, nlerr_str(rc));
+        goto out;
+    }
+    midx = rtnl_link_get_ifindex(mlink);
+    change = rtnl_link_alloc();
+    if (!change) {
+        seterr(err, "link %s: out of memory", name);
+        goto out;
+    }
+    rtnl_link_set_master(change, midx);
+    rc = rtnl_link_change(c.sk, link, change, 0);
+    if (rc < 0) {
+        seterr(err, "link %s: master %s: %s", name, master, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (change)
+        rtnl_link_put(change);
+    if (mlink)
+        rtnl_link_put(mlink);
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_up(const char *netns, const char *name, char *err)
+{
+    struct nlcall c;
+    int ret;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    ret = link_up_sk(c.sk, name, err);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_del(const char *netns, const char *name, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL;
+    int ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (is_missing(rc)) {
+        ret = 0;
+        goto out;
+    }
+    if (rc < 0) {
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    rc = rtnl_link_delete(c.sk, link);
+    if (rc < 0 && !is_missing(rc)) {
+        seterr(err, "link %s: delete: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_exists(const char *netns, const char *name, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL;
+    int ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (rc == 0)
+        ret = 1;
+    else if (is_missing(rc))
+        ret = 0;
+    else
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_mtu(const char *netns, const char *name, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL;
+    int ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (rc < 0)
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+    else
+        ret = (int)rtnl_link_get_mtu(link);
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_list(const char *netns, const char *prefix, char ***names, char *err)
+{
+    struct nlcall c;
+    struct nl_cache *cache = NULL;
+    struct nl_object *obj;
+    struct strv s = {0};
+    size_t plen = prefix ? strlen(prefix) : 0;
+    int ret = -1, rc;
+
+    *names = NULL;
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_alloc_cache(c.sk, AF_UNSPEC, &cache);
+    if (rc < 0) {
+        seterr(err, "links: %s", nlerr_str(rc));
+        goto out;
+    }
+    for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+        const char *n = rtnl_link_get_name((struct rtnl_link *)obj);
+
+        if (!n || (plen && strncmp(n, prefix, plen) != 0))
+            continue;
+        if (strv_push(&s, n) < 0) {
+            seterr(err, "links: out of memory");
+            goto out;
+        }
+    }
+    ret = strv_finish(&s, names);
+    if (ret < 0)
+        seterr(err, "links: out of memory");
+out:
+    netns_list_free(&s.v);
+    if (cache)
+        nl_cache_free(cache);
+    call_end(&c);
+    return ret;
+}
+
+/* ---- addresses and routes ------------------------------------------------ */
+
+/*
+ * Parses "a.b.c.d/len" (or "a.b.c.d" = /32 when bare_ok) into a fresh
+ * nl_addr.  0 or -1.
+ */
+static int parse_cidr(const char *cidr, bool bare_ok, struct nl_addr **out)
+{
+    char buf[32];
+    struct in_addr in;
+    char *slash, *end;
+    long plen = 32;
+
+    *out = NULL;
+    if (!cidr || strlen(cidr) >= sizeof(buf))
+        return -1;
+    strcpy(buf, cidr);
+    slash = strchr(buf, '/');
+    if (slash) {
+        *slash = '\0';
+        errno = 0;
+        plen = strtol(slash + 1, &end, 10);
+        if (errno || end == slash + 1 || *end || plen < 0 || plen > 32)
+            return -1;
+    } else if (!bare_ok) {
+        return -1;
+    }
+    if (inet_pton(AF_INET, buf, &in) != 1)
+        return -1;
+    *out = nl_addr_build(AF_INET, &in, sizeof(in));
+    if (!*out)
+        return -1;
+    nl_addr_set_prefixlen(*out, (int)plen);
+    return 0;
+}
+
+int nl_addr_add(const char *netns, const char *ifname, const char *cidr, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL;
+    struct rtnl_addr *addr = NULL;
+    struct nl_addr *local = NULL;
+    int ret = -1, rc;
+
+    if (parse_cidr(cidr, false, &local) < 0) {
+        seterr(err, "address %s on %s: not an IPv4 a.b.c.d/len", cidr ? cidr : "(null)",
+               ifname ? ifname : "(null)");
+        return -1;
+    }
+    if (call_begin(&c, netns, err) < 0)
+        goto out;
+    rc = rtnl_link_get_kernel(c.sk, 0, ifname, &link);
+    if (rc < 0) {
+        seterr(err, "address %s: link %s: %s", cidr, ifname, nlerr_str(rc));
+        goto out;
+    }
+    addr = rtnl_addr_alloc();
+    if (!addr) {
+        seterr(err, "address %s on %s: out of memory", cidr, ifname);
+        goto out;
+    }
+    rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
+    rtnl_addr_set_family(addr, AF_INET);
+    rc = rtnl_addr_set_local(addr, local);
+    if (rc < 0) {
+        seterr(err, "address %s on %s: %s", cidr, ifname, nlerr_str(rc));
+        goto out;
+    }
+    rtnl_addr_set_prefixlen(addr, nl_addr_get_prefixlen(local));
+    rc = rtnl_addr_add(c.sk, addr, 0);
+    if (rc < 0 && rc != -NLE_EXIST) {
+        seterr(err, "address %s on %s: %s", cidr, ifname, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (addr)
+        rtnl_addr_put(addr);
+    if (link)
+        rtnl_link_put(link);
+    if (local)
+        nl_addr_put(local);
+    call_end(&c);
+    return ret;
+}
+
+int nl_route_add(const char *netns, const char *dst, const char *via, const char *dev,
+                 char *err)
+{
+    struct nlcall c = {.home = -1, .sk = NULL};
+    struct rtnl_route *route = NULL;
+    struct rtnl_nexthop *nh = NULL;
+    struct nl_addr *dstaddr = NULL, *gw = NULL;
+    struct rtnl_link *link = NULL;
+    int ret = -1, rc;
+
+    if (!dst || (strcmp(dst, "default") == 0 ? parse_cidr("0.0.0.0/0", false, &dstaddr)
+                                              : parse_cidr(dst, true, &dstaddr)) < 0) {
+        seterr(err, "route %s: not an IPv4 a.b.c.d/len or \"default\"", dst ? dst : "(null)");
+        goto out;
+    }
+    if (via && parse_cidr(via, true, &gw) < 0) {
+        seterr(err, "route %s: gateway %s: not an IPv4 address", dst, via);
+        goto out;
+    }
+    if (!via && !dev) {
+        seterr(err, "route %s: needs a gateway or a device", dst);
+        goto out;
+    }
+    if (call_begin(&c, netns, err) < 0)
+        goto out;
+    route = rtnl_route_alloc();
+    nh = rtnl_route_nh_alloc();
+    if (!route || !nh) {
+        seterr(err, "route %s: out of memory", dst);
+        goto out;
+    }
+    rtnl_route_set_family(route, AF_INET);
+    rtnl_route_set_table(route, RT_TABLE_MAIN);
+    rtnl_route_set_protocol(route, RTPROT_STATIC);
+    rtnl_route_set_scope(route, via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+    rc = rtnl_route_set_dst(route, dstaddr);
+    if (rc < 0) {
+        seterr(err, "route %s: %s", dst, nlerr_str(rc));
+        goto out;
+    }
+    if (dev) {
+        rc = rtnl_link_get_kernel(c.sk, 0, dev, &link);
+        if (rc < 0) {
+            seterr(err, "route %s: link %s: %s", dst, dev, nlerr_str(rc));
+            goto out;
+        }
+        rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+    }
+    if (gw)
+        rtnl_route_nh_set_gateway(nh, gw);
+    rtnl_route_add_nexthop(route, nh);
+    nh = NULL; /* the route owns it now */
+    rc = rtnl_route_add(c.sk, route, 0);
+    if (rc < 0) {
+        seterr(err, "route %s: %s", dst, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (nh)
+        rtnl_route_nh_free(nh);
+    if (route)
+        rtnl_route_put(route);
+    if (link)
+        rtnl_link_put(link);
+    if (gw)
+        nl_addr_put(gw);
+    if (dstaddr)
+        nl_addr_put(dstaddr);
+    call_end(&c);
+    return ret;
+}
