@@ -1,0 +1,539 @@
+/*
+ * test_matrix.c — unit tests of controller/matrix.c: every refusal with its
+ * exact one-line error (file, line, column, path), defaults, expansion count
+ * and order, exclusions, repetitions, loading from a file.
+ */
+#include "ferr.h"
+#include "matrix.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+expect_refusal(const char *text, const char *want)
+{
+    char err[FERR_MAX] = "";
+    matrix_t *m = matrix_load_text("m.json", text, strlen(text), err);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(err, want);
+}
+
+static matrix_t *
+load_ok(const char *file, const char *text)
+{
+    char err[FERR_MAX] = "";
+    matrix_t *m = matrix_load_text(file, text, strlen(text), err);
+    ck_assert_msg(m != NULL, "refused: %s", err);
+    return m;
+}
+
+/* The params of run i, compact, keys in the order the object holds them. */
+static void
+expect_params(const matrix_t *m, int i, const char *want)
+{
+    char *s = json_dumps(matrix_run_params(m, i), JSON_COMPACT);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_msg(strcmp(s, want) == 0, "run %d: got %s, want %s", i, s, want);
+    free(s);
+}
+
+/* ---- refusals ---------------------------------------------------------- */
+
+START_TEST(test_unknown_key_fixed)
+{
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"durration_s\": 3\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:20: $.fixed.durration_s: unknown key \"durration_s\"");
+}
+END_TEST
+
+START_TEST(test_unknown_key_top_and_vary)
+{
+    expect_refusal("{\n"
+                   "  \"name\": \"x\",\n"
+                   "  \"colour\": \"red\"\n"
+                   "}\n",
+                   "m.json:3:13: $.colour: unknown key \"colour\"");
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"netwerk\": [\"host\"]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.vary.netwerk: unknown key \"netwerk\"");
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"traffic\": \"tcp_rr\",\n"
+                   "    \"duration_s\": \"3\"\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:4:19: $.fixed.duration_s: must be a number (got string)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"size\": 1.5\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:13: $.fixed.size: must be an integer (got number)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"network\": true\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.fixed.network: must be a string (got boolean)");
+    expect_refusal("{\n"
+                   "  \"name\": 7\n"
+                   "}\n",
+                   "m.json:2:11: $.name: must be a string (got number)");
+    expect_refusal("{\n"
+                   "  \"fixed\": null\n"
+                   "}\n",
+                   "m.json:2:12: $.fixed: must be an object (got null)");
+    expect_refusal("{\n"
+                   "  \"vary\": [\"host\"]\n"
+                   "}\n",
+                   "m.json:2:11: $.vary: must be an object (got array)");
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"network\": \"host\"\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.vary.network: must be an array (got string)");
+    expect_refusal("{\n"
+                   "  \"exclude\": {}\n"
+                   "}\n",
+                   "m.json:2:14: $.exclude: must be an array (got object)");
+    expect_refusal("{\n"
+                   "  \"exclude\": [\n"
+                   "    \"host\"\n"
+                   "  ]\n"
+                   "}\n",
+                   "m.json:3:5: $.exclude[0]: must be an object (got string)");
+    expect_refusal("{\n"
+                   "  \"repetitions\": 2.0\n"
+                   "}\n",
+                   "m.json:2:18: $.repetitions: must be an integer (got number)");
+    expect_refusal("[\n"
+                   "  1\n"
+                   "]\n",
+                   "m.json:1:1: $: must be an object (got array)");
+}
+END_TEST
+
+START_TEST(test_vary_integer_params_take_integers_only)
+{
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"size\": [64,\n"
+                   "             1.5e3]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:4:14: $.vary.size[1]: must be an integer (got number)");
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"network\": [null]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:17: $.vary.network[0]: must be a string (got null)");
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"traffic\": \"tcp_rr\",\n"
+                   "    \"duration_s\": -1\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:4:19: $.fixed.duration_s: must be > 0 and <= 86400 (got -1)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"duration_s\": 86400.5\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 86400.5)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"duration_s\": 0\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 0)");
+    expect_refusal("{\n"
+                   "  \"repetitions\": 0\n"
+                   "}\n",
+                   "m.json:2:18: $.repetitions: must be between 1 and 1000 (got 0)");
+    expect_refusal("{\n"
+                   "  \"repetitions\": 1001\n"
+                   "}\n",
+                   "m.json:2:18: $.repetitions: must be between 1 and 1000 (got 1001)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"size\": 0\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:13: $.fixed.size: must be between 1 and 1048576 (got 0)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"size\": 1048577\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:13: $.fixed.size: must be between 1 and 1048576 (got 1048577)");
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"streams\": [1, 129]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:20: $.vary.streams[1]: must be between 1 and 128 (got 129)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"streams\": 0\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.fixed.streams: must be between 1 and 128 (got 0)");
+}
+END_TEST
+
+START_TEST(test_unknown_enum_values)
+{
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"network\": [\"host\",\n"
+                   "                \"brige\"]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:4:17: $.vary.network[1]: unknown network \"brige\" (one of none, host, "
+                   "container, bridge, macvlan, ipvlan, nat, overlay, routing)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"placement\": \"same\"\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:18: $.fixed.placement: unknown placement \"same\" (one of same-host, "
+                   "cross-host)");
+    expect_refusal("{\n"
+                   "  \"fixed\": {\n"
+                   "    \"nesting\": \"container\"\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.fixed.nesting: unknown nesting \"container\" (one of bare, vm)");
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"traffic\": [\"tcp_stream\", \"sctp\"]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:31: $.vary.traffic[1]: unknown traffic \"sctp\" (one of tcp_stream, "
+                   "udp_stream, tcp_rr, udp_rr, tcp_crr)");
+}
+END_TEST
+
+START_TEST(test_structure_refusals)
+{
+    expect_refusal("{\n"
+                   "  \"vary\": {\n"
+                   "    \"network\": []\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:3:16: $.vary.network: must not be empty");
+    expect_refusal("{\n"
+                   "  \"fixed\": { \"size\": 100 },\n"
+                   "  \"vary\": {\n"
+                   "    \"size\": [1, 2]\n"
+                   "  }\n"
+                   "}\n",
+                   "m.json:4:13: $.vary.size: parameter is also fixed");
+    expect_refusal("{\n"
+                   "  \"vary\": { \"network\": [\"host\", \"bridge\"] },\n"
+                   "  \"exclude\": [\n"
+                   "    { \"colour\": \"red\" }\n"
+                   "  ]\n"
+                   "}\n",
+                   "m.json:4:17: $.exclude[0].colour: unknown parameter \"colour\"");
+    expect_refusal("{\n"
+                   "  \"vary\": { \"network\": [\"host\", \"bridge\"] },\n"
+                   "  \"exclude\": [\n"
+                   "    { \"network\": \"brdge\" }\n"
+                   "  ]\n"
+                   "}\n",
+                   "m.json:4:18: $.exclude[0].network: unknown network \"brdge\" (one of none, "
+                   "host, container, bridge, macvlan, ipvlan, nat, overlay, routing)");
+    expect_refusal("{\n"
+                   "  \"vary\": { \"network\": [\"host\"] },\n"
+                   "  \"exclude\": [ { \"network\": \"host\" } ]\n"
+                   "}\n",
+                   "m.json:1:1: $: the matrix expands to no runs (every point is excluded)");
+    expect_refusal("{\n"
+                   "  \"exclude\": [ {} ]\n"
+                   "}\n",
+                   "m.json:1:1: $: the matrix expands to no runs (every point is excluded)");
+    expect_refusal("{\n"
+                   "  \"name\": \"bad name\"\n"
+                   "}\n",
+                   "m.json:2:11: $.name: must match [A-Za-z0-9_.-]{1,64}");
+    expect_refusal("{\n"
+                   "  \"name\": \"\"\n"
+                   "}\n",
+                   "m.json:2:11: $.name: must match [A-Za-z0-9_.-]{1,64}");
+}
+END_TEST
+
+START_TEST(test_first_problem_in_document_order)
+{
+    /* Two problems: the one earlier in the file wins, whatever the section. */
+    expect_refusal("{\n"
+                   "  \"vary\": { \"streams\": [0] },\n"
+                   "  \"fixed\": { \"size\": -5 }\n"
+                   "}\n",
+                   "m.json:2:25: $.vary.streams[0]: must be between 1 and 128 (got 0)");
+    expect_refusal("{\n"
+                   "  \"fixed\": { \"size\": -5 },\n"
+                   "  \"vary\": { \"streams\": [0] }\n"
+                   "}\n",
+                   "m.json:2:22: $.fixed.size: must be between 1 and 1048576 (got -5)");
+}
+END_TEST
+
+START_TEST(test_invalid_json_and_duplicates)
+{
+    expect_refusal("{\n"
+                   "  \"repetitions\": 2,\n"
+                   "  \"repetitions\": 3\n"
+                   "}\n",
+                   "m.json:3:15: $: invalid JSON: duplicate object key near '\"repetitions\"'");
+    expect_refusal("{\n"
+                   "  \"vary\": { \"network\": [\"host\", \"host\"], \"network\": [] }\n"
+                   "}\n",
+                   "m.json:2:50: $: invalid JSON: duplicate object key near '\"network\"'");
+    expect_refusal("{\n"
+                   "  \"repetitions\": 2,\n"
+                   "}\n",
+                   "m.json:3:1: $: invalid JSON: string or '}' expected near '}'");
+    expect_refusal("", "m.json:1:1: $: invalid JSON: '[' or '{' expected near end of file");
+}
+END_TEST
+
+START_TEST(test_too_many_runs)
+{
+    /* 1000 sizes x 1001 repetitions would be over a million runs. */
+    size_t cap = 16 * 1024;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    size_t n = (size_t)snprintf(t, cap, "{\"repetitions\": 1000, \"vary\": {\"size\": [1");
+    for (int i = 2; i <= 1001; i++)
+        n += (size_t)snprintf(t + n, cap - n, ",%d", i);
+    snprintf(t + n, cap - n, "]}}");
+    expect_refusal(t, "m.json:1:1: $: the matrix expands to more than 1000000 runs");
+    free(t);
+}
+END_TEST
+
+/* ---- expansion --------------------------------------------------------- */
+
+static const char demo_text[] =
+    "{\n"
+    "  \"name\": \"demo\",\n"
+    "  \"fixed\": { \"traffic\": \"tcp_stream\", \"size\": 16384, \"streams\": 1,\n"
+    "             \"duration_s\": 3, \"nesting\": \"bare\" },\n"
+    "  \"vary\": { \"network\": [\"host\", \"bridge\"],\n"
+    "            \"placement\": [\"same-host\", \"cross-host\"] },\n"
+    "  \"exclude\": [ { \"network\": \"bridge\", \"placement\": \"cross-host\" } ],\n"
+    "  \"repetitions\": 3\n"
+    "}\n";
+
+START_TEST(test_expansion_count_and_order)
+{
+    matrix_t *m = load_ok("m.json", demo_text);
+    ck_assert_str_eq(matrix_name(m), "demo");
+    ck_assert_int_eq(matrix_run_count(m), 9);
+    const char *pts[3] = {
+        "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "{\"network\":\"host\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "{\"network\":\"bridge\",\"placement\":\"same-host\",\"nesting\":\"bare\","
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+    };
+    for (int i = 0; i < 9; i++) {
+        expect_params(m, i, pts[i % 3]);
+        ck_assert_int_eq(matrix_run_repetition(m, i), i / 3 + 1);
+        ck_assert_int_eq(matrix_run_point(m, i), i % 3);
+    }
+    ck_assert_ptr_null(matrix_run_params(m, 9));
+    ck_assert_ptr_null(matrix_run_params(m, -1));
+    ck_assert_ptr_nonnull(json_object_get(matrix_document(m), "exclude"));
+    matrix_destroy(&m);
+    ck_assert_ptr_null(m);
+    matrix_destroy(&m); /* accepts NULL */
+}
+END_TEST
+
+START_TEST(test_defaults_and_default_name)
+{
+    matrix_t *m = load_ok("some/dir/nightly.json", "{}");
+    ck_assert_str_eq(matrix_name(m), "nightly");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    ck_assert_int_eq(matrix_run_repetition(m, 0), 1);
+    expect_params(m, 0,
+                  "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10}");
+    matrix_destroy(&m);
+    m = load_ok("plain", "{\"fixed\": {\"duration_s\": 0.5}}");
+    ck_assert_str_eq(matrix_name(m), "plain");
+    expect_params(m, 0,
+                  "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5}");
+    matrix_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_first_vary_key_slowest)
+{
+    matrix_t *m = load_ok("m.json", "{\"vary\": {\"size\": [64, 1448],\n"
+                                    "          \"network\": [\"host\", \"bridge\", \"nat\"],\n"
+                                    "          \"duration_s\": [1, 2.5]}}");
+    ck_assert_int_eq(matrix_run_count(m), 12);
+    int want_size[] = { 64, 64, 64, 64, 64, 64, 1448, 1448, 1448, 1448, 1448, 1448 };
+    const char *want_net[] = { "host", "host", "bridge", "bridge", "nat", "nat" };
+    double want_dur[] = { 1, 2.5 };
+    for (int i = 0; i < 12; i++) {
+        const json_t *p = matrix_run_params(m, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "size")), want_size[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(p, "network")), want_net[i % 6]);
+        ck_assert(json_number_value(json_object_get(p, "duration_s")) == want_dur[i % 2]);
+        ck_assert_int_eq(matrix_run_point(m, i), i);
+    }
+    matrix_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_exclusions)
+{
+    /* Numbers match across integer and real; an entry naming a fixed value applies. */
+    matrix_t *m = load_ok("m.json", "{\"fixed\": {\"traffic\": \"udp_stream\"},\n"
+                                    " \"vary\": {\"size\": [64, 1448], \"duration_s\": [1, 2]},\n"
+                                    " \"exclude\": [{\"duration_s\": 2.0, \"size\": 64},\n"
+                                    "             {\"traffic\": \"udp_stream\", \"size\": 1448, "
+                                    "\"duration_s\": 1}],\n"
+                                    " \"repetitions\": 2}");
+    ck_assert_int_eq(matrix_run_count(m), 4);
+    for (int i = 0; i < 4; i++) {
+        const json_t *p = matrix_run_params(m, i);
+        long long size = json_integer_value(json_object_get(p, "size"));
+        double dur = json_number_value(json_object_get(p, "duration_s"));
+        ck_assert(i % 2 == 0 ? (size == 64 && dur == 1) : (size == 1448 && dur == 2));
+        ck_assert_str_eq(json_string_value(json_object_get(p, "traffic")), "udp_stream");
+        ck_assert_int_eq(matrix_run_repetition(m, i), i / 2 + 1);
+    }
+    matrix_destroy(&m);
+    /* An exclusion of the fixed value excludes everything. */
+    expect_refusal("{\n"
+                   "  \"fixed\": {\"nesting\": \"vm\"},\n"
+                   "  \"vary\": {\"network\": [\"host\", \"nat\"]},\n"
+                   "  \"exclude\": [{\"nesting\": \"vm\"}]\n"
+                   "}\n",
+                   "m.json:1:1: $: the matrix expands to no runs (every point is excluded)");
+}
+END_TEST
+
+/* ---- files ------------------------------------------------------------- */
+
+START_TEST(test_load_file)
+{
+    char dir[] = "/tmp/test_matrix.XXXXXX", path[128], err[FERR_MAX], want[FERR_MAX];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+
+    snprintf(path, sizeof path, "%s/absent.json", dir);
+    ck_assert_ptr_null(matrix_load_file(path, err));
+    snprintf(want, sizeof want, "%s: cannot read: %s", path, strerror(ENOENT));
+    ck_assert_str_eq(err, want);
+
+    snprintf(path, sizeof path, "%s/night-1.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\n  \"fixed\": {\n    \"size\": \"big\"\n  }\n}\n", f);
+    fclose(f);
+    ck_assert_ptr_null(matrix_load_file(path, err));
+    snprintf(want, sizeof want, "%s:3:13: $.fixed.size: must be an integer (got string)", path);
+    ck_assert_str_eq(err, want);
+
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"vary\": {\"streams\": [1, 2, 4]}}\n", f);
+    fclose(f);
+    matrix_t *m = matrix_load_file(path, err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_str_eq(matrix_name(m), "night-1");
+    ck_assert_int_eq(matrix_run_count(m), 3);
+    matrix_destroy(&m);
+
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_demo_matrix_file)
+{
+    char err[FERR_MAX];
+    matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/demo.json", err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_str_eq(matrix_name(m), "demo");
+    ck_assert_int_eq(matrix_run_count(m), 9);
+    const json_t *p = matrix_run_params(m, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "bridge");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "same-host");
+    matrix_destroy(&m);
+}
+END_TEST
+
+static Suite *
+matrix_suite(void)
+{
+    Suite *s = suite_create("matrix");
+    TCase *tc = tcase_create("refusals");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_unknown_key_fixed);
+    tcase_add_test(tc, test_unknown_key_top_and_vary);
+    tcase_add_test(tc, test_wrong_types);
+    tcase_add_test(tc, test_vary_integer_params_take_integers_only);
+    tcase_add_test(tc, test_out_of_range);
+    tcase_add_test(tc, test_unknown_enum_values);
+    tcase_add_test(tc, test_structure_refusals);
+    tcase_add_test(tc, test_first_problem_in_document_order);
+    tcase_add_test(tc, test_invalid_json_and_duplicates);
+    tcase_add_test(tc, test_too_many_runs);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("expansion");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_expansion_count_and_order);
+    tcase_add_test(tc, test_defaults_and_default_name);
+    tcase_add_test(tc, test_first_vary_key_slowest);
+    tcase_add_test(tc, test_exclusions);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("files");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_demo_matrix_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(matrix_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
