@@ -1,0 +1,323 @@
+/*
+ * test_store.c — Check suite for controller/store.c: migrations, batches and
+ * runs, exactly-once results, rollback of a bad result, requeue after a
+ * controller restart, read-only opening.  Every test makes its own mkdtemp
+ * directory and database and removes them.
+ */
+#include "store.h"
+
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tdir[PATH_MAX];
+static char tdb[PATH_MAX + 16];
+
+static void
+setup(void)
+{
+    snprintf(tdir, sizeof tdir, "%s/cntb-test-store-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(tdb, sizeof tdb, "%s/cntb.db", tdir);
+}
+
+static void
+teardown(void)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[PATH_MAX + 32];
+
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", tdb, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tdir);
+}
+
+static store_t *
+open_rw(void)
+{
+    char err[256];
+    store_t *s = store_open(tdb, false, err, sizeof err);
+
+    ck_assert_msg(s != NULL, "store_open: %s", err);
+    return s;
+}
+
+/* One integer from a query without parameters. */
+static long long
+q1(store_t *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A batch of three runs (network host, bridge, host); their ids in ids. */
+static int64_t
+make_batch(store_t *s, int64_t ids[3])
+{
+    const char *params[] = { "{\"network\":\"host\"}", "{\"network\":\"bridge\"}",
+                             "{\"network\":\"host\"}" };
+    int point[] = { 0, 1, 0 }, rep[] = { 0, 0, 1 };
+    int64_t b = store_batch_insert(s, "demo", "{\"name\":\"demo\"}", "lab", 3, params, point,
+                                   rep, ids);
+
+    ck_assert_msg(b > 0, "store_batch_insert: %s", store_errmsg(s));
+    return b;
+}
+
+START_TEST(test_migrate_fresh_and_reopen)
+{
+    store_t *s = open_rw();
+
+    ck_assert_int_eq(store_schema_version(s), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
+                           " ('batch', 'run', 'result', 'metric', 'sample')"), 5);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
+                           " ('run_batch_id', 'sample_run_id')"), 2);
+    ck_assert_int_eq(q1(s, "PRAGMA foreign_keys"), 1);
+    store_close(&s);
+    ck_assert_ptr_null(s);
+    store_close(&s);    /* NULL is fine */
+
+    /* Reopening applies nothing: the schema is unchanged. */
+    s = open_rw();
+    ck_assert_int_eq(store_schema_version(s), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema"), 11);
+    {
+        sqlite3_stmt *st = NULL;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA journal_mode", -1, &st, NULL),
+                         SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+    }
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    store_t *s = open_rw();
+    char err[256];
+
+    ck_assert_int_eq(sqlite3_exec(store_db(s), "PRAGMA user_version = 999", NULL, NULL, NULL),
+                     SQLITE_OK);
+    store_close(&s);
+    s = store_open(tdb, false, err, sizeof err);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, "newer") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_batch_and_runs)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids);
+    const char *bad[] = { "{\"network\":\"host\"}", "[1,2]" };
+    int point[] = { 0, 1 }, rep[] = { 0, 0 };
+
+    ck_assert(ids[0] > 0 && ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"), 3);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE created_at GLOB"
+                           " '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:"
+                           "[0-9][0-9].[0-9][0-9][0-9]Z'"), 3);
+    ck_assert_int_eq(store_latest_batch(s), b);
+
+    /* A run whose params are not an object: nothing of the batch is kept. */
+    ck_assert_int_eq(store_batch_insert(s, "x", "{}", NULL, 2, bad, point, rep, NULL), -1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM batch"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run"), 3);
+
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "setup", NULL), 0);
+    ck_assert_int_eq(q1(s, "SELECT started_at IS NOT NULL FROM run WHERE id = 1"), 1);
+    ck_assert_int_eq(store_run_set_hosts(s, ids[0], "h1", "h2"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "failed", "setup timeout"), 0);
+    ck_assert_int_eq(q1(s, "SELECT finished_at IS NOT NULL AND reason = 'setup timeout'"
+                           " FROM run WHERE id = 1"), 1);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "bogus", NULL), -1);
+    ck_assert_int_eq(store_run_set_state(s, 9999, "done", NULL), -1);
+    ck_assert_int_eq(store_run_set_hosts(s, 9999, "h1", "h2"), -1);
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(q1(s, "SELECT finished_at IS NULL FROM batch"), 1);
+    ck_assert_int_eq(store_batch_set_state(s, b, "done"), 0);
+    ck_assert_int_eq(q1(s, "SELECT finished_at IS NOT NULL FROM batch"), 1);
+    ck_assert_int_eq(store_batch_set_state(s, b, "weird"), -1);
+    ck_assert_int_eq(store_batch_set_state(s, b + 10, "done"), -1);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_result_exactly_once)
+{
+    store_t *s = open_rw();
+    int64_t ids[3];
+    json_t *r = json_pack("{s:{s:f, s:i, s:f}, s:[{s:f, s:f}, {s:f, s:f}]}", "metrics",
+                          "throughput_bps", 41.2e9, "retransmits", 3, "my_metric", 1.5,
+                          "samples", "t_s", 1.0, "throughput_bps", 40e9, "t_s", 2.0,
+                          "throughput_bps", 42.4e9);
+
+    make_batch(s, ids);
+    ck_assert_int_eq(store_result_insert(s, ids[0], 0, "h1", r), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 3);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sample"), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric WHERE name = 'throughput_bps'"
+                           " AND unit = 'bit/s' AND value = 41.2e9"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric WHERE name = 'retransmits'"
+                           " AND unit = 'count' AND value = 3"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric WHERE name = 'my_metric'"
+                           " AND unit IS NULL"), 1);
+
+    /* Re-delivered after a reconnect: acknowledged, nothing changes. */
+    ck_assert_int_eq(store_result_insert(s, ids[0], 0, "h1", r), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 3);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sample"), 2);
+
+    /* The next sequence number of the same run is a new result. */
+    ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h2", r), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 3);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sample"), 4);
+
+    /* A run that does not exist. */
+    ck_assert_int_eq(store_result_insert(s, 9999, 0, "h1", r), -1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 2);
+    json_decref(r);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_result_bad_metric_rolls_back)
+{
+    store_t *s = open_rw();
+    int64_t ids[3];
+    json_t *bad = json_pack("{s:{s:f, s:s}, s:[{s:f, s:f}]}", "metrics", "throughput_bps",
+                            41.2e9, "zz_loss", "a lot", "samples", "t_s", 1.0,
+                            "throughput_bps", 40e9);
+    json_t *badsample = json_pack("{s:{s:f}, s:[{s:f, s:s}]}", "metrics", "throughput_bps",
+                                  1.0, "samples", "t_s", 1.0, "throughput_bps", "fast");
+
+    make_batch(s, ids);
+    ck_assert_int_eq(store_result_insert(s, ids[1], 0, "h1", bad), -1);
+    ck_assert_msg(strstr(store_errmsg(s), "zz_loss") != NULL, "%s", store_errmsg(s));
+    ck_assert_int_eq(store_result_insert(s, ids[1], 0, "h1", badsample), -1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sample"), 0);
+    /* The connection is usable afterwards (no transaction left open). */
+    ck_assert_int_eq(sqlite3_get_autocommit(store_db(s)), 1);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "done", NULL), 0);
+    json_decref(bad);
+    json_decref(badsample);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_requeue_interrupted)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids), ids2[3], b2;
+
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "setup", NULL), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[2], "collect", NULL), 0);
+    /* A finished batch is left alone even with a run stuck in flight. */
+    b2 = make_batch(s, ids2);
+    ck_assert_int_eq(store_run_set_state(s, ids2[0], "running", NULL), 0);
+    ck_assert_int_eq(store_batch_set_state(s, b2, "cancelled"), 0);
+
+    ck_assert_int_eq(store_requeue_interrupted(s), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
+                           " AND reason = 'interrupted in setup' AND started_at IS NULL"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
+                           " AND reason = 'interrupted in collect'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'done'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'running'"), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s), 0);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_readonly)
+{
+    char err[256] = "";
+    store_t *s = store_open(tdb, true, err, sizeof err);
+    int64_t ids[3];
+
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, "cannot open DB") && strstr(err, "no such file"), "%s", err);
+    ck_assert_int_ne(access(tdb, F_OK), 0);    /* not created */
+
+    s = open_rw();
+    make_batch(s, ids);
+    store_close(&s);
+    s = store_open(tdb, true, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    ck_assert_int_eq(store_schema_version(s), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run"), 3);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), -1);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_readonly_not_a_db)
+{
+    char err[256] = "";
+    FILE *f = fopen(tdb, "w");
+    store_t *s;
+
+    ck_assert_ptr_nonnull(f);
+    fputs("this is not a database, it is a text file long enough to have a header....\n", f);
+    fclose(f);
+    s = store_open(tdb, true, err, sizeof err);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, "cannot open DB") != NULL, "%s", err);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_migrate_fresh_and_reopen);
+    tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_batch_and_runs);
+    tcase_add_test(tc, test_result_exactly_once);
+    tcase_add_test(tc, test_result_bad_metric_rolls_back);
+    tcase_add_test(tc, test_requeue_interrupted);
+    tcase_add_test(tc, test_readonly);
+    tcase_add_test(tc, test_readonly_not_a_db);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    int failed;
+
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
