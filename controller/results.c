@@ -813,7 +813,10 @@ results_print_rows(sqlite3_stmt *st, int ncols, const char *const *keys,
             for (int c = 0; c < ncols; c++) {
                 if (c)
                     fputc(',', out);
-                results_csv_field(out, (const char *)sqlite3_column_text(st, c));
+                if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
+                    results_csv_num(out, sqlite3_column_double(st, c));
+                else
+                    results_csv_field(out, (const char *)sqlite3_column_text(st, c));
             }
             fputc('\n', out);
         } else if (format == RESULTS_JSON) {

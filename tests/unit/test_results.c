@@ -1,0 +1,407 @@
+/*
+ * test_results.c — Check suite for controller/results.c: `cntb results
+ * compare` on small constructed databases (grouping, baseline matching per
+ * the other --by parameters, exact CSV text, table and JSON forms, errors for
+ * bad arguments), and list / show.  Every test makes its own mkdtemp
+ * directory and database and removes them.
+ */
+#include "results.h"
+#include "stats.h"
+
+#include <check.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tdir[PATH_MAX];
+static char tdb[PATH_MAX + 16];
+static store_t *tstore;
+
+static void
+setup(void)
+{
+    char err[256];
+
+    snprintf(tdir, sizeof tdir, "%s/cntb-test-results-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(tdb, sizeof tdb, "%s/cntb.db", tdir);
+    tstore = store_open(tdb, false, err, sizeof err);
+    ck_assert_msg(tstore != NULL, "%s", err);
+}
+
+static void
+teardown(void)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[PATH_MAX + 32];
+
+    store_close(&tstore);
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", tdb, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tdir);
+}
+
+/*
+ * A batch of n runs with params[i]; run i ends in state[i] and, when
+ * value[i] is not NAN, has throughput_bps = value[i].  Returns the batch id.
+ */
+static int64_t
+add_batch(int n, const char *const *params, const double *value, const char *const *state)
+{
+    int point[16], rep[16];
+    int64_t ids[16], b;
+
+    ck_assert_int_le(n, 16);
+    for (int i = 0; i < n; i++) {
+        point[i] = i;
+        rep[i] = 0;
+    }
+    b = store_batch_insert(tstore, "cmp", "{}", "lab", n, params, point, rep, ids);
+    ck_assert_msg(b > 0, "%s", store_errmsg(tstore));
+    for (int i = 0; i < n; i++) {
+        if (!isnan(value[i])) {
+            json_t *r = json_pack("{s:{s:f, s:f}}", "metrics", "throughput_bps", value[i],
+                                  "rtt_us_p50", 25.0);
+
+            ck_assert_int_eq(store_result_insert(tstore, ids[i], 0, "h1", r), 1);
+            json_decref(r);
+        }
+        ck_assert_int_eq(store_run_set_state(tstore, ids[i], state[i], NULL), 0);
+    }
+    return b;
+}
+
+#define HS "{\"network\":\"host\",\"placement\":\"same-host\"}"
+#define BS "{\"network\":\"bridge\",\"placement\":\"same-host\"}"
+#define HC "{\"network\":\"host\",\"placement\":\"cross-host\"}"
+#define BC "{\"network\":\"bridge\",\"placement\":\"cross-host\"}"
+#define MC "{\"network\":\"macvlan\",\"placement\":\"cross-host\"}"
+
+/* Batch: host and bridge, same-host and cross-host, 3 each, a failed run, a bare macvlan run. */
+static int64_t
+add_four_groups(void)
+{
+    const char *const params[] = { HS, BS, HC, BC, HS, BS, HC, BC, HS, BS, HC, BC, BS, MC };
+    const double value[] = { 40e9, 32e9, 9e9, 8e9, 41e9, 33e9, 10e9, 9e9,
+                             42e9, 34e9, 11e9, 10e9, 1e3, 7e9 };
+    const char *const state[] = { "done", "done", "done", "done", "done", "done", "done",
+                                  "done", "done", "done", "done", "done", "failed", "done" };
+
+    return add_batch(14, params, value, state);
+}
+
+/* Runs results_compare into a fresh string in *text; returns its result. */
+static int
+compare(int64_t batch, const char *by, const char *baseline, const char *metric,
+        results_format_t format, char **text, char *err, size_t errlen)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(text, &len);
+    int rc;
+
+    ck_assert_ptr_nonnull(f);
+    rc = results_compare(tstore, batch, by, baseline, metric, format, f, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+/* "%.15g" of the 95 % CI bound of mean +- sd over n samples. */
+static void
+ci_text(double mean, double sd, int n, int sign, char *buf, size_t len)
+{
+    snprintf(buf, len, "%.15g", mean + sign * stats_t_quantile(0.975, n - 1) * sd / sqrt(n));
+}
+
+START_TEST(test_compare_csv_two_groups)
+{
+    const char *const params[] = { "{\"network\":\"host\"}", "{\"network\":\"bridge\"}",
+                                   "{\"network\":\"host\"}", "{\"network\":\"bridge\"}",
+                                   "{\"network\":\"host\"}", "{\"network\":\"bridge\"}" };
+    const double value[] = { 40e9, 32e9, 41e9, 33e9, 42e9, 34e9 };
+    const char *const state[] = { "done", "done", "done", "done", "done", "done" };
+    char err[256] = "", lo1[64], hi1[64], lo2[64], hi2[64], want[1024];
+    char *text = NULL;
+    int64_t b = add_batch(6, params, value, state);
+
+    ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_CSV, &text,
+                             err, sizeof err), 0);
+    ci_text(41e9, 1e9, 3, -1, lo1, sizeof lo1);
+    ci_text(41e9, 1e9, 3, +1, hi1, sizeof hi1);
+    ci_text(33e9, 1e9, 3, -1, lo2, sizeof lo2);
+    ci_text(33e9, 1e9, 3, +1, hi2, sizeof hi2);
+    snprintf(want, sizeof want,
+             "network,n,mean_bit_per_s,stddev_bit_per_s,ci95_low_bit_per_s,"
+             "ci95_high_bit_per_s,change_pct\n"
+             "host,3,41000000000,1000000000,%s,%s,+0.0\n"
+             "bridge,3,33000000000,1000000000,%s,%s,-19.5\n",
+             lo1, hi1, lo2, hi2);
+    ck_assert_str_eq(text, want);
+    /* The CI is mean -+ 4.302653 sd / sqrt(3): check one bound against the table. */
+    ck_assert(fabs(strtod(lo1, NULL) - (41e9 - 4.302653e9 / sqrt(3))) < 1e3);
+    free(text);
+
+    /* Table form: scaled to Gbit/s, units in the header, the baseline named. */
+    ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_TABLE,
+                             &text, err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "mean (Gbit/s)") && strstr(text, "95% CI (Gbit/s)") &&
+                      strstr(text, "change vs network=host"), "%s", text);
+    ck_assert_msg(strstr(text, "41.00") && strstr(text, "[38.52, 43.48]") &&
+                      strstr(text, "baseline") && strstr(text, "-19.5 %"), "%s", text);
+    ck_assert_msg(strstr(text, "host") < strstr(text, "bridge"), "order of appearance: %s",
+                  text);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_compare_baseline_per_placement)
+{
+    char err[256] = "", *text = NULL, *line;
+    int64_t b = add_four_groups();
+    int rows = 0;
+
+    ck_assert_int_eq(compare(b, "network,placement", "network=host", "throughput_bps",
+                             RESULTS_CSV, &text, err, sizeof err), 0);
+    /* Header, then groups in order of appearance; the failed run is not counted. */
+    line = strtok(text, "\n");
+    ck_assert_str_eq(line, "network,placement,n,mean_bit_per_s,stddev_bit_per_s,"
+                           "ci95_low_bit_per_s,ci95_high_bit_per_s,change_pct");
+    while ((line = strtok(NULL, "\n")) != NULL) {
+        const char *change = strrchr(line, ',') + 1;
+
+        rows++;
+        if (strncmp(line, "host,same-host,3,41000000000,", 29) == 0 ||
+            strncmp(line, "host,cross-host,3,10000000000,", 30) == 0)
+            ck_assert_str_eq(change, "+0.0");
+        else if (strncmp(line, "bridge,same-host,3,33000000000,", 31) == 0)
+            ck_assert_str_eq(change, "-19.5");       /* against host same-host */
+        else if (strncmp(line, "bridge,cross-host,3,9000000000,", 31) == 0)
+            ck_assert_str_eq(change, "-10.0");       /* against host cross-host */
+        else if (strncmp(line, "macvlan,cross-host,1,7000000000,,,,", 35) == 0)
+            ck_assert_str_eq(change, "-30.0");
+        else
+            ck_abort_msg("unexpected row %s", line);
+    }
+    ck_assert_int_eq(rows, 5);
+    free(text);
+
+    /* Grouped by placement alone with a placement baseline. */
+    ck_assert_int_eq(compare(b, "placement", "placement=same-host", "throughput_bps",
+                             RESULTS_TABLE, &text, err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "same-host   6") && strstr(text, "cross-host  7"), "%s", text);
+    free(text);
+
+    /* A baseline value no group has: change "-" everywhere; n = 1 shows CI "-". */
+    ck_assert_int_eq(compare(b, "network,placement", "network=ipvlan", "throughput_bps",
+                             RESULTS_TABLE, &text, err, sizeof err), 0);
+    ck_assert_ptr_null(strstr(text, "baseline"));
+    ck_assert_msg(strstr(text, "macvlan  cross-host  1           7.00                -  -"),
+                  "%s", text);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_compare_json_and_units)
+{
+    char err[256] = "", *text = NULL;
+    int64_t b = add_four_groups();
+    json_t *j, *row;
+
+    ck_assert_int_eq(compare(b, "network,placement", "network=host", "throughput_bps",
+                             RESULTS_JSON, &text, err, sizeof err), 0);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_is_array(j) && json_array_size(j) == 5, "%s", text);
+    row = json_array_get(j, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(row, "network")), "bridge");
+    ck_assert_str_eq(json_string_value(json_object_get(row, "unit")), "bit/s");
+    ck_assert_int_eq(json_integer_value(json_object_get(row, "n")), 3);
+    ck_assert(json_real_value(json_object_get(row, "mean_bit_per_s")) == 33e9);
+    ck_assert(json_real_value(json_object_get(row, "change_pct")) == -19.5);
+    ck_assert(json_is_null(json_object_get(json_array_get(j, 4), "ci95_low_bit_per_s")));
+    json_decref(j);
+    free(text);
+
+    /* Another metric keeps its unit as is. */
+    ck_assert_int_eq(compare(b, "network", NULL, "rtt_us_p50", RESULTS_TABLE, &text, err,
+                             sizeof err), 0);
+    ck_assert_msg(strstr(text, "mean (us)") && strstr(text, "25.00") &&
+                      !strstr(text, "change"), "%s", text);
+    free(text);
+    ck_assert_int_eq(compare(b, "network", NULL, "rtt_us_p50", RESULTS_CSV, &text, err,
+                             sizeof err), 0);
+    ck_assert_msg(strncmp(text, "network,n,mean_us,stddev_us,ci95_low_us,ci95_high_us,"
+                                "change_pct\nhost,6,25,0,25,25,\n", 80) == 0, "%s", text);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_compare_latest_all_and_none)
+{
+    char err[256] = "", *text = NULL;
+    const char *const p1[] = { "{\"network\":\"host\"}" };
+    const double v1[] = { 5e6 };
+    const char *const s1[] = { "done" };
+    int64_t b1, b2;
+
+    /* No batch at all: 1 and a message. */
+    ck_assert_int_eq(compare(0, "network", NULL, "throughput_bps", RESULTS_TABLE, &text, err,
+                             sizeof err), 1);
+    ck_assert_msg(strstr(text, "no batches"), "%s", text);
+    free(text);
+    b1 = add_four_groups();
+    b2 = add_batch(1, p1, v1, s1);
+    ck_assert_int_gt(b2, b1);
+    /* 0 = the latest batch: one run of 5 Mbit/s. */
+    ck_assert_int_eq(compare(0, "network", NULL, "throughput_bps", RESULTS_TABLE, &text, err,
+                             sizeof err), 0);
+    ck_assert_msg(strstr(text, "mean (Mbit/s)") && strstr(text, "5.00"), "%s", text);
+    free(text);
+    /* -1 = every batch: host has 6 + 1 runs. */
+    ck_assert_int_eq(compare(-1, "network", NULL, "throughput_bps", RESULTS_CSV, &text, err,
+                             sizeof err), 0);
+    ck_assert_msg(strstr(text, "\nhost,7,"), "%s", text);
+    free(text);
+    /* A metric no run has. */
+    ck_assert_int_eq(compare(b1, "network", NULL, "setup_ms", RESULTS_TABLE, &text, err,
+                             sizeof err), 1);
+    ck_assert_msg(strstr(text, "no done runs with metric setup_ms"), "%s", text);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_compare_errors)
+{
+    static const struct {
+        int64_t batch;
+        const char *by, *baseline, *metric, *want;
+    } bad[] = {
+        { 0, "Network", NULL, "throughput_bps", "bad --by" },
+        { 0, "", NULL, "throughput_bps", "bad --by" },
+        { 0, NULL, NULL, "throughput_bps", "bad --by" },
+        { 0, "network,", NULL, "throughput_bps", "bad --by" },
+        { 0, "network,network", NULL, "throughput_bps", "twice" },
+        { 0, "network') --", NULL, "throughput_bps", "bad --by" },
+        { 0, "abcdefghijklmnopqrstuvwxyz_abcdefg", NULL, "throughput_bps", "bad --by" },
+        { 0, "network", "placement=same-host", "throughput_bps", "not one of --by" },
+        { 0, "network", "network", "throughput_bps", "expected param=value" },
+        { 0, "network", "network=", "throughput_bps", "bad --baseline" },
+        { 0, "network", NULL, "Throughput", "bad metric" },
+        { 0, "network", NULL, "x'; DROP TABLE run; --", "bad metric" },
+        { 0, "network", NULL,
+          "a123456789012345678901234567890123456789012345678901234567890123456", "bad metric" },
+        { 99, "network", NULL, "throughput_bps", "no batch 99" },
+        { -5, "network", NULL, "throughput_bps", "bad batch id" },
+    };
+    char err[256], *text = NULL;
+
+    add_four_groups();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_int_eq(compare(bad[i].batch, bad[i].by, bad[i].baseline, bad[i].metric,
+                                 RESULTS_TABLE, &text, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].want), "case %zu: err '%s', want '%s'", i, err,
+                      bad[i].want);
+        ck_assert_str_eq(text, "");
+        free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_list_and_show)
+{
+    char err[256] = "", *text = NULL;
+    size_t len = 0;
+    FILE *f;
+    int64_t b = add_four_groups();
+    json_t *j;
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, -1, RESULTS_CSV, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strncmp(text, "id,name,testbed,state,done,failed,skipped,total,created_at\n"
+                                "1,cmp,lab,queued,13,1,0,14,", 85) == 0, "%s", text);
+    free(text);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, b, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "{\"network\":\"host\",\"placement\":\"same-host\"}") &&
+                      strstr(text, "40.00 Gbit/s") && strstr(text, "failed"), "%s", text);
+    free(text);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, 42, RESULTS_TABLE, f, err, sizeof err), -1);
+    fclose(f);
+    ck_assert_str_eq(err, "no batch 42");
+    free(text);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(j != NULL, "%s", text);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "params"), "network")),
+                     "host");
+    ck_assert(json_real_value(json_object_get(
+                  json_object_get(json_object_get(j, "metrics"), "throughput_bps"), "value")) ==
+              40e9);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(j, "metrics"), "rtt_us_p50"), "unit")),
+                     "us");
+    json_decref(j);
+    free(text);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "state") && strstr(text, "done") &&
+                      strstr(text, "bit/s (40.00 Gbit/s)"), "%s", text);
+    free(text);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 777, RESULTS_TABLE, f, err, sizeof err), -1);
+    fclose(f);
+    ck_assert_str_eq(err, "no run 777");
+    free(text);
+}
+END_TEST
+
+static Suite *
+results_suite(void)
+{
+    Suite *s = suite_create("results");
+    TCase *tc = tcase_create("compare");
+    TCase *tl = tcase_create("list_show");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_compare_csv_two_groups);
+    tcase_add_test(tc, test_compare_baseline_per_placement);
+    tcase_add_test(tc, test_compare_json_and_units);
+    tcase_add_test(tc, test_compare_latest_all_and_none);
+    tcase_add_test(tc, test_compare_errors);
+    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(tl, setup, teardown);
+    tcase_set_timeout(tl, 30);
+    tcase_add_test(tl, test_list_and_show);
+    suite_add_tcase(s, tl);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(results_suite());
+    int failed;
+
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
