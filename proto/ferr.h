@@ -28,7 +28,8 @@ void ferr_set(char *err, const char *file, const char *text, size_t len, const c
  * Formats a JSON syntax error reported by jansson (json_loadb and friends):
  * "file:line:col: $: invalid JSON: <jansson's text>", or "file: $: invalid
  * JSON: ..." when jansson gives no line.  Line and column are jansson's
- * (1-based, column in characters).  Never fails.
+ * (1-based, column in characters; the column 0 jansson gives at the end of
+ * the input is written as 1).  Never fails.
  */
 void ferr_json_syntax(char *err, const char *file, const json_error_t *jerr);
 
