@@ -155,7 +155,8 @@ store_migrate(store_t *self)
         if (v < 0)
             goto fail;
         if (m->number <= v) {
-            store_exec(self, "COMMIT");
+            if (store_exec(self, "COMMIT") < 0)
+                goto fail;
             continue;
         }
         if (store_exec(self, m->sql) < 0) {

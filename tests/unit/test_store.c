@@ -264,6 +264,14 @@ START_TEST(test_readonly)
 
     s = open_rw();
     make_batch(s, ids);
+    {
+        /* A reader beside the writer (WAL): sees committed rows. */
+        store_t *ro = store_open(tdb, true, err, sizeof err);
+
+        ck_assert_msg(ro != NULL, "%s", err);
+        ck_assert_int_eq(q1(ro, "SELECT count(*) FROM run"), 3);
+        store_close(&ro);
+    }
     store_close(&s);
     s = store_open(tdb, true, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
