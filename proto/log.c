@@ -30,11 +30,11 @@ log_level_from_env(void)
 {
     const char *env = getenv("CNTB_LOG");
     if (!env)
-        return LOG_INFO;
+        return LOGL_INFO;
     for (int i = 0; i < 4; i++)
         if (strcmp(env, log_names[i]) == 0)
             return i;
-    return LOG_INFO;
+    return LOGL_INFO;
 }
 
 void

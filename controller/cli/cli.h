@@ -1,0 +1,85 @@
+/*
+ * cli.h — shared pieces of the `cntb` command line: exit codes, the
+ * controller's CLI socket, pid files, starting daemons inside namespaces.
+ */
+#ifndef CNTB_CLI_H
+#define CNTB_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "testbed.h"
+
+/* Exit codes (DESIGN.md). */
+enum { EXIT_OK = 0, EXIT_RUNS_FAILED = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
+
+#define CNTB_RUN_ROOT "/run/cntb"
+
+/* Prints "cntb: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fails with EXIT_ENV and a message when not root; returns 0 when root. */
+int cli_need_root(const char *what);
+
+/* The directory of the running cntb binary (static buffer). */
+const char *cli_bindir(void);
+
+/* Fills path (len bytes) with CNTB_RUN_ROOT/<testbed>[/<file>]. */
+void cli_rundir(char *path, size_t len, const char *testbed, const char *file);
+
+/* Default database path: --db, else $CNTB_DB, else ./cntb.db. */
+const char *cli_db_path(const char *opt);
+
+/*
+ * Sends one request to the controller of testbed `name` over its CLI socket
+ * and returns the fresh answer, or NULL (message printed unless quiet) when
+ * no controller answers within timeout_ms.  Takes ownership of req.
+ */
+json_t *cli_request(const char *name, json_t *req, int timeout_ms, bool quiet);
+
+/*
+ * Finds the testbed to talk to: the name in the testbed file when `file` is
+ * given, else the only controller running.  Fills name (8 bytes).  0, or an
+ * exit code with a message printed.
+ */
+int cli_pick_testbed(const char *file, char *name);
+
+/*
+ * Starts argv[0] as a daemon (own session, stdin /dev/null, stdout and stderr
+ * appended to logfile) inside namespace ns (NULL = ours); records its pid in
+ * pidfile.  Returns the pid or -1 (message printed).
+ */
+pid_t cli_spawn(char *const argv[], const char *ns, const char *logfile, const char *pidfile);
+
+/*
+ * Reads a pid file and returns the pid when that process is alive and its
+ * command line names `program`, else 0.
+ */
+pid_t cli_pidfile_alive(const char *pidfile, const char *program);
+
+/*
+ * Stops the process of a pid file (SIGTERM, up to timeout_ms, then SIGKILL)
+ * and removes the file.  Returns 1 when a process was stopped, 0 when none.
+ */
+int cli_pidfile_stop(const char *pidfile, const char *program, int timeout_ms);
+
+/* Subcommands: argc/argv start at the subcommand's own name; return an exit code. */
+int cmd_testbed(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_results(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Helpers the demo reuses. */
+int testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len);
+int testbed_destroy_all(const char *name);
+int controller_start(const char *testbed_file, const char *db);
+int controller_stop(const char *name);
+int deploy_agents(const char *testbed_file, bool stop);
+int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * cmd_demo.c — `cntb demo`: cntb's main job end to end on an emulated
+ * testbed: emulate 2 hosts, start the controller, deploy the agents, run
+ * testbed/matrices/demo.json, print the comparison, destroy the testbed
+ * (also when something failed on the way).
+ */
+#include "cli.h"
+
+#include "results.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+cmd_demo(int argc, char **argv)
+{
+    static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
+                                          { "matrix", required_argument, NULL, 'm' },
+                                          { "keep", no_argument, NULL, 'k' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { NULL, 0, NULL, 0 } };
+    const char *db = NULL, *matrix = NULL;
+    bool keep = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'm': matrix = optarg; break;
+        case 'k': keep = true; break;
+        case 'h':
+            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]\n"
+                   "Emulates a 2-host testbed \"demo\", starts the controller and the agents, runs\n"
+                   "the matrix (default testbed/matrices/demo.json: host same-host, host\n"
+                   "cross-host, bridge same-host; tcp_stream; 3 repetitions), prints the\n"
+                   "comparison against network=host, and destroys the testbed (unless --keep).\n"
+                   "Results stay in the database (--db, $CNTB_DB or ./cntb.db).\n");
+            return 0;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]");
+        return EXIT_USAGE;
+    }
+    char mpath[PATH_MAX];
+    if (!matrix) {
+        snprintf(mpath, sizeof mpath, "%s/testbed/matrices/demo.json", CNTB_SOURCE_DIR);
+        matrix = mpath;
+    }
+    if (access(matrix, R_OK) != 0) {
+        cli_error("%s: cannot read the demo matrix", matrix);
+        return EXIT_ENV;
+    }
+    int rc = cli_need_root("demo");
+    if (rc)
+        return rc;
+    const char *dbp = cli_db_path(db);
+    char tbfile[PATH_MAX];
+    int64_t batch = 0;
+    printf("== 1/5 emulating testbed demo: 2 hosts made of network namespaces\n");
+    fflush(stdout);
+    rc = testbed_emulate("demo", 2, NULL, tbfile, sizeof tbfile);
+    if (rc)
+        goto out;
+    printf("== 2/5 starting the controller\n");
+    fflush(stdout);
+    if ((rc = controller_start(tbfile, dbp)))
+        goto out;
+    printf("== 3/5 deploying the agents\n");
+    fflush(stdout);
+    if ((rc = deploy_agents(tbfile, false)))
+        goto out;
+    printf("== 4/5 running %s\n", matrix);
+    fflush(stdout);
+    rc = run_matrix(matrix, tbfile, &batch);
+    if (rc != 0 && rc != EXIT_RUNS_FAILED)
+        goto out;
+    printf("== 5/5 comparing against network=host (batch %lld, database %s)\n\n",
+           (long long) batch, dbp);
+    fflush(stdout);
+    char err[1024];
+    store_t *store = store_open(dbp, true, err, sizeof err);
+    if (!store || results_compare(store, batch, "network,placement", "network=host",
+                                  "throughput_bps", RESULTS_TABLE, stdout, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        if (!rc)
+            rc = EXIT_ENV;
+    }
+    store_close(&store);
+    printf("\nmore: cntb results list --batch %lld; cntb results compare --help; "
+           "sqlite3 %s\n", (long long) batch, dbp);
+out:
+    if (!keep) {
+        printf("\n== cleaning up: destroying testbed demo\n");
+        fflush(stdout);
+        int r2 = testbed_destroy_all("demo");
+        if (!rc)
+            rc = r2;
+    }
+    return rc;
+}

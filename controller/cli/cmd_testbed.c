@@ -1,0 +1,271 @@
+/*
+ * cmd_testbed.c — `cntb testbed emulate|destroy|check`.
+ *
+ * An emulated testbed is hosts made of network namespaces on this machine
+ * (node-agent/net/emulate.c builds them through netlink); its processes
+ * (controller, agents) are recorded as pid files under /run/cntb/NAME so that
+ * destroy finds every one of them.
+ */
+#include "cli.h"
+
+#include "emulate.h"
+#include "ferr.h"
+#include "nl.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool
+name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > 6)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
+            return false;
+    return true;
+}
+
+int
+testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len)
+{
+    char err[FERR_MAX];
+    if (!name_valid(name)) {
+        cli_error("--name: must match [a-z0-9]{1,6} (got \"%s\")", name);
+        return EXIT_USAGE;
+    }
+    if (hosts < 1 || hosts > 99) {
+        cli_error("--hosts: must be between 1 and 99 (got %d)", hosts);
+        return EXIT_USAGE;
+    }
+    int rc = cli_need_root("testbed emulate");
+    if (rc)
+        return rc;
+    int octet = emulate_pick_octet(name, err);
+    if (octet < 0) {
+        cli_error("%s", err);
+        return EXIT_ENV;
+    }
+    if (emulate_build(name, hosts, octet, err) != 0) {
+        cli_error("emulate %s: %s", name, err);
+        return EXIT_ENV;
+    }
+    char dir[PATH_MAX];
+    mkdir(CNTB_RUN_ROOT, 0755);
+    cli_rundir(dir, sizeof dir, name, NULL);
+    mkdir(dir, 0700);
+
+    testbed_t tb;
+    memset(&tb, 0, sizeof tb);
+    snprintf(tb.name, sizeof tb.name, "%s", name);
+    tb.emulated = true;
+    snprintf(tb.ctl_address, sizeof tb.ctl_address, "198.18.%d.254", octet);
+    tb.ctl_port = 7700 + octet;
+    tb.host_count = hosts;
+    tb.hosts = calloc((size_t) hosts, sizeof *tb.hosts);
+    if (!tb.hosts)
+        return EXIT_ENV;
+    for (int i = 0; i < hosts; i++) {
+        testbed_host_t *h = &tb.hosts[i];
+        snprintf(h->name, sizeof h->name, "h%d", i + 1);
+        snprintf(h->kind, sizeof h->kind, "bare-metal");
+        snprintf(h->address, sizeof h->address, "198.18.%d.%d", octet, i + 1);
+        snprintf(h->netns, sizeof h->netns, "cntb-%s-h%d", name, i + 1);
+        snprintf(h->ssh_user, sizeof h->ssh_user, "root");
+        h->ssh_port = 22;
+    }
+    char path[PATH_MAX];
+    if (out_path)
+        snprintf(path, sizeof path, "%s", out_path);
+    else
+        snprintf(path, sizeof path, "%s.testbed.json", name);
+    rc = testbed_write_file(&tb, path, err);
+    free(tb.hosts);
+    if (rc != 0) {
+        cli_error("%s", err);
+        return EXIT_ENV;
+    }
+    if (out_file)
+        snprintf(out_file, len, "%s", path);
+    printf("testbed %s: %d hosts on 198.18.%d.0/24, controller at 198.18.%d.254:%d; wrote %s\n",
+           name, hosts, octet, octet, 7700 + octet, path);
+    return 0;
+}
+
+int
+testbed_destroy_all(const char *name)
+{
+    char err[NL_ERR_MAX];
+    char dir[PATH_MAX];
+    int rc = 0;
+    if (!name_valid(name)) {
+        cli_error("testbed name must match [a-z0-9]{1,6} (got \"%s\")", name);
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_need_root("testbed destroy")))
+        return rc;
+    cli_rundir(dir, sizeof dir, name, NULL);
+    /* Agents first (they tear down their runs on SIGTERM), then the controller. */
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strncmp(e->d_name, "agent-", 6) != 0 || !strstr(e->d_name, ".pid"))
+                continue;
+            char pf[PATH_MAX];
+            snprintf(pf, sizeof pf, "%s/%s", dir, e->d_name);
+            cli_pidfile_stop(pf, "cntb-agent", 5000);
+        }
+        closedir(d);
+    }
+    char pf[PATH_MAX];
+    cli_rundir(pf, sizeof pf, name, "controller.pid");
+    cli_pidfile_stop(pf, "cntb-controller", 5000);
+    if (emulate_destroy(name, err) != 0) {
+        cli_error("destroy %s: %s", name, err);
+        rc = EXIT_ENV;
+    }
+    /* The run directory: pid files, logs, the CLI socket. */
+    d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char f[PATH_MAX];
+            snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+            unlink(f);
+        }
+        closedir(d);
+        rmdir(dir);
+    }
+    char file[64];
+    snprintf(file, sizeof file, "%s.testbed.json", name);
+    testbed_t *tb = testbed_load_file(file, err);
+    if (tb && tb->emulated && strcmp(tb->name, name) == 0)
+        unlink(file);
+    testbed_destroy(&tb);
+    if (rc == 0)
+        printf("testbed %s destroyed\n", name);
+    return rc;
+}
+
+static int
+testbed_check(const char *file)
+{
+    char err[FERR_MAX];
+    testbed_t *tb = testbed_load_file(file, err);
+    if (!tb) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    }
+    printf("testbed %s: %d hosts, controller %s:%d%s\n", tb->name, tb->host_count,
+           tb->ctl_address, tb->ctl_port, tb->emulated ? " (emulated)" : "");
+    json_t *ans = cli_request(tb->name, json_pack("{s:s}", "cmd", "agents"), 3000, true);
+    json_t *agents = json_object_get(ans, "agents");
+    int missing = 0;
+    printf("%-12s %-11s %-16s %-26s %s\n", "host", "kind", "address", "namespace", "agent");
+    for (int i = 0; i < tb->host_count; i++) {
+        testbed_host_t *h = &tb->hosts[i];
+        const char *state = ans ? "not connected" : "no controller running";
+        size_t j;
+        json_t *a;
+        json_array_foreach(agents, j, a) {
+            if (strcmp(json_string_value(json_object_get(a, "host")), h->name) == 0)
+                state = json_is_true(json_object_get(a, "connected")) ? "connected"
+                                                                       : "disconnected";
+        }
+        bool nsok = !h->netns[0] || netns_exists(h->netns);
+        if (!nsok || strcmp(state, "connected") != 0)
+            missing++;
+        printf("%-12s %-11s %-16s %-26s %s\n", h->name, h->kind, h->address,
+               h->netns[0] ? (nsok ? h->netns : "(namespace missing)") : "-", state);
+    }
+    json_decref(ans);
+    testbed_destroy(&tb);
+    return missing ? EXIT_ENV : 0;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: cntb testbed emulate --name NAME --hosts N [--out FILE]\n"
+               "       cntb testbed destroy NAME\n"
+               "       cntb testbed check FILE\n"
+               "emulate  makes N hosts (namespaces cntb-NAME-h1..hN) on a bridge cntb-NAME-br,\n"
+               "         underlay 198.18.X.0/24 (X chosen per name), writes NAME.testbed.json;\n"
+               "         running it again is harmless.  NAME: [a-z0-9]{1,6}; N: 1..99.\n"
+               "destroy  stops the testbed's agents and controller and removes its namespaces,\n"
+               "         links, run directory and NAME.testbed.json.\n"
+               "check    validates a testbed file and shows each host's agent (exit 3 when one\n"
+               "         is missing).\n");
+}
+
+int
+cmd_testbed(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *sub = argv[1];
+    argc--;
+    argv++;
+    if (strcmp(sub, "emulate") == 0) {
+        static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
+                                              { "hosts", required_argument, NULL, 'H' },
+                                              { "out", required_argument, NULL, 'o' },
+                                              { "help", no_argument, NULL, 'h' },
+                                              { NULL, 0, NULL, 0 } };
+        const char *name = NULL, *out = NULL;
+        int hosts = 2, c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+            switch (c) {
+            case 'n': name = optarg; break;
+            case 'H': {
+                char *end;
+                long v = strtol(optarg, &end, 10);
+                if (*end || end == optarg || v < 1 || v > 99) {
+                    cli_error("--hosts: must be an integer between 1 and 99 (got \"%s\")", optarg);
+                    return EXIT_USAGE;
+                }
+                hosts = (int) v;
+                break;
+            }
+            case 'o': out = optarg; break;
+            case 'h': usage(stdout); return 0;
+            default: usage(stderr); return EXIT_USAGE;
+            }
+        }
+        if (!name || optind != argc) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return testbed_emulate(name, hosts, out, NULL, 0);
+    }
+    if (strcmp(sub, "destroy") == 0) {
+        if (argc != 2) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return testbed_destroy_all(argv[1]);
+    }
+    if (strcmp(sub, "check") == 0) {
+        if (argc != 2) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return testbed_check(argv[1]);
+    }
+    cli_error("unknown testbed command \"%s\"", sub);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,689 @@
+/*
+ * agent.c — the node agent's event loop.
+ *
+ * One czmq zloop: the DEALER socket to the controller, a 1 s timer
+ * (heartbeat, HELLO again when the controller has been silent, RESULT
+ * re-sends), and a 20 ms timer draining the pipes of cntb-traffic processes.
+ * Traffic processes are started with fork + setns into the container's
+ * namespace + execv of an argument vector: no shell ever sees a string from a
+ * message.  Steps are idempotent per run id (see agent.h).
+ */
+#include "agent.h"
+
+#include "log.h"
+#include "netkind.h"
+#include "nl.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_RUNS_MAX 32
+#define AGENT_SILENCE_MS 5000   /* controller silent this long: say HELLO again */
+#define AGENT_RESEND_MS 2000    /* unacknowledged RESULT re-sent this often */
+#define AGENT_PIPE_MS 20        /* traffic process pipes drained this often */
+#define AGENT_OUT_MAX (4 * 1024 * 1024) /* bytes of cntb-traffic stdout kept */
+
+typedef struct {
+    pid_t pid;
+    int out_fd;               /* stdout pipe, -1 when closed */
+    int err_fd;               /* stderr pipe (non-blocking), -1 when closed */
+    char *out;                /* what stdout gave so far */
+    size_t out_len, out_cap;
+    char err_text[512];       /* last stderr text, for error messages */
+} agent_proc_t;
+
+typedef struct {
+    bool used;
+    int64_t run;
+    const netkind_t *kind;
+    netkind_ctx_t ctx;
+    bool built;               /* setup() succeeded */
+    double setup_ms;
+    agent_proc_t server, client;
+    bool server_ready;
+    json_t *result;           /* RESULT body kept until acknowledged (owned) */
+    int result_seq;
+    int64_t result_sent_ms;
+} agent_run_t;
+
+typedef struct {
+    const agent_config_t *cfg;
+    zsock_t *sock;
+    zloop_t *loop;
+    char testbed[8];
+    bool welcomed;
+    int64_t last_heard_ms;
+    agent_run_t runs[AGENT_RUNS_MAX];
+} agent_t;
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+proc_init(agent_proc_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->pid = -1;
+    p->out_fd = p->err_fd = -1;
+}
+
+static agent_run_t *
+run_find(agent_t *self, int64_t run, bool create)
+{
+    for (int i = 0; i < AGENT_RUNS_MAX; i++)
+        if (self->runs[i].used && self->runs[i].run == run)
+            return &self->runs[i];
+    if (!create)
+        return NULL;
+    for (int i = 0; i < AGENT_RUNS_MAX; i++)
+        if (!self->runs[i].used) {
+            agent_run_t *r = &self->runs[i];
+            memset(r, 0, sizeof *r);
+            r->used = true;
+            r->run = run;
+            proc_init(&r->server);
+            proc_init(&r->client);
+            return r;
+        }
+    return NULL;
+}
+
+static void
+send_error(agent_t *self, int64_t run, const char *stage, const char *message)
+{
+    log_warn("run %" PRId64 " %s: %s", run, stage, message);
+    json_t *b = json_pack("{s:s, s:s}", "message", message, "stage", stage);
+    if (run > 0)
+        json_object_set_new(b, "run", json_integer(run));
+    proto_send(self->sock, NULL, MSG_ERROR, b);
+}
+
+static json_t *
+capabilities(void)
+{
+    json_t *networks = json_object(), *unavailable = json_object();
+    for (const netkind_t *const *k = netkind_all(); *k; k++) {
+        char reason[256] = "";
+        if ((*k)->capability(reason, sizeof reason) == 1) {
+            json_t *pl = json_array();
+            if ((*k)->supports("same-host"))
+                json_array_append_new(pl, json_string("same-host"));
+            if ((*k)->supports("cross-host"))
+                json_array_append_new(pl, json_string("cross-host"));
+            json_object_set_new(networks, (*k)->name, pl);
+        } else {
+            json_object_set_new(unavailable, (*k)->name, json_string(reason));
+        }
+    }
+    return json_pack("{s:o, s:o, s:[s]}", "networks", networks, "unavailable", unavailable,
+                     "traffic", "tcp_stream");
+}
+
+static void
+send_hello(agent_t *self)
+{
+    struct utsname u;
+    uname(&u);
+    json_t *meta = json_pack("{s:s, s:s, s:i, s:s}", "kernel", u.release, "machine", u.machine,
+                             "cpus", (int) sysconf(_SC_NPROCESSORS_ONLN), "agent", "0.1");
+    json_t *b = json_pack("{s:i, s:s, s:s, s:o, s:o}", "proto", PROTO_VERSION, "host",
+                          self->cfg->host, "kind", self->cfg->kind, "capabilities",
+                          capabilities(), "meta", meta);
+    proto_send(self->sock, NULL, MSG_HELLO, b);
+}
+
+/* Starts cntb-traffic with argv inside namespace ns ("" = ours). 0 or -1 with err. */
+static int
+proc_start(agent_proc_t *p, const char *ns, char *const argv[], char *err, size_t errlen)
+{
+    int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        char e[NL_ERR_MAX];
+        dup2(out[1], STDOUT_FILENO);
+        dup2(errp[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        if (ns && ns[0] && netns_enter(ns, e) != 0) {
+            dprintf(STDERR_FILENO, "cannot enter namespace %s: %s\n", ns, e);
+            _exit(126);
+        }
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        execv(argv[0], argv);
+        dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    close(errp[1]);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    p->pid = pid;
+    p->out_fd = out[0];
+    p->err_fd = errp[0];
+    p->out_len = 0;
+    p->err_text[0] = '\0';
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    return -1;
+}
+
+/* Drains the stderr pipe into err_text (keeps the last line). */
+static void
+proc_read_err(agent_proc_t *p)
+{
+    if (p->err_fd < 0)
+        return;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(p->err_fd, buf, sizeof buf - 1)) > 0) {
+        buf[n] = '\0';
+        char *end = buf + n;
+        while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
+            *--end = '\0';
+        char *last = strrchr(buf, '\n');
+        snprintf(p->err_text, sizeof p->err_text, "%s", last ? last + 1 : buf);
+    }
+}
+
+/* Stops a process: SIGTERM, up to 2 s, then SIGKILL; closes its pipes. Returns its wait status or -1. */
+static int
+proc_stop(agent_proc_t *p)
+{
+    int status = -1;
+    if (p->pid > 0) {
+        kill(p->pid, SIGTERM);
+        for (int i = 0; i < 200; i++) {
+            pid_t w = waitpid(p->pid, &status, WNOHANG);
+            if (w == p->pid || (w < 0 && errno == ECHILD))
+                break;
+            if (i == 199) {
+                kill(p->pid, SIGKILL);
+                waitpid(p->pid, &status, 0);
+            }
+            usleep(10000);
+        }
+    }
+    proc_read_err(p);
+    if (p->out_fd >= 0)
+        close(p->out_fd);
+    if (p->err_fd >= 0)
+        close(p->err_fd);
+    free(p->out);
+    char keep[512];
+    memcpy(keep, p->err_text, sizeof keep);
+    proc_init(p);
+    memcpy(p->err_text, keep, sizeof keep);
+    return status;
+}
+
+static void
+send_result(agent_t *self, agent_run_t *r)
+{
+    if (!r->result)
+        return;
+    proto_send(self->sock, NULL, MSG_RESULT, json_incref(r->result));
+    r->result_sent_ms = now_ms();
+}
+
+
+/* Reads what the non-blocking pipe holds into p->out; returns 1 at EOF, 0 otherwise. */
+static int
+proc_read_out(agent_proc_t *p)
+{
+    if (p->out_fd < 0)
+        return 0;
+    for (;;) {
+        if (p->out_cap - p->out_len < 4096) {
+            size_t cap = p->out_cap ? p->out_cap * 2 : 16384;
+            if (cap > AGENT_OUT_MAX + 4096)
+                cap = AGENT_OUT_MAX + 4096;
+            char *n = realloc(p->out, cap);
+            if (!n)
+                return 1;
+            p->out = n;
+            p->out_cap = cap;
+        }
+        if (p->out_cap - p->out_len <= 1)
+            return 1; /* too much output: treat as the end */
+        ssize_t n = read(p->out_fd, p->out + p->out_len, p->out_cap - p->out_len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0)
+            return 1;
+        p->out_len += (size_t) n;
+        p->out[p->out_len] = '\0';
+    }
+}
+
+static void
+on_server_out(agent_t *self, agent_run_t *r)
+{
+    int eof = proc_read_out(&r->server);
+    if (!r->server_ready && r->server.out && strchr(r->server.out, '\n')) {
+        json_t *ev = json_loads(r->server.out, JSON_DISABLE_EOF_CHECK, NULL);
+        const char *event = json_string_value(json_object_get(ev, "event"));
+        if (event && strcmp(event, "listening") == 0) {
+            r->server_ready = true;
+            log_info("run %" PRId64 ": server listening", r->run);
+            proto_send(self->sock, NULL, MSG_START_OK,
+                       json_pack("{s:I, s:s}", "run", (json_int_t) r->run, "role", "server"));
+        }
+        json_decref(ev);
+    }
+    if (eof) {
+        int status = proc_stop(&r->server);
+        if (!r->server_ready) {
+            char msg[700];
+            snprintf(msg, sizeof msg, "server exited before listening (status %d): %s", status,
+                     r->server.err_text);
+            send_error(self, r->run, "start", msg);
+        }
+    }
+}
+
+static void
+on_client_out(agent_t *self, agent_run_t *r)
+{
+    if (!proc_read_out(&r->client))
+        return;
+    /* EOF: the client finished (or died). */
+    char *out = r->client.out;
+    size_t len = r->client.out_len;
+    r->client.out = NULL;
+    int status = proc_stop(&r->client);
+    json_error_t jerr;
+    json_t *res = (out && len) ? json_loadb(out, len, 0, &jerr) : NULL;
+    if (status != 0 || !json_is_object(res) || !json_is_object(json_object_get(res, "metrics"))) {
+        char msg[800];
+        if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+            snprintf(msg, sizeof msg, "cntb-traffic client exited with status %d: %s",
+                     WEXITSTATUS(status), r->client.err_text);
+        else if (WIFSIGNALED(status))
+            snprintf(msg, sizeof msg, "cntb-traffic client killed by signal %d",
+                     WTERMSIG(status));
+        else
+            snprintf(msg, sizeof msg, "cntb-traffic client gave no result: %s",
+                     res ? "no metrics" : "invalid JSON");
+        send_error(self, r->run, "client", msg);
+        json_decref(res);
+        free(out);
+        return;
+    }
+    free(out);
+    if (r->ctx.mtu > 0)
+        json_object_set_new(res, "mtu", json_integer(r->ctx.mtu));
+    json_object_set_new(res, "setup_ms", json_real(r->setup_ms));
+    json_decref(r->result);
+    r->result_seq = 1;
+    r->result = json_pack("{s:I, s:i, s:s, s:o}", "run", (json_int_t) r->run, "seq",
+                          r->result_seq, "role", "client", "result", res);
+    log_info("run %" PRId64 ": client done, %.3g bit/s", r->run,
+             json_number_value(json_object_get(json_object_get(res, "metrics"),
+                                               "throughput_bps")));
+    send_result(self, r);
+}
+
+/*
+ * Every AGENT_PIPE_MS: drains the pipes of running traffic processes.  A timer
+ * rather than zloop pollers keeps fd reuse between runs out of the loop's poll
+ * set; 20 ms is small against a run's seconds.
+ */
+static int
+on_pipes(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    for (int i = 0; i < AGENT_RUNS_MAX; i++) {
+        agent_run_t *r = &self->runs[i];
+        if (!r->used)
+            continue;
+        if (r->server.out_fd >= 0)
+            on_server_out(self, r);
+        if (r->client.out_fd >= 0)
+            on_client_out(self, r);
+    }
+    return 0;
+}
+
+static void
+handle_setup(agent_t *self, json_t *b)
+{
+    int64_t run = json_integer_value(json_object_get(b, "run"));
+    const char *network = json_string_value(json_object_get(b, "network"));
+    const char *placement = json_string_value(json_object_get(b, "placement"));
+    const char *peer = json_string_value(json_object_get(b, "peer_addr"));
+    agent_run_t *r = run_find(self, run, false);
+    if (r && r->built) { /* a repeated SETUP: answer again */
+        json_t *ok = json_pack("{s:I, s:i, s:f}", "run", (json_int_t) run, "mtu", r->ctx.mtu,
+                               "setup_ms", r->setup_ms);
+        if (r->ctx.server_addr[0])
+            json_object_set_new(ok, "server_addr", json_string(r->ctx.server_addr));
+        proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+        return;
+    }
+    const netkind_t *kind = netkind_find(network);
+    if (!kind) {
+        send_error(self, run, "setup", "unknown network");
+        return;
+    }
+    if (strcmp(placement, "same-host") != 0 && strcmp(placement, "cross-host") != 0) {
+        send_error(self, run, "setup", "unknown placement");
+        return;
+    }
+    if (!kind->supports(placement)) {
+        send_error(self, run, "setup", "network does not support this placement");
+        return;
+    }
+    if (!r)
+        r = run_find(self, run, true);
+    if (!r) {
+        send_error(self, run, "setup", "too many runs in flight on this host");
+        return;
+    }
+    r->kind = kind;
+    netkind_ctx_t *c = &r->ctx;
+    memset(c, 0, sizeof *c);
+    c->run = run;
+    snprintf(c->testbed, sizeof c->testbed, "%s", self->testbed);
+    snprintf(c->placement, sizeof c->placement, "%s", placement);
+    c->has_client = json_is_true(json_object_get(b, "client"));
+    c->has_server = json_is_true(json_object_get(b, "server"));
+    snprintf(c->underlay_if, sizeof c->underlay_if, "%s", self->cfg->underlay_if);
+    snprintf(c->underlay_addr, sizeof c->underlay_addr, "%s", self->cfg->underlay_addr);
+    if (peer)
+        snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer);
+    char err[NETKIND_ERR_MAX] = "";
+    int64_t t0 = now_ms();
+    if (kind->setup(c, err) != 0) {
+        char e2[NETKIND_ERR_MAX];
+        kind->teardown(c, e2);
+        send_error(self, run, "setup", err[0] ? err : "setup failed");
+        return;
+    }
+    r->setup_ms = (double) (now_ms() - t0);
+    r->built = true;
+    log_info("run %" PRId64 ": %s %s set up in %.0f ms (client %d, server %d)", run, network,
+             placement, r->setup_ms, c->has_client, c->has_server);
+    json_t *ok = json_pack("{s:I, s:i, s:f}", "run", (json_int_t) run, "mtu", c->mtu,
+                           "setup_ms", r->setup_ms);
+    if (c->has_server && c->server_addr[0])
+        json_object_set_new(ok, "server_addr", json_string(c->server_addr));
+    proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+}
+
+static void
+handle_start(agent_t *self, json_t *b)
+{
+    int64_t run = json_integer_value(json_object_get(b, "run"));
+    const char *role = json_string_value(json_object_get(b, "role"));
+    int port = (int) json_integer_value(json_object_get(b, "port"));
+    const char *server_addr = json_string_value(json_object_get(b, "server_addr"));
+    json_t *params = json_object_get(b, "params");
+    agent_run_t *r = run_find(self, run, false);
+    if (!r || !r->built) {
+        send_error(self, run, "start", "START for a run that is not set up");
+        return;
+    }
+    if (port <= 0)
+        port = 5300;
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    const char *tp = self->cfg->traffic_path;
+    char err[256];
+    if (strcmp(role, "server") == 0) {
+        if (!r->ctx.has_server) {
+            send_error(self, run, "start", "this host holds no server for the run");
+            return;
+        }
+        if (r->server.pid > 0) {
+            if (r->server_ready)
+                proto_send(self->sock, NULL, MSG_START_OK,
+                           json_pack("{s:I, s:s}", "run", (json_int_t) run, "role", "server"));
+            return;
+        }
+        const char *bind = r->ctx.server_addr[0] ? r->ctx.server_addr : "0.0.0.0";
+        char *const argv[] = { (char *) tp, (char *) "server", (char *) "--bind", (char *) bind,
+                               (char *) "--port", port_s, NULL };
+        if (proc_start(&r->server, r->ctx.server_netns, argv, err, sizeof err) != 0) {
+            send_error(self, run, "start", err);
+            return;
+        }
+        return;
+    }
+    if (strcmp(role, "client") != 0) {
+        send_error(self, run, "start", "role must be server or client");
+        return;
+    }
+    if (!r->ctx.has_client || !server_addr) {
+        send_error(self, run, "start", "this host holds no client for the run, or no server_addr");
+        return;
+    }
+    if (r->client.pid > 0 || r->result) { /* repeated START: the result will come or came */
+        send_result(self, r);
+        return;
+    }
+    /* Parameters were validated by the controller's matrix loader; check again, since a
+     * message is never trusted: only known, range-checked values reach the argument vector. */
+    const char *traffic = json_string_value(json_object_get(params, "traffic"));
+    json_int_t size = json_integer_value(json_object_get(params, "size"));
+    json_int_t streams = json_integer_value(json_object_get(params, "streams"));
+    double duration = json_number_value(json_object_get(params, "duration_s"));
+    if (!traffic || strcmp(traffic, "tcp_stream") != 0) {
+        send_error(self, run, "start", "traffic not supported by this agent");
+        return;
+    }
+    if (size < 1 || size > 1048576 || streams < 1 || streams > 128 || !(duration > 0) ||
+        duration > 86400) {
+        send_error(self, run, "start", "size, streams or duration_s out of range");
+        return;
+    }
+    char size_s[24], streams_s[24], dur_s[32];
+    snprintf(size_s, sizeof size_s, "%lld", (long long) size);
+    snprintf(streams_s, sizeof streams_s, "%lld", (long long) streams);
+    snprintf(dur_s, sizeof dur_s, "%.3f", duration);
+    char *const argv[] = { (char *) tp,          (char *) "client",   (char *) "--server",
+                           (char *) server_addr, (char *) "--port",   port_s,
+                           (char *) "--traffic", (char *) traffic,    (char *) "--size",
+                           size_s,               (char *) "--streams", streams_s,
+                           (char *) "--duration", dur_s,              NULL };
+    if (proc_start(&r->client, r->ctx.client_netns, argv, err, sizeof err) != 0) {
+        send_error(self, run, "client", err);
+        return;
+    }
+    log_info("run %" PRId64 ": client started towards %s:%d", run, server_addr, port);
+    proto_send(self->sock, NULL, MSG_START_OK,
+               json_pack("{s:I, s:s}", "run", (json_int_t) run, "role", "client"));
+}
+
+/* Stops processes, tears the network down, checks for leaks.  Fills leaks. */
+static void
+run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
+{
+    proc_stop(&r->client);
+    proc_stop(&r->server);
+    char err[NETKIND_ERR_MAX] = "";
+    if (r->kind && r->kind->teardown(&r->ctx, err) != 0)
+        log_warn("run %" PRId64 ": teardown: %s", r->run, err);
+    leaks[0] = '\0';
+    if (netkind_leaks(self->testbed, r->run, leaks, len) > 0)
+        log_warn("run %" PRId64 ": left behind: %s", r->run, leaks);
+}
+
+static void
+handle_teardown(agent_t *self, json_t *b)
+{
+    int64_t run = json_integer_value(json_object_get(b, "run"));
+    agent_run_t *r = run_find(self, run, false);
+    char leaks[1024] = "";
+    if (r) {
+        run_teardown(self, r, leaks, sizeof leaks);
+        if (r->result) /* never acknowledged: the controller has moved on */
+            log_warn("run %" PRId64 ": result dropped at teardown without ack", run);
+        json_decref(r->result);
+        r->used = false;
+    } else {
+        netkind_leaks(self->testbed, run, leaks, sizeof leaks);
+    }
+    log_info("run %" PRId64 ": torn down%s%s", run, leaks[0] ? ", leaks: " : "", leaks);
+    proto_send(self->sock, NULL, MSG_TEARDOWN_OK,
+               json_pack("{s:I, s:s}", "run", (json_int_t) run, "leaks", leaks));
+}
+
+static int
+on_controller(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    if (!msg)
+        return 0;
+    msg_type_t type;
+    json_t *b = NULL;
+    char err[PROTO_ERR_MAX];
+    if (proto_decode(&msg, false, NULL, &type, &b, err) != 0) {
+        log_warn("bad message from controller: %s", err);
+        send_error(self, 0, "protocol", err);
+        return 0;
+    }
+    self->last_heard_ms = now_ms();
+    switch (type) {
+    case MSG_WELCOME: {
+        if (json_integer_value(json_object_get(b, "proto")) != PROTO_VERSION) {
+            log_error("controller speaks protocol %lld, this agent %d",
+                      (long long) json_integer_value(json_object_get(b, "proto")), PROTO_VERSION);
+            break;
+        }
+        const char *tb = json_string_value(json_object_get(b, "testbed"));
+        if (!netns_name_valid(tb)) {
+            send_error(self, 0, "protocol", "WELCOME: $.testbed: invalid name");
+            break;
+        }
+        snprintf(self->testbed, sizeof self->testbed, "%s", tb);
+        if (!self->welcomed)
+            log_info("welcomed by the controller of testbed %s", self->testbed);
+        self->welcomed = true;
+        for (int i = 0; i < AGENT_RUNS_MAX; i++) /* re-deliver what is unacknowledged */
+            if (self->runs[i].used && self->runs[i].result)
+                send_result(self, &self->runs[i]);
+        break;
+    }
+    case MSG_HEARTBEAT: break;
+    case MSG_SETUP: handle_setup(self, b); break;
+    case MSG_START: handle_start(self, b); break;
+    case MSG_TEARDOWN: handle_teardown(self, b); break;
+    case MSG_RESULT_ACK: {
+        agent_run_t *r = run_find(self, json_integer_value(json_object_get(b, "run")), false);
+        if (r && r->result && json_integer_value(json_object_get(b, "seq")) == r->result_seq) {
+            json_decref(r->result);
+            r->result = NULL;
+        }
+        break;
+    }
+    case MSG_ERROR:
+        log_warn("controller says: %s", json_string_value(json_object_get(b, "message")));
+        break;
+    default: {
+        char m[96];
+        snprintf(m, sizeof m, "%s is not a message an agent accepts", proto_type_name(type));
+        send_error(self, 0, "protocol", m);
+    }
+    }
+    json_decref(b);
+    return 0;
+}
+
+static int
+on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    int64_t now = now_ms();
+    if (!self->welcomed || now - self->last_heard_ms > AGENT_SILENCE_MS) {
+        if (self->welcomed)
+            log_warn("controller silent for %lld ms: saying HELLO again",
+                     (long long) (now - self->last_heard_ms));
+        self->welcomed = false;
+        self->last_heard_ms = now;
+        send_hello(self);
+        return 0;
+    }
+    proto_send(self->sock, NULL, MSG_HEARTBEAT, NULL);
+    for (int i = 0; i < AGENT_RUNS_MAX; i++)
+        if (self->runs[i].used && self->runs[i].result &&
+            now - self->runs[i].result_sent_ms >= AGENT_RESEND_MS)
+            send_result(self, &self->runs[i]);
+    return 0;
+}
+
+int
+agent_run(const agent_config_t *cfg)
+{
+    agent_t self;
+    memset(&self, 0, sizeof self);
+    self.cfg = cfg;
+    signal(SIGPIPE, SIG_IGN);
+    self.sock = zsock_new(ZMQ_DEALER);
+    if (!self.sock)
+        return -1;
+    zsock_set_identity(self.sock, cfg->host);
+    zsock_set_linger(self.sock, 1000);
+    zsock_set_reconnect_ivl(self.sock, 200);
+    zsock_set_reconnect_ivl_max(self.sock, 2000);
+    if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
+        log_error("cannot connect to %s", cfg->endpoint);
+        zsock_destroy(&self.sock);
+        return -1;
+    }
+    self.loop = zloop_new();
+    zloop_reader(self.loop, self.sock, on_controller, &self);
+    zloop_timer(self.loop, 1000, 0, on_tick, &self);
+    zloop_timer(self.loop, AGENT_PIPE_MS, 0, on_pipes, &self);
+    log_info("agent %s connecting to %s", cfg->host, cfg->endpoint);
+    self.last_heard_ms = now_ms();
+    send_hello(&self);
+    zloop_start(self.loop);
+    log_info("stopping: tearing down what is left");
+    for (int i = 0; i < AGENT_RUNS_MAX; i++)
+        if (self.runs[i].used) {
+            char leaks[1024];
+            run_teardown(&self, &self.runs[i], leaks, sizeof leaks);
+            json_decref(self.runs[i].result);
+            self.runs[i].used = false;
+        }
+    zloop_destroy(&self.loop);
+    zsock_destroy(&self.sock);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * agent.h — cntb-agent: executes the steps the controller sends, keyed by run.
+ *
+ * The agent connects out to the controller (DEALER, identity = host name),
+ * says HELLO with its capabilities and a metadata snapshot, then answers
+ * SETUP, START and TEARDOWN.  It never decides what to run.  Each step is
+ * idempotent for a run id: a repeated SETUP answers SETUP_OK again, a
+ * TEARDOWN of an unknown run answers TEARDOWN_OK.  A RESULT is kept and
+ * re-sent every resend interval until RESULT_ACK arrives, so a reconnect
+ * loses nothing.
+ */
+#ifndef CNTB_AGENT_H
+#define CNTB_AGENT_H
+
+typedef struct {
+    const char *endpoint;     /* "tcp://198.18.7.254:7707" */
+    const char *host;         /* host name, [A-Za-z0-9_.-]{1,31} */
+    const char *kind;         /* "bare-metal" or "vm" */
+    const char *underlay_if;  /* e.g. "eth0" */
+    const char *underlay_addr;/* this host's underlay IPv4 address */
+    const char *traffic_path; /* path of cntb-traffic */
+} agent_config_t;
+
+/*
+ * Runs the agent until SIGTERM/SIGINT; tears down every run it still holds
+ * before returning.  Returns 0 on a clean stop, -1 when it could not start
+ * (logged).
+ */
+int agent_run(const agent_config_t *config);
+
+#endif
