@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# test_emulated_run.sh — the walking skeleton end to end on a 2-host emulated
+# testbed: emulate, controller, deploy, a 2-run matrix (host cross-host and
+# bridge same-host), then assert on the database (metrics positive and
+# plausible, stored exactly once, samples present), refusal of a bad matrix
+# (exit 2, file:line:col, database untouched), and that nothing of the runs
+# or of the testbed is left.  Usage: test_emulated_run.sh BINDIR
+# Exit 77 = skipped (not root).
+set -euo pipefail
+BIN=${1:?usage: $0 BINDIR}
+BIN=$(cd "$BIN" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "test_emulated_run: skipped (needs root)"; exit 77; }
+command -v jq >/dev/null && command -v sqlite3 >/dev/null || { echo "needs jq and sqlite3"; exit 77; }
+
+NAME="it$(( $$ % 10000 ))"
+WORK=$(mktemp -d /tmp/cntb-it.XXXXXX)
+PASS=0 FAIL=0
+cleanup() {
+  (cd "$WORK" && "$BIN/cntb" testbed destroy "$NAME" >/dev/null 2>&1) || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
+fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
+
+cd "$WORK"
+export CNTB_DB="$WORK/it.db"
+"$BIN/cntb" testbed emulate --name "$NAME" --hosts 2 >/dev/null
+TB="$WORK/$NAME.testbed.json"
+check "testbed file written" test -s "$TB"
+check "emulate is idempotent" "$BIN/cntb" testbed emulate --name "$NAME" --hosts 2
+check "host namespaces exist" ip netns pids "cntb-$NAME-h2"
+"$BIN/cntb" controller start --testbed "$TB" >/dev/null
+"$BIN/cntb" deploy "$TB" >/dev/null
+check "testbed check sees both agents" "$BIN/cntb" testbed check "$TB"
+
+cat > "$WORK/m.json" <<'JSON'
+{
+  "name": "it",
+  "fixed": { "traffic": "tcp_stream", "size": 16384, "duration_s": 2 },
+  "vary": { "network": ["host", "bridge"], "placement": ["cross-host", "same-host"] },
+  "exclude": [ { "network": "bridge", "placement": "cross-host" },
+               { "network": "host", "placement": "same-host" } ],
+  "repetitions": 1
+}
+JSON
+set +e
+"$BIN/cntb" run "$WORK/m.json" --testbed "$TB" > "$WORK/run.out" 2>&1
+rc=$?
+set -e
+cat "$WORK/run.out"
+check "cntb run exits 0" test "$rc" -eq 0
+q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
+check "one batch stored" test "$(q 'SELECT count(*) FROM batch')" -eq 1
+check "two runs done" test "$(q "SELECT count(*) FROM run WHERE state='done'")" -eq 2
+check "exactly one result per run" test "$(q 'SELECT count(*) FROM result')" -eq 2
+for net in host bridge; do
+  v=$(q "SELECT m.value FROM metric m JOIN run r ON r.id=m.run_id WHERE m.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
+  check "$net throughput $v bit/s within 10 Mbit/s..1 Tbit/s" between "${v:-0}" 1e7 1e12
+  n=$(q "SELECT count(*) FROM sample s JOIN run r ON r.id=s.run_id WHERE s.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
+  check "$net has per-second samples ($n)" between "$n" 2 3
+done
+check "throughput unit is bit/s" test "$(q "SELECT DISTINCT unit FROM metric WHERE name='throughput_bps'")" = "bit/s"
+check "cross-host run used two hosts" test "$(q "SELECT client_host||'>'||server_host FROM run WHERE json_extract(params_json,'\$.placement')='cross-host'")" = "h1>h2"
+
+# compare prints both groups with n = 1
+"$BIN/cntb" results compare --by network,placement --baseline network=host --metric throughput_bps --format csv > "$WORK/cmp.csv"
+check "compare has a row per group" test "$(grep -c ',1,' "$WORK/cmp.csv")" -eq 2
+
+# Bad input: refused before anything runs, exit 2, file:line:col, database untouched.
+cat > "$WORK/bad.json" <<'JSON'
+{
+  "fixed": { "duration_s": "3" },
+  "repetitions": 1
+}
+JSON
+before=$(md5sum < "$CNTB_DB")
+set +e
+msg=$("$BIN/cntb" run "$WORK/bad.json" --testbed "$TB" 2>&1 >/dev/null); rc=$?
+set -e
+check "bad matrix exits 2" test "$rc" -eq 2
+check "bad matrix message: $msg" test "$msg" = "$WORK/bad.json:2:28: \$.fixed.duration_s: must be a number (got string)"
+check "database untouched" test "$(md5sum < "$CNTB_DB")" = "$before"
+
+# Nothing of the runs is left: no run namespaces, no run links in the hosts.
+check "no run namespace left" test -z "$(ip netns list | awk '{print $1}' | grep -E "^cntb-$NAME-[0-9]+-" || true)"
+for h in h1 h2; do
+  check "no run link left on $h" test -z "$(ip -n "cntb-$NAME-$h" -o link | grep -E 'cntb[0-9]+-' || true)"
+done
+check "no traffic process left" test -z "$(pgrep -f "$BIN/cntb-traffic (server|client)" || true)"
+
+pids=$(cat /run/cntb/"$NAME"/*.pid)
+"$BIN/cntb" testbed destroy "$NAME" >/dev/null
+check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
+check "no testbed link left" test -z "$(ip -o link | grep -E "cntb-$NAME-" || true)"
+alive=""
+for p in $pids; do  # a zombie not yet reaped by PID 1 counts as stopped
+  st=$(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null || true)
+  [ -n "$st" ] && [ "$st" != Z ] && alive="$alive $p"
+done
+check "controller and agents stopped" test -z "$alive"
+check "run directory removed" test ! -e "/run/cntb/$NAME"
+
+echo "test_emulated_run: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
