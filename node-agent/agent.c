@@ -10,6 +10,7 @@
  */
 #include "agent.h"
 
+#include "agent_traffic.h"
 #include "log.h"
 #include "netkind.h"
 #include "nl.h"
@@ -127,8 +128,8 @@ capabilities(void)
             json_object_set_new(unavailable, (*k)->name, json_string(reason));
         }
     }
-    return json_pack("{s:o, s:o, s:[s]}", "networks", networks, "unavailable", unavailable,
-                     "traffic", "tcp_stream");
+    return json_pack("{s:o, s:o, s:o}", "networks", networks, "unavailable", unavailable,
+                     "traffic", agent_traffic_kinds());
 }
 
 static void
@@ -146,7 +147,7 @@ send_hello(agent_t *self)
 
 /* Starts cntb-traffic with argv inside namespace ns ("" = ours). 0 or -1 with err. */
 static int
-proc_start(agent_proc_t *p, const char *ns, char *const argv[], char *err, size_t errlen)
+proc_start(agent_proc_t *p, const char *ns, char **argv, char *err, size_t errlen)
 {
     int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -458,8 +459,6 @@ handle_start(agent_t *self, json_t *b)
     }
     if (port <= 0)
         port = 5300;
-    char port_s[16];
-    snprintf(port_s, sizeof port_s, "%d", port);
     const char *tp = self->cfg->traffic_path;
     char err[256];
     if (strcmp(role, "server") == 0) {
@@ -474,12 +473,15 @@ handle_start(agent_t *self, json_t *b)
             return;
         }
         const char *bind = r->ctx.server_addr[0] ? r->ctx.server_addr : "0.0.0.0";
-        char *const argv[] = { (char *) tp, (char *) "server", (char *) "--bind", (char *) bind,
-                               (char *) "--port", port_s, NULL };
-        if (proc_start(&r->server, r->ctx.server_netns, argv, err, sizeof err) != 0) {
+        char **argv = agent_traffic_argv(tp, "server", params, bind, port, err, sizeof err);
+        if (!argv) {
             send_error(self, run, "start", err);
             return;
         }
+        int rc = proc_start(&r->server, r->ctx.server_netns, argv, err, sizeof err);
+        agent_traffic_argv_free(&argv);
+        if (rc != 0)
+            send_error(self, run, "start", err);
         return;
     }
     if (strcmp(role, "client") != 0) {
@@ -494,31 +496,14 @@ handle_start(agent_t *self, json_t *b)
         send_result(self, r);
         return;
     }
-    /* Parameters were validated by the controller's matrix loader; check again, since a
-     * message is never trusted: only known, range-checked values reach the argument vector. */
-    const char *traffic = json_string_value(json_object_get(params, "traffic"));
-    json_int_t size = json_integer_value(json_object_get(params, "size"));
-    json_int_t streams = json_integer_value(json_object_get(params, "streams"));
-    double duration = json_number_value(json_object_get(params, "duration_s"));
-    if (!traffic || strcmp(traffic, "tcp_stream") != 0) {
-        send_error(self, run, "start", "traffic not supported by this agent");
+    char **argv = agent_traffic_argv(tp, "client", params, server_addr, port, err, sizeof err);
+    if (!argv) {
+        send_error(self, run, "start", err);
         return;
     }
-    if (size < 1 || size > 1048576 || streams < 1 || streams > 128 || !(duration > 0) ||
-        duration > 86400) {
-        send_error(self, run, "start", "size, streams or duration_s out of range");
-        return;
-    }
-    char size_s[24], streams_s[24], dur_s[32];
-    snprintf(size_s, sizeof size_s, "%lld", (long long) size);
-    snprintf(streams_s, sizeof streams_s, "%lld", (long long) streams);
-    snprintf(dur_s, sizeof dur_s, "%.3f", duration);
-    char *const argv[] = { (char *) tp,          (char *) "client",   (char *) "--server",
-                           (char *) server_addr, (char *) "--port",   port_s,
-                           (char *) "--traffic", (char *) traffic,    (char *) "--size",
-                           size_s,               (char *) "--streams", streams_s,
-                           (char *) "--duration", dur_s,              NULL };
-    if (proc_start(&r->client, r->ctx.client_netns, argv, err, sizeof err) != 0) {
+    int rc = proc_start(&r->client, r->ctx.client_netns, argv, err, sizeof err);
+    agent_traffic_argv_free(&argv);
+    if (rc != 0) {
         send_error(self, run, "client", err);
         return;
     }

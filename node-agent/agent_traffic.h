@@ -1,0 +1,32 @@
+/*
+ * agent_traffic.h — how the agent drives the traffic engine: the argument
+ * vector of cntb-traffic built from a run's parameters, and the traffic
+ * kinds the agent announces in HELLO.  Parameters come from a message, so
+ * every value is checked again here before it reaches an argument vector
+ * (never a shell).
+ */
+#ifndef CNTB_AGENT_TRAFFIC_H
+#define CNTB_AGENT_TRAFFIC_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/*
+ * Builds the argument vector to run cntb-traffic (at traffic_path) as
+ * `role` ("server" or "client") for a run with `params` (the run's complete
+ * parameter object), the server at server_addr:port (server_addr is where a
+ * server binds, or where a client connects).  Returns a fresh
+ * NULL-terminated vector (free with agent_traffic_argv_free), or NULL with
+ * a one-line reason in err (errlen bytes) when a parameter is missing, of the
+ * wrong type or out of range, or the traffic kind is not supported.
+ */
+char **agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
+                          const char *server_addr, int port, char *err, size_t errlen);
+
+/* Frees a vector of agent_traffic_argv and sets *argv_p to NULL; accepts NULL. */
+void agent_traffic_argv_free(char ***argv_p);
+
+/* The traffic kinds this agent can generate, a fresh JSON array of strings. */
+json_t *agent_traffic_kinds(void);
+
+#endif
