@@ -72,10 +72,5 @@ main(int argc, char **argv)
     log_init("cntb-controller", NULL);
     zsys_init();
     zsys_set_logstream(stderr);
-    if (!cfg.rundir) {
-        fprintf(stderr, "cntb-controller: --rundir is required when not started by cntb\n");
-        return 2;
-    }
-    mkdir(cfg.rundir, 0700);
     return ctl_run(&cfg);
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CTL_AGENTS_MAX 1024
@@ -694,6 +695,13 @@ ctl_run(const ctl_config_t *cfg)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    static char rundir[256];
+    if (!cfg->rundir) { /* the default of `cntb controller start` */
+        mkdir("/run/cntb", 0755);
+        snprintf(rundir, sizeof rundir, "/run/cntb/%s", self.testbed->name);
+    } else
+        snprintf(rundir, sizeof rundir, "%s", cfg->rundir);
+    mkdir(rundir, 0700);
     self.store = store_open(cfg->db_path, false, err, sizeof err);
     if (!self.store) {
         log_error("%s", err);
@@ -713,8 +721,8 @@ ctl_run(const ctl_config_t *cfg)
         goto out;
     }
     self.cli_sock = zsock_new(ZMQ_REP);
-    if (zsock_bind(self.cli_sock, "ipc://%s/cli.sock", cfg->rundir) < 0) {
-        log_error("cannot listen on ipc://%s/cli.sock: %s", cfg->rundir, zmq_strerror(zmq_errno()));
+    if (zsock_bind(self.cli_sock, "ipc://%s/cli.sock", rundir) < 0) {
+        log_error("cannot listen on ipc://%s/cli.sock: %s", rundir, zmq_strerror(zmq_errno()));
         rc = 3;
         goto out;
     }
