@@ -504,7 +504,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
     ctl_agent_t *a = agent_find(self, identity);
     if (!a || !a->connected) {
         send_to(self, identity, MSG_ERROR,
-                json_pack("{s:s, s:s}", "message", "say HELLO first", "stage", "protocol"));
+                json_pack("{s:s, s:s}", "message", "say HELLO first", "stage", "hello"));
         goto out;
     }
     a->last_seen_ms = now_ms();

@@ -562,7 +562,8 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
         send_error(self, 0, "protocol", err);
         return 0;
     }
-    self->last_heard_ms = now_ms();
+    if (type != MSG_ERROR) /* an ERROR is not a sign that we are welcome */
+        self->last_heard_ms = now_ms();
     switch (type) {
     case MSG_WELCOME: {
         if (json_integer_value(json_object_get(b, "proto")) != PROTO_VERSION) {
@@ -596,9 +597,17 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
         }
         break;
     }
-    case MSG_ERROR:
+    case MSG_ERROR: {
+        const char *stage = json_string_value(json_object_get(b, "stage"));
         log_warn("controller says: %s", json_string_value(json_object_get(b, "message")));
+        if (stage && strcmp(stage, "hello") == 0 && self->welcomed) {
+            /* The controller does not know us (it restarted, or dropped us): HELLO again. */
+            self->welcomed = false;
+            self->last_heard_ms = now_ms();
+            send_hello(self);
+        }
         break;
+    }
     default: {
         char m[96];
         snprintf(m, sizeof m, "%s is not a message an agent accepts", proto_type_name(type));

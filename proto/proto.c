@@ -145,6 +145,9 @@ proto_validate(msg_type_t type, const json_t *body, char *err)
         const field_def_t *f = field_find(def, key);
         if (!f) {
             snprintf(err, PROTO_ERR_MAX, "%s: $.%.64s: unknown field", def->name, key);
+            for (char *c = err; *c; c++) /* never echo control bytes into a log */
+                if ((unsigned char) *c < 0x20 || (unsigned char) *c == 0x7f)
+                    *c = '?';
             return -1;
         }
         bool ok;
@@ -257,7 +260,7 @@ proto_decode(zmsg_t **msg_p, bool with_identity, char **identity, msg_type_t *ty
     zframe_t *bf = zmsg_next(msg);
     char name[16];
     size_t tn = zframe_size(tf);
-    if (tn == 0 || tn >= sizeof name) {
+    if (tn == 0 || tn >= sizeof name || memchr(zframe_data(tf), '\0', tn)) {
         snprintf(err, PROTO_ERR_MAX, "bad type frame (%zu bytes)", tn);
         goto out;
     }
@@ -280,8 +283,8 @@ proto_decode(zmsg_t **msg_p, bool with_identity, char **identity, msg_type_t *ty
     json_t *b = json_loadb((const char *) zframe_data(bf), zframe_size(bf),
                            JSON_REJECT_DUPLICATES, &jerr);
     if (!b) {
-        snprintf(err, PROTO_ERR_MAX, "%s: $: invalid JSON at 1:%d: %s", name, jerr.column,
-                 jerr.text);
+        snprintf(err, PROTO_ERR_MAX, "%s: $: invalid JSON at %d:%d: %s", name, jerr.line,
+                 jerr.column, jerr.text);
         goto out;
     }
     if (proto_validate((msg_type_t) t, b, err) != 0) {

@@ -69,6 +69,16 @@ check "cross-host run used two hosts" test "$(q "SELECT client_host||'>'||server
 "$BIN/cntb" results compare --by network,placement --baseline network=host --metric throughput_bps --format csv > "$WORK/cmp.csv"
 check "compare has a row per group" test "$(grep -c ',1,' "$WORK/cmp.csv")" -eq 2
 
+# A restarted controller gets its agents back (they say HELLO again on their own).
+"$BIN/cntb" controller stop --testbed "$TB" >/dev/null
+"$BIN/cntb" controller start --testbed "$TB" >/dev/null
+back=1
+for _ in $(seq 1 50); do
+  if "$BIN/cntb" testbed check "$TB" >/dev/null 2>&1; then back=0; break; fi
+  sleep 0.2
+done
+check "agents reconnect to a restarted controller" test "$back" -eq 0
+
 # Bad input: refused before anything runs, exit 2, file:line:col, database untouched.
 cat > "$WORK/bad.json" <<'JSON'
 {
