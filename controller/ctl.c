@@ -57,6 +57,7 @@ typedef struct {
     int port;
     bool result_stored;
     bool failed;
+    bool skipped;               /* an agent refused the run (ERROR stage "skip") */
     char reason[600];
 } ctl_run_t;
 
@@ -399,12 +400,22 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         for (int i = 0; i < r->nhosts; i++)
             if (!r->acked[i])
                 return;
-        run_finish(self, r->failed || !r->result_stored ? "failed" : "done");
+        run_finish(self, r->skipped && !r->failed ? "skipped"
+                         : r->failed || !r->result_stored ? "failed" : "done");
         return;
     case MSG_ERROR: {
         const char *m = json_string_value(json_object_get(b, "message"));
         const char *stage = json_string_value(json_object_get(b, "stage")) ?: "?";
         log_warn("agent %s: %s: %s", host, stage, m);
+        /* An agent that refuses the run's parameters before building
+         * anything (a mode that can never carry the traffic) ends it as
+         * skipped with its reason; teardown still runs on every host. */
+        if (ours && r->stage == STAGE_SETUP && strcmp(stage, "skip") == 0 && !r->failed) {
+            snprintf(r->reason, sizeof r->reason, "%s: %s", host, m ? m : "refused");
+            r->skipped = true;
+            run_teardown(self);
+            return;
+        }
         if (ours && r->stage != STAGE_TEARDOWN)
             run_fail(self, "%s on %s: %s", stage, host, m);
         return;

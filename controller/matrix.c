@@ -24,7 +24,7 @@
 #define MATRIX_MAX_RUNS 1000000 /* runs after expansion: a larger matrix is refused */
 #define MATRIX_PATH_MAX 512
 
-typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM } param_type_t;
+typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_BOOL } param_type_t;
 
 typedef struct {
     const char *name;
@@ -32,7 +32,7 @@ typedef struct {
     const char *const *values; /* PARAM_ENUM: NULL-terminated allowed values */
     long long min, max;        /* PARAM_INT: inclusive range */
     const char *def_str;       /* PARAM_ENUM default */
-    long long def_int;         /* PARAM_INT / PARAM_NUM default */
+    long long def_int;         /* PARAM_INT / PARAM_NUM default; PARAM_BOOL: 0 false, 1 true */
 } param_t;
 
 static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
@@ -41,6 +41,10 @@ static const char *const placements[] = { "same-host", "cross-host", NULL };
 static const char *const nestings[] = { "bare", "vm", NULL };
 static const char *const traffics[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
                                         "tcp_crr", NULL };
+
+static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passthru", "source",
+                                             NULL };
+static const char *const ipvlan_modes[] = { "l2", "l3", "l3s", NULL };
 
 #define DURATION_MAX_S 86400
 
@@ -53,6 +57,15 @@ static const param_t params[] = {
     { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448 },
     { "streams", PARAM_INT, NULL, 1, 128, NULL, 1 },
     { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10 },
+    /* network-kind parameters (node-agent/net/, docs/networks/) */
+    { "macvlan_mode", PARAM_ENUM, macvlan_modes, 0, 0, "bridge", 0 },
+    { "ipvlan_mode", PARAM_ENUM, ipvlan_modes, 0, 0, "l2", 0 },
+    /* 1..64 client/server pairs at once (node-agent/net/netkind.h NETKIND_PAIRS_MAX) */
+    { "pairs", PARAM_INT, NULL, 1, 64, NULL, 1 },
+    { "cpu_pinning", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
+    /* container-side MTU in bytes, 0 = the mode's default; 1..67 and values
+     * above what the mode allows are refused by the agent (run skipped) */
+    { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0 },
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
@@ -160,6 +173,10 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
                      (long long)json_integer_value(v));
             return -1;
         }
+        return 0;
+    case PARAM_BOOL:
+        if (!json_is_boolean(v))
+            return wrong_type(c, path, "true or false", v);
         return 0;
     case PARAM_NUM:
         if (!json_is_number(v))
@@ -409,6 +426,8 @@ expand(const vctx_t *c, matrix_t *self)
                 val = json_incref(json_object_get(fixed, params[i].name));
             else if (params[i].type == PARAM_ENUM)
                 val = json_string(params[i].def_str);
+            else if (params[i].type == PARAM_BOOL)
+                val = json_boolean(params[i].def_int);
             else
                 val = json_integer(params[i].def_int);
             if (json_object_set_new(point, params[i].name, val) < 0)

@@ -17,6 +17,12 @@
  *   size        integer bytes, 1..1048576 (L4 payload per send)                default 1448
  *   streams     integer 1..128 (parallel connections)                          default 1
  *   duration_s  number of seconds, > 0 and <= 86400                            default 10
+ *   macvlan_mode bridge|private|vepa|passthru|source (network macvlan)         default bridge
+ *   ipvlan_mode l2|l3|l3s (network ipvlan)                                     default l2
+ *   pairs       integer 1..64: client/server pairs at once, results summed     default 1
+ *   cpu_pinning true|false: each traffic process on its own core               default false
+ *   mtu         integer bytes 0..65535, container side, 0 = the mode's default default 0
+ *               (the agent refuses 1..67 and more than the mode allows: skipped)
  * Expansion: the cartesian product of the vary lists (in file order, first key
  * varying slowest), minus every point that matches all keys of an exclude
  * entry, repeated `repetitions` times (1..1000): all points for repetition 1,

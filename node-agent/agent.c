@@ -5,11 +5,25 @@
  * (heartbeat, HELLO again when the controller has been silent, RESULT
  * re-sends), and a 20 ms timer draining the pipes of cntb-traffic processes.
  * Traffic processes are started with fork + setns into the container's
- * namespace + execv of an argument vector: no shell ever sees a string from a
- * message.  Steps are idempotent per run id (see agent.h).
+ * namespace (+ sched_setaffinity when the run pins CPUs) + execv of an
+ * argument vector: no shell ever sees a string from a message.  Steps are
+ * idempotent per run id (see agent.h).
+ *
+ * A run has `pairs` client/server pairs (1..64): pair i's server listens on
+ * port + i in its own container; one START server starts all servers and is
+ * answered once all listen; one START client starts all clients, and when
+ * the last one ends the agent sends ONE RESULT whose metrics are the pairs'
+ * sums (throughput, retransmits, transactions) or means (everything else)
+ * and which lists every pair's own metrics under "pairs" (agent_result.h).
+ *
+ * setup_ms runs from SETUP received until every client container reaches
+ * its server's address: a TCP connect from inside the client's namespace to
+ * a port nobody listens on, which an RST (ECONNREFUSED) or an accept
+ * answers only once links, addresses and neighbours work end to end.
  */
 #include "agent.h"
 
+#include "agent_result.h"
 #include "agent_traffic.h"
 #include "log.h"
 #include "netkind.h"
@@ -18,6 +32,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/utsname.h>
@@ -30,6 +49,8 @@
 #define AGENT_RESEND_MS 2000    /* unacknowledged RESULT re-sent this often */
 #define AGENT_PIPE_MS 20        /* traffic process pipes drained this often */
 #define AGENT_OUT_MAX (4 * 1024 * 1024) /* bytes of cntb-traffic stdout kept */
+#define AGENT_PROBE_MS 3000     /* setup probe: give up on reachability after this long */
+#define AGENT_PROBE_PORT 9      /* discard (RFC 863): nobody listens in a fresh container */
 
 typedef struct {
     pid_t pid;
@@ -46,9 +67,16 @@ typedef struct {
     const netkind_t *kind;
     netkind_ctx_t ctx;
     bool built;               /* setup() succeeded */
-    double setup_ms;
-    agent_proc_t server, client;
-    bool server_ready;
+    double setup_ms;          /* SETUP received -> every client reaches its server (ms) */
+    int npairs;               /* 1..NETKIND_PAIRS_MAX */
+    agent_proc_t server[NETKIND_PAIRS_MAX], client[NETKIND_PAIRS_MAX];
+    bool ready[NETKIND_PAIRS_MAX];          /* server i listens */
+    json_t *pres[NETKIND_PAIRS_MAX];        /* client i's result (owned) */
+    int cpu_server[NETKIND_PAIRS_MAX];      /* core pinned, -1 = not pinned */
+    int cpu_client[NETKIND_PAIRS_MAX];
+    int clients_done;
+    bool server_ready;        /* all servers listen, START_OK sent */
+    bool client_failed;       /* an ERROR went out for a client */
     json_t *result;           /* RESULT body kept until acknowledged (owned) */
     int result_seq;
     int64_t result_sent_ms;
@@ -61,7 +89,7 @@ typedef struct {
     char testbed[8];
     bool welcomed;
     int64_t last_heard_ms;
-    agent_run_t runs[AGENT_RUNS_MAX];
+    agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
 } agent_t;
 
 static int64_t
@@ -94,8 +122,12 @@ run_find(agent_t *self, int64_t run, bool create)
             memset(r, 0, sizeof *r);
             r->used = true;
             r->run = run;
-            proc_init(&r->server);
-            proc_init(&r->client);
+            r->npairs = 1;
+            for (int k = 0; k < NETKIND_PAIRS_MAX; k++) {
+                proc_init(&r->server[k]);
+                proc_init(&r->client[k]);
+                r->cpu_server[k] = r->cpu_client[k] = -1;
+            }
             return r;
         }
     return NULL;
@@ -111,9 +143,13 @@ send_error(agent_t *self, int64_t run, const char *stage, const char *message)
     proto_send(self->sock, NULL, MSG_ERROR, b);
 }
 
+/* Capabilities are probed once (links are created and deleted) and kept. */
 static json_t *
 capabilities(void)
 {
+    static json_t *cached;
+    if (cached)
+        return json_incref(cached);
     json_t *networks = json_object(), *unavailable = json_object();
     for (const netkind_t *const *k = netkind_all(); *k; k++) {
         char reason[256] = "";
@@ -128,8 +164,9 @@ capabilities(void)
             json_object_set_new(unavailable, (*k)->name, json_string(reason));
         }
     }
-    return json_pack("{s:o, s:o, s:o}", "networks", networks, "unavailable", unavailable,
-                     "traffic", agent_traffic_kinds());
+    cached = json_pack("{s:o, s:o, s:o}", "networks", networks, "unavailable", unavailable,
+                       "traffic", agent_traffic_kinds());
+    return json_incref(cached);
 }
 
 static void
@@ -145,9 +182,13 @@ send_hello(agent_t *self)
     proto_send(self->sock, NULL, MSG_HELLO, b);
 }
 
-/* Starts cntb-traffic with argv inside namespace ns ("" = ours). 0 or -1 with err. */
+/*
+ * Starts cntb-traffic with argv inside namespace ns ("" = ours), pinned to
+ * core cpu (sched_setaffinity(2) in the child before exec; -1 = not pinned).
+ * 0 or -1 with err.
+ */
 static int
-proc_start(agent_proc_t *p, const char *ns, char **argv, char *err, size_t errlen)
+proc_start(agent_proc_t *p, const char *ns, int cpu, char **argv, char *err, size_t errlen)
 {
     int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -169,6 +210,15 @@ proc_start(agent_proc_t *p, const char *ns, char **argv, char *err, size_t errle
         if (ns && ns[0] && netns_enter(ns, e) != 0) {
             dprintf(STDERR_FILENO, "cannot enter namespace %s: %s\n", ns, e);
             _exit(126);
+        }
+        if (cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            if (sched_setaffinity(0, sizeof set, &set) != 0) {
+                dprintf(STDERR_FILENO, "cannot pin to core %d: %s\n", cpu, strerror(errno));
+                _exit(126);
+            }
         }
         signal(SIGPIPE, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -288,69 +338,112 @@ proc_read_out(agent_proc_t *p)
 }
 
 static void
-on_server_out(agent_t *self, agent_run_t *r)
+on_server_out(agent_t *self, agent_run_t *r, int i)
 {
-    int eof = proc_read_out(&r->server);
-    if (!r->server_ready && r->server.out && strchr(r->server.out, '\n')) {
-        json_t *ev = json_loads(r->server.out, JSON_DISABLE_EOF_CHECK, NULL);
+    agent_proc_t *p = &r->server[i];
+    int eof = proc_read_out(p);
+    if (!r->ready[i] && p->out && strchr(p->out, '\n')) {
+        json_t *ev = json_loads(p->out, JSON_DISABLE_EOF_CHECK, NULL);
         const char *event = json_string_value(json_object_get(ev, "event"));
-        if (event && strcmp(event, "listening") == 0) {
+        if (event && strcmp(event, "listening") == 0)
+            r->ready[i] = true;
+        json_decref(ev);
+    }
+    if (!r->server_ready) {
+        int n = 0;
+        for (int k = 0; k < r->npairs; k++)
+            n += r->ready[k];
+        if (n == r->npairs) {
             r->server_ready = true;
-            log_info("run %" PRId64 ": server listening", r->run);
+            log_info("run %" PRId64 ": %d server(s) listening", r->run, n);
             proto_send(self->sock, NULL, MSG_START_OK,
                        json_pack("{s:I, s:s}", "run", (json_int_t) r->run, "role", "server"));
         }
-        json_decref(ev);
     }
     if (eof) {
-        int status = proc_stop(&r->server);
-        if (!r->server_ready) {
+        int status = proc_stop(p);
+        if (!r->ready[i]) {
             char msg[700];
-            snprintf(msg, sizeof msg, "server exited before listening (status %d): %s", status,
-                     r->server.err_text);
+            snprintf(msg, sizeof msg, "server %d exited before listening (status %d): %s", i,
+                     status, p->err_text);
             send_error(self, r->run, "start", msg);
         }
     }
 }
 
-static void
-on_client_out(agent_t *self, agent_run_t *r)
+/* The cores used, for result.applied.cpus: {"client": [...], "server": [...]}. */
+static json_t *
+cpus_json(const agent_run_t *r)
 {
-    if (!proc_read_out(&r->client))
+    json_t *c = json_array(), *s = json_array();
+    for (int i = 0; i < r->npairs; i++) {
+        if (r->cpu_client[i] >= 0)
+            json_array_append_new(c, json_integer(r->cpu_client[i]));
+        if (r->cpu_server[i] >= 0 && r->ctx.has_server)
+            json_array_append_new(s, json_integer(r->cpu_server[i]));
+    }
+    return json_pack("{s:o, s:o}", "client", c, "server", s);
+}
+
+static void
+on_client_out(agent_t *self, agent_run_t *r, int i)
+{
+    agent_proc_t *p = &r->client[i];
+    if (!proc_read_out(p))
         return;
     /* EOF: the client finished (or died). */
-    char *out = r->client.out;
-    size_t len = r->client.out_len;
-    r->client.out = NULL;
-    int status = proc_stop(&r->client);
+    char *out = p->out;
+    size_t len = p->out_len;
+    p->out = NULL;
+    int status = proc_stop(p);
     json_error_t jerr;
     json_t *res = (out && len) ? json_loadb(out, len, 0, &jerr) : NULL;
+    free(out);
+    r->clients_done++;
     if (status != 0 || !json_is_object(res) || !json_is_object(json_object_get(res, "metrics"))) {
         char msg[800];
         if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-            snprintf(msg, sizeof msg, "cntb-traffic client exited with status %d: %s",
-                     WEXITSTATUS(status), r->client.err_text);
+            snprintf(msg, sizeof msg, "cntb-traffic client %d exited with status %d: %s", i,
+                     WEXITSTATUS(status), p->err_text);
         else if (WIFSIGNALED(status))
-            snprintf(msg, sizeof msg, "cntb-traffic client killed by signal %d",
+            snprintf(msg, sizeof msg, "cntb-traffic client %d killed by signal %d", i,
                      WTERMSIG(status));
         else
-            snprintf(msg, sizeof msg, "cntb-traffic client gave no result: %s",
+            snprintf(msg, sizeof msg, "cntb-traffic client %d gave no result: %s", i,
                      res ? "no metrics" : "invalid JSON");
-        send_error(self, r->run, "client", msg);
+        if (!r->client_failed)
+            send_error(self, r->run, "client", msg);
+        r->client_failed = true;
         json_decref(res);
-        free(out);
         return;
     }
-    free(out);
+    json_decref(r->pres[i]);
+    r->pres[i] = res;
+    if (r->clients_done < r->npairs || r->client_failed)
+        return;
+    char err[256];
+    json_t *sum = agent_result_combine(r->pres, r->npairs, err, sizeof err);
+    if (!sum) {
+        send_error(self, r->run, "client", err);
+        return;
+    }
     if (r->ctx.mtu > 0)
-        json_object_set_new(res, "mtu", json_integer(r->ctx.mtu));
-    json_object_set_new(res, "setup_ms", json_real(r->setup_ms));
+        json_object_set_new(sum, "mtu", json_integer(r->ctx.mtu));
+    json_object_set_new(sum, "setup_ms", json_real(r->setup_ms));
+    json_object_set_new(json_object_get(sum, "metrics"), "setup_ms", json_real(r->setup_ms));
+    json_t *applied = json_object_get(sum, "applied");
+    if (!json_is_object(applied)) {
+        applied = json_object();
+        json_object_set_new(sum, "applied", applied);
+    }
+    json_object_set_new(applied, "cpus", cpus_json(r));
+    json_object_set_new(applied, "pairs", json_integer(r->npairs));
     json_decref(r->result);
     r->result_seq = 1;
     r->result = json_pack("{s:I, s:i, s:s, s:o}", "run", (json_int_t) r->run, "seq",
-                          r->result_seq, "role", "client", "result", res);
-    log_info("run %" PRId64 ": client done, %.3g bit/s", r->run,
-             json_number_value(json_object_get(json_object_get(res, "metrics"),
+                          r->result_seq, "role", "client", "result", sum);
+    log_info("run %" PRId64 ": %d client(s) done, %.3g bit/s", r->run, r->npairs,
+             json_number_value(json_object_get(json_object_get(sum, "metrics"),
                                                "throughput_bps")));
     send_result(self, r);
 }
@@ -370,28 +463,153 @@ on_pipes(zloop_t *loop, int timer_id, void *arg)
         agent_run_t *r = &self->runs[i];
         if (!r->used)
             continue;
-        if (r->server.out_fd >= 0)
-            on_server_out(self, r);
-        if (r->client.out_fd >= 0)
-            on_client_out(self, r);
+        for (int k = 0; k < r->npairs; k++) {
+            if (r->server[k].out_fd >= 0)
+                on_server_out(self, r, k);
+            if (r->client[k].out_fd >= 0)
+                on_client_out(self, r, k);
+        }
+    }
+    return 0;
+}
+
+/*
+ * One reachability attempt from namespace ns to addr:AGENT_PROBE_PORT,
+ * waiting up to wait_ms: 1 when the server's stack answered (connected, or
+ * refused by an RST), 0 when not yet (timeout, no route, unreachable), -1
+ * when no socket could be made (err).
+ */
+static int
+probe_once(const char *ns, const char *addr, int wait_ms, char *err)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(AGENT_PROBE_PORT) };
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        snprintf(err, NL_ERR_MAX, "probe: %s is not an IPv4 address", addr);
+        return -1;
+    }
+    int fd = netns_socket(ns, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, err);
+    if (fd < 0)
+        return -1;
+    int ret = 0;
+    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
+        ret = 1;
+    } else if (errno == ECONNREFUSED) {
+        ret = 1;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        if (poll(&pfd, 1, wait_ms) == 1) {
+            int e = 0;
+            socklen_t l = sizeof e;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+            ret = (e == 0 || e == ECONNREFUSED) ? 1 : 0;
+            if (!ret)
+                usleep(20000); /* an ICMP error came back at once: do not spin */
+        }
+    } else {
+        usleep(20000);
+    }
+    close(fd);
+    return ret;
+}
+
+/* Waits until every pair's client container reaches its server (see the top). 0 or -1 with err. */
+static int
+probe_pairs(agent_run_t *r, int64_t deadline_ms, char *err, size_t errlen)
+{
+    char e[NL_ERR_MAX];
+    for (int i = 0; i < r->npairs; i++) {
+        const netkind_pair_t *p = &r->ctx.pair[i];
+        for (;;) {
+            int64_t left = deadline_ms - now_ms();
+            int rc = probe_once(p->client_netns, p->server_addr, left > 200 ? 200 : (int) left, e);
+            if (rc < 0) {
+                snprintf(err, errlen, "pair %d: %s", i, e);
+                return -1;
+            }
+            if (rc == 1)
+                break;
+            if (now_ms() >= deadline_ms) {
+                snprintf(err, errlen,
+                         "pair %d: client container %s cannot reach server address %s within "
+                         "%d ms",
+                         i, p->client_netns[0] ? p->client_netns : "(host)", p->server_addr,
+                         AGENT_PROBE_MS);
+                return -1;
+            }
+        }
     }
     return 0;
 }
 
 static void
+send_setup_ok(agent_t *self, agent_run_t *r)
+{
+    json_t *ok = json_pack("{s:I, s:i, s:f}", "run", (json_int_t) r->run, "mtu", r->ctx.mtu,
+                           "setup_ms", r->setup_ms);
+    if (r->ctx.has_server && r->ctx.pair[0].server_addr[0])
+        json_object_set_new(ok, "server_addr", json_string(r->ctx.pair[0].server_addr));
+    proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+}
+
+/*
+ * Reads the run's network parameters from SETUP's params into c; absent ones
+ * take matrix.c's defaults.  0, or -1 with a reason (out of range).
+ */
+static int
+setup_params(netkind_ctx_t *c, const json_t *params, char *err, size_t len)
+{
+    json_t *v;
+    c->pairs = 1;
+    if ((v = json_object_get(params, "pairs")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > NETKIND_PAIRS_MAX) {
+            snprintf(err, len, "params.pairs must be an integer 1..%d", NETKIND_PAIRS_MAX);
+            return -1;
+        }
+        c->pairs = (int) json_integer_value(v);
+    }
+    if ((v = json_object_get(params, "mtu")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+            snprintf(err, len, "params.mtu must be an integer 0..65535");
+            return -1;
+        }
+        c->mtu_req = (int) json_integer_value(v);
+    }
+    const char *m = json_string_value(json_object_get(params, "macvlan_mode"));
+    snprintf(c->macvlan_mode, sizeof c->macvlan_mode, "%s", m ? m : "bridge");
+    m = json_string_value(json_object_get(params, "ipvlan_mode"));
+    snprintf(c->ipvlan_mode, sizeof c->ipvlan_mode, "%s", m ? m : "l2");
+    return 0;
+}
+
+/* Core of each traffic process when pinning: client i on 2i, server i on 2i+1, modulo the cores we may use. */
+static void
+plan_cpus(agent_run_t *r, bool pin)
+{
+    cpu_set_t set;
+    int allowed[CPU_SETSIZE], n = 0;
+    if (pin && sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set))
+                allowed[n++] = c;
+    for (int i = 0; i < r->npairs; i++) {
+        r->cpu_client[i] = n ? allowed[(2 * i) % n] : -1;
+        r->cpu_server[i] = n ? allowed[(2 * i + 1) % n] : -1;
+    }
+}
+
+static void
 handle_setup(agent_t *self, json_t *b)
 {
+    int64_t t0 = now_ms();
     int64_t run = json_integer_value(json_object_get(b, "run"));
     const char *network = json_string_value(json_object_get(b, "network"));
     const char *placement = json_string_value(json_object_get(b, "placement"));
     const char *peer = json_string_value(json_object_get(b, "peer_addr"));
+    json_t *params = json_object_get(b, "params");
     agent_run_t *r = run_find(self, run, false);
     if (r && r->built) { /* a repeated SETUP: answer again */
-        json_t *ok = json_pack("{s:I, s:i, s:f}", "run", (json_int_t) run, "mtu", r->ctx.mtu,
-                               "setup_ms", r->setup_ms);
-        if (r->ctx.server_addr[0])
-            json_object_set_new(ok, "server_addr", json_string(r->ctx.server_addr));
-        proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+        send_setup_ok(self, r);
         return;
     }
     const netkind_t *kind = netkind_find(network);
@@ -404,7 +622,32 @@ handle_setup(agent_t *self, json_t *b)
         return;
     }
     if (!kind->supports(placement)) {
-        send_error(self, run, "setup", "network does not support this placement");
+        send_error(self, run, "skip", "network does not support this placement");
+        return;
+    }
+    netkind_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.run = run;
+    snprintf(c.testbed, sizeof c.testbed, "%s", self->testbed);
+    snprintf(c.placement, sizeof c.placement, "%s", placement);
+    c.has_client = json_is_true(json_object_get(b, "client"));
+    c.has_server = json_is_true(json_object_get(b, "server"));
+    snprintf(c.underlay_if, sizeof c.underlay_if, "%s", self->cfg->underlay_if);
+    snprintf(c.underlay_addr, sizeof c.underlay_addr, "%s", self->cfg->underlay_addr);
+    if (peer)
+        snprintf(c.peer_addr, sizeof c.peer_addr, "%s", peer);
+    char err[NETKIND_ERR_MAX] = "";
+    if (setup_params(&c, params, err, sizeof err) != 0) {
+        send_error(self, run, "setup", err);
+        return;
+    }
+    if (c.underlay_if[0]) {
+        char nlerr[NL_ERR_MAX];
+        int mtu = nl_link_mtu(NULL, c.underlay_if, nlerr);
+        c.underlay_mtu = mtu > 0 ? mtu : 0;
+    }
+    if (kind->refuse && kind->refuse(&c, err, sizeof err) == 1) {
+        send_error(self, run, "skip", err);
         return;
     }
     if (!r)
@@ -414,34 +657,24 @@ handle_setup(agent_t *self, json_t *b)
         return;
     }
     r->kind = kind;
-    netkind_ctx_t *c = &r->ctx;
-    memset(c, 0, sizeof *c);
-    c->run = run;
-    snprintf(c->testbed, sizeof c->testbed, "%s", self->testbed);
-    snprintf(c->placement, sizeof c->placement, "%s", placement);
-    c->has_client = json_is_true(json_object_get(b, "client"));
-    c->has_server = json_is_true(json_object_get(b, "server"));
-    snprintf(c->underlay_if, sizeof c->underlay_if, "%s", self->cfg->underlay_if);
-    snprintf(c->underlay_addr, sizeof c->underlay_addr, "%s", self->cfg->underlay_addr);
-    if (peer)
-        snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer);
-    char err[NETKIND_ERR_MAX] = "";
-    int64_t t0 = now_ms();
-    if (kind->setup(c, err) != 0) {
+    r->ctx = c;
+    r->npairs = c.pairs;
+    plan_cpus(r, json_is_true(json_object_get(params, "cpu_pinning")));
+    if (kind->setup(&r->ctx, err) != 0) {
         char e2[NETKIND_ERR_MAX];
-        kind->teardown(c, e2);
+        kind->teardown(&r->ctx, e2);
         send_error(self, run, "setup", err[0] ? err : "setup failed");
+        return;
+    }
+    if (r->ctx.has_client && probe_pairs(r, t0 + AGENT_PROBE_MS, err, sizeof err) != 0) {
+        send_error(self, run, "setup", err);
         return;
     }
     r->setup_ms = (double) (now_ms() - t0);
     r->built = true;
-    log_info("run %" PRId64 ": %s %s set up in %.0f ms (client %d, server %d)", run, network,
-             placement, r->setup_ms, c->has_client, c->has_server);
-    json_t *ok = json_pack("{s:I, s:i, s:f}", "run", (json_int_t) run, "mtu", c->mtu,
-                           "setup_ms", r->setup_ms);
-    if (c->has_server && c->server_addr[0])
-        json_object_set_new(ok, "server_addr", json_string(c->server_addr));
-    proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+    log_info("run %" PRId64 ": %s %s, %d pair(s), set up in %.0f ms (client %d, server %d)", run,
+             network, placement, r->npairs, r->setup_ms, r->ctx.has_client, r->ctx.has_server);
+    send_setup_ok(self, r);
 }
 
 static void
@@ -459,6 +692,10 @@ handle_start(agent_t *self, json_t *b)
     }
     if (port <= 0)
         port = 5300;
+    if (port + r->npairs - 1 > 65535) {
+        send_error(self, run, "start", "port + pairs exceeds 65535");
+        return;
+    }
     const char *tp = self->cfg->traffic_path;
     char err[256];
     if (strcmp(role, "server") == 0) {
@@ -466,22 +703,28 @@ handle_start(agent_t *self, json_t *b)
             send_error(self, run, "start", "this host holds no server for the run");
             return;
         }
-        if (r->server.pid > 0) {
+        if (r->server[0].pid > 0 || r->server_ready) {
             if (r->server_ready)
                 proto_send(self->sock, NULL, MSG_START_OK,
                            json_pack("{s:I, s:s}", "run", (json_int_t) run, "role", "server"));
             return;
         }
-        const char *bind = r->ctx.server_addr[0] ? r->ctx.server_addr : "0.0.0.0";
-        char **argv = agent_traffic_argv(tp, "server", params, bind, port, err, sizeof err);
-        if (!argv) {
-            send_error(self, run, "start", err);
-            return;
+        for (int i = 0; i < r->npairs; i++) {
+            const netkind_pair_t *p = &r->ctx.pair[i];
+            const char *bind = p->server_addr[0] ? p->server_addr : "0.0.0.0";
+            char **argv = agent_traffic_argv(tp, "server", params, bind, port + i, err, sizeof err);
+            if (!argv) {
+                send_error(self, run, "start", err);
+                return;
+            }
+            int rc = proc_start(&r->server[i], p->server_netns, r->cpu_server[i], argv, err,
+                                sizeof err);
+            agent_traffic_argv_free(&argv);
+            if (rc != 0) {
+                send_error(self, run, "start", err);
+                return;
+            }
         }
-        int rc = proc_start(&r->server, r->ctx.server_netns, argv, err, sizeof err);
-        agent_traffic_argv_free(&argv);
-        if (rc != 0)
-            send_error(self, run, "start", err);
         return;
     }
     if (strcmp(role, "client") != 0) {
@@ -492,22 +735,30 @@ handle_start(agent_t *self, json_t *b)
         send_error(self, run, "start", "this host holds no client for the run, or no server_addr");
         return;
     }
-    if (r->client.pid > 0 || r->result) { /* repeated START: the result will come or came */
-        send_result(self, r);
+    if (r->client[0].pid > 0 || r->clients_done > 0 || r->result) {
+        send_result(self, r); /* repeated START: the result will come or came */
         return;
     }
-    char **argv = agent_traffic_argv(tp, "client", params, server_addr, port, err, sizeof err);
-    if (!argv) {
-        send_error(self, run, "start", err);
-        return;
+    for (int i = 0; i < r->npairs; i++) {
+        const netkind_pair_t *p = &r->ctx.pair[i];
+        /* Pair 0 may follow the controller's word; the others' addresses
+         * are the plan's, which both hosts share. */
+        const char *to = p->server_addr[0] ? p->server_addr : server_addr;
+        char **argv = agent_traffic_argv(tp, "client", params, to, port + i, err, sizeof err);
+        if (!argv) {
+            send_error(self, run, "start", err);
+            return;
+        }
+        int rc = proc_start(&r->client[i], p->client_netns, r->cpu_client[i], argv, err,
+                            sizeof err);
+        agent_traffic_argv_free(&argv);
+        if (rc != 0) {
+            send_error(self, run, "client", err);
+            return;
+        }
     }
-    int rc = proc_start(&r->client, r->ctx.client_netns, argv, err, sizeof err);
-    agent_traffic_argv_free(&argv);
-    if (rc != 0) {
-        send_error(self, run, "client", err);
-        return;
-    }
-    log_info("run %" PRId64 ": client started towards %s:%d", run, server_addr, port);
+    log_info("run %" PRId64 ": %d client(s) started towards %s:%d", run, r->npairs, server_addr,
+             port);
     proto_send(self->sock, NULL, MSG_START_OK,
                json_pack("{s:I, s:s}", "run", (json_int_t) run, "role", "client"));
 }
@@ -516,8 +767,14 @@ handle_start(agent_t *self, json_t *b)
 static void
 run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
 {
-    proc_stop(&r->client);
-    proc_stop(&r->server);
+    for (int i = 0; i < NETKIND_PAIRS_MAX; i++) {
+        if (r->client[i].pid > 0 || r->client[i].out_fd >= 0)
+            proc_stop(&r->client[i]);
+        if (r->server[i].pid > 0 || r->server[i].out_fd >= 0)
+            proc_stop(&r->server[i]);
+        json_decref(r->pres[i]);
+        r->pres[i] = NULL;
+    }
     char err[NETKIND_ERR_MAX] = "";
     if (r->kind && r->kind->teardown(&r->ctx, err) != 0)
         log_warn("run %" PRId64 ": teardown: %s", r->run, err);
@@ -648,6 +905,9 @@ agent_run(const agent_config_t *cfg)
     agent_t self;
     memset(&self, 0, sizeof self);
     self.cfg = cfg;
+    self.runs = calloc(AGENT_RUNS_MAX, sizeof *self.runs);
+    if (!self.runs)
+        return -1;
     signal(SIGPIPE, SIG_IGN);
     self.sock = zsock_new(ZMQ_DEALER);
     if (!self.sock)
@@ -659,6 +919,7 @@ agent_run(const agent_config_t *cfg)
     if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
         log_error("cannot connect to %s", cfg->endpoint);
         zsock_destroy(&self.sock);
+        free(self.runs);
         return -1;
     }
     self.loop = zloop_new();
@@ -679,5 +940,6 @@ agent_run(const agent_config_t *cfg)
         }
     zloop_destroy(&self.loop);
     zsock_destroy(&self.sock);
+    free(self.runs);
     return 0;
 }

@@ -81,7 +81,7 @@ static const msg_def_t msg_defs[MSG_COUNT] = {
     [MSG_ERROR] = { "ERROR", "both", "a refused message or a failed step",
         { { "message", F_STR, true, 0, 4096, "what went wrong" },
           { "run", F_INT, false, 0, 9007199254740991.0, "run concerned, if any" },
-          { "stage", F_STR, false, 0, 32, "setup, start, client, teardown, protocol" } } },
+          { "stage", F_STR, false, 0, 32, "setup, skip (SETUP refused: the run is skipped), start, client, teardown, protocol" } } },
 };
 
 const char *

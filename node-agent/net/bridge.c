@@ -1,19 +1,19 @@
 /*
- * bridge.c — network `bridge`: two containers on a Linux bridge, same host.
+ * bridge.c — network `bridge`: containers on a Linux bridge, same host.
  *
  * What Docker's default network does, minus NAT: in the agent's namespace a
- * bridge "cntb<run>-br" holding 198.19.S.1/24, and per container a namespace
- * (cntb-<testbed>-<run>-client / -server) whose "eth0" is one end of a veth
- * pair; the other end, "cntb<run>-c" / "cntb<run>-s", is a port of the
- * bridge.  The client is 198.19.S.2, the server 198.19.S.3, with
- * S = run % 254 + 1: a host runs one run at a time, so the subnet only has
- * to differ from the emulated underlay (198.18.X.0/24), which it does.
+ * bridge "cntb<run>-br" holding 198.19.S.1/24 (netkind_subnet), and per
+ * container a namespace (cntb-<testbed>-<run>-client<i> / -server<i>; pair
+ * 0 without the number) whose "eth0" is one end of a veth pair; the other
+ * end, "cntb<run>-c<i>" / "cntb<run>-s<i>" (pair 0: "-c" / "-s"), is a port
+ * of the bridge.  Pair i's client is .(2+2i), its server .(3+2i).
  *
- * The container end is created directly inside its namespace under its final
- * name: the kernel checks "eth0" against the target namespace's names only.
- * Setup completes what exists (a repeated step after a reconnect succeeds);
- * teardown deletes the veths first, because a deleted namespace frees its
- * links asynchronously and the leak check right after would still see them.
+ * Each container costs two netlink round trips (nl_port_add: the veth is
+ * born with its container end inside the namespace, its host end on the
+ * bridge and up; then eth0 up and addressed from inside).  Setup completes
+ * what exists (a repeated step after a reconnect succeeds).  The MTU asked
+ * for is set on both veth ends (68..65535, veth's ETH_MAX_MTU); the bridge
+ * follows its ports.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,45 +22,18 @@
 #include "netkind.h"
 #include "nl.h"
 
-/* The names and addresses of one run. */
-struct bridge_plan {
-    char br[32], veth_c[32], veth_s[32];  /* links in the agent's namespace */
-    char ns_c[64], ns_s[64];              /* container namespaces */
-    char br_cidr[32], c_cidr[32], s_cidr[32], s_addr[16];
-};
-
-static int bridge_plan(const netkind_ctx_t *ctx, struct bridge_plan *p, char *err)
-{
-    int s;
-
-    if (ctx->run < 1) {
-        snprintf(err, NETKIND_ERR_MAX, "network bridge: run %" PRId64 ": must be >= 1", ctx->run);
-        return -1;
-    }
-    snprintf(p->br, sizeof(p->br), "cntb%" PRId64 "-br", ctx->run);
-    snprintf(p->veth_c, sizeof(p->veth_c), "cntb%" PRId64 "-c", ctx->run);
-    snprintf(p->veth_s, sizeof(p->veth_s), "cntb%" PRId64 "-s", ctx->run);
-    if (!nl_ifname_valid(p->br)) {
-        snprintf(err, NETKIND_ERR_MAX,
-                 "network bridge: run %" PRId64 ": link name %s is longer than 15 bytes",
-                 ctx->run, p->br);
-        return -1;
-    }
-    netkind_netns_name(p->ns_c, ctx->testbed, ctx->run, "client");
-    netkind_netns_name(p->ns_s, ctx->testbed, ctx->run, "server");
-    s = (int)(ctx->run % 254) + 1;
-    snprintf(p->br_cidr, sizeof(p->br_cidr), "198.19.%d.1/24", s);
-    snprintf(p->c_cidr, sizeof(p->c_cidr), "198.19.%d.2/24", s);
-    snprintf(p->s_cidr, sizeof(p->s_cidr), "198.19.%d.3/24", s);
-    snprintf(p->s_addr, sizeof(p->s_addr), "198.19.%d.3", s);
-    return 0;
-}
-
 static int bridge_capability(char *reason, size_t len)
 {
-    if (reason && len)
-        reason[0] = '\0';
-    return 1;
+    char err[NL_ERR_MAX];
+    int rc = nl_kind_probe("bridge", err);
+
+    if (rc == 1) {
+        if (reason && len)
+            reason[0] = '\0';
+        return 1;
+    }
+    snprintf(reason, len, "%s", err);
+    return 0;
 }
 
 static bool bridge_supports(const char *placement)
@@ -68,51 +41,82 @@ static bool bridge_supports(const char *placement)
     return placement && strcmp(placement, "same-host") == 0;
 }
 
-/* Builds one container: namespace, veth on the bridge, address, all up. */
-static int bridge_container(const struct bridge_plan *p, const char *ns, const char *veth,
-                            const char *cidr, char *err)
+static int bridge_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)
 {
+    return netkind_mtu_check("bridge", ctx->mtu_req, 65535, reason, len);
+}
+
+/* Builds one container of pair i: namespace, veth on the bridge, address. */
+static int bridge_container(const netkind_ctx_t *ctx, const char *br, int i, bool server,
+                            netkind_pair_t *p, char *err)
+{
+    char role[64], ns[64], veth[32], cidr[32], addr[16];
+    nl_port_t port;
     int rc;
 
+    netkind_pair_role(role, server ? "server" : "client", i);
+    netkind_netns_name(ns, ctx->testbed, ctx->run, role);
+    if (i == 0)
+        snprintf(veth, sizeof(veth), "cntb%" PRId64 "-%c", ctx->run, server ? 's' : 'c');
+    else
+        snprintf(veth, sizeof(veth), "cntb%" PRId64 "-%c%d", ctx->run, server ? 's' : 'c', i);
+    netkind_addr(addr, ctx->run, 2 + 2 * i + (server ? 1 : 0));
+    snprintf(cidr, sizeof(cidr), "%s/24", addr);
     if (netns_create(ns, true, err) < 0)
         return -1;
     rc = nl_link_exists(NULL, veth, err);
     if (rc < 0)
         return -1;
-    if (rc == 0 && nl_veth_add(NULL, veth, "eth0", ns, 0, err) < 0)
-        return -1;
-    if (nl_link_set_master(NULL, veth, p->br, err) < 0 || nl_link_up(NULL, veth, err) < 0)
-        return -1;
-    if (nl_addr_add(ns, "eth0", cidr, err) < 0 || nl_link_up(ns, "eth0", err) < 0)
-        return -1;
+    if (rc == 0) {
+        memset(&port, 0, sizeof(port));
+        port.kind = "veth";
+        port.host_name = veth;
+        port.master = br;
+        port.mtu = ctx->mtu_req;
+        port.cidr = cidr;
+        if (nl_port_add(ns, &port, err) < 0)
+            return -1;
+    }
+    if (server) {
+        snprintf(p->server_netns, sizeof(p->server_netns), "%s", ns);
+        snprintf(p->server_addr, sizeof(p->server_addr), "%s", addr);
+    } else {
+        snprintf(p->client_netns, sizeof(p->client_netns), "%s", ns);
+        snprintf(p->client_addr, sizeof(p->client_addr), "%s", addr);
+    }
     return 0;
 }
 
 static int bridge_setup(netkind_ctx_t *ctx, char *err)
 {
-    struct bridge_plan p;
-    char nlerr[NL_ERR_MAX];
-    int rc, mtu;
+    char br[32], cidr[32], addr[16], nlerr[NL_ERR_MAX];
+    int rc, mtu, i;
 
-    if (bridge_plan(ctx, &p, err) < 0)
+    snprintf(br, sizeof(br), "cntb%" PRId64 "-br", ctx->run);
+    if (ctx->run < 1 || !nl_ifname_valid(br)) {
+        snprintf(err, NETKIND_ERR_MAX, "network bridge: run %" PRId64 ": link name %s invalid",
+                 ctx->run, br);
         return -1;
-    rc = nl_link_exists(NULL, p.br, nlerr);
+    }
+    netkind_addr(addr, ctx->run, 1);
+    snprintf(cidr, sizeof(cidr), "%s/24", addr);
+    rc = nl_link_exists(NULL, br, nlerr);
     if (rc < 0)
         goto fail;
-    if (rc == 0 && nl_bridge_add(NULL, p.br, 0, nlerr) < 0)
+    if (rc == 0 && nl_bridge_add(NULL, br, 0, nlerr) < 0)
         goto fail;
-    if (nl_addr_add(NULL, p.br, p.br_cidr, nlerr) < 0 || nl_link_up(NULL, p.br, nlerr) < 0)
+    if (nl_addr_add(NULL, br, cidr, nlerr) < 0 || nl_link_up(NULL, br, nlerr) < 0)
         goto fail;
-    if (ctx->has_client && bridge_container(&p, p.ns_c, p.veth_c, p.c_cidr, nlerr) < 0)
-        goto fail;
-    if (ctx->has_server && bridge_container(&p, p.ns_s, p.veth_s, p.s_cidr, nlerr) < 0)
-        goto fail;
-    mtu = nl_link_mtu(NULL, p.br, nlerr);
+    for (i = 0; i < ctx->pairs; i++) {
+        if (ctx->has_client && bridge_container(ctx, br, i, false, &ctx->pair[i], nlerr) < 0)
+            goto fail;
+        if (ctx->has_server && bridge_container(ctx, br, i, true, &ctx->pair[i], nlerr) < 0)
+            goto fail;
+    }
+    mtu = ctx->pair[0].client_netns[0] ? nl_link_mtu(ctx->pair[0].client_netns, "eth0", nlerr)
+                                       : nl_link_mtu(NULL, br, nlerr);
     if (mtu < 0)
         goto fail;
-    snprintf(ctx->client_netns, sizeof(ctx->client_netns), "%s", p.ns_c);
-    snprintf(ctx->server_netns, sizeof(ctx->server_netns), "%s", p.ns_s);
-    snprintf(ctx->server_addr, sizeof(ctx->server_addr), "%s", p.s_addr);
     ctx->mtu = mtu;
     return 0;
 fail:
@@ -122,37 +126,14 @@ fail:
 
 static int bridge_teardown(netkind_ctx_t *ctx, char *err)
 {
-    struct bridge_plan p;
-    char nlerr[NL_ERR_MAX];
-    const char *links[3], *nss[2];
-    int ret = 0;
-    size_t i;
-
-    if (bridge_plan(ctx, &p, err) < 0)
-        return -1;
-    links[0] = p.veth_c;
-    links[1] = p.veth_s;
-    links[2] = p.br;
-    nss[0] = p.ns_c;
-    nss[1] = p.ns_s;
-    /* Try everything; report the first failure. */
-    for (i = 0; i < 3; i++)
-        if (nl_link_del(NULL, links[i], nlerr) < 0 && ret == 0) {
-            snprintf(err, NETKIND_ERR_MAX, "network bridge: run %" PRId64 ": %.200s", ctx->run, nlerr);
-            ret = -1;
-        }
-    for (i = 0; i < 2; i++)
-        if (netns_delete(nss[i], nlerr) < 0 && ret == 0) {
-            snprintf(err, NETKIND_ERR_MAX, "network bridge: run %" PRId64 ": %.200s", ctx->run, nlerr);
-            ret = -1;
-        }
-    return ret;
+    return netkind_remove_all(ctx, "bridge", err);
 }
 
 const netkind_t netkind_bridge = {
     .name = "bridge",
     .capability = bridge_capability,
     .supports = bridge_supports,
+    .refuse = bridge_refuse,
     .setup = bridge_setup,
     .teardown = bridge_teardown,
 };

@@ -20,10 +20,18 @@
 /* The kinds, one file each. */
 extern const netkind_t netkind_host;
 extern const netkind_t netkind_bridge;
+extern const netkind_t netkind_none;
+extern const netkind_t netkind_container;
+extern const netkind_t netkind_macvlan;
+extern const netkind_t netkind_ipvlan;
 
 static const netkind_t *const kinds[] = {
+    &netkind_none,
     &netkind_host,
+    &netkind_container,
     &netkind_bridge,
+    &netkind_macvlan,
+    &netkind_ipvlan,
     NULL,
 };
 
@@ -47,6 +55,30 @@ const netkind_t *const *netkind_all(void)
 void netkind_netns_name(char *ns, const char *testbed, int64_t run, const char *role)
 {
     snprintf(ns, 64, "cntb-%s-%" PRId64 "-%s", testbed, run, role);
+}
+
+void netkind_subnet(char *out, int64_t run)
+{
+    snprintf(out, 32, "198.19.%d.0/24", (int)(run % 254) + 1);
+}
+
+void netkind_addr(char *out, int64_t run, int host)
+{
+    snprintf(out, 16, "198.19.%d.%d", (int)(run % 254) + 1, host);
+}
+
+void netkind_pair_role(char *out, const char *role, int i)
+{
+    if (i == 0)
+        snprintf(out, 64, "%s", role);
+    else
+        snprintf(out, 64, "%s%d", role, i);
+}
+
+void netkind_mac(char *out, int64_t run, int pair, bool server)
+{
+    snprintf(out, 18, "02:cb:%02x:%02x:%02x:%02x", (unsigned)((run >> 8) & 0xff),
+             (unsigned)(run & 0xff), (unsigned)(pair & 0xff), server ? 2u : 1u);
 }
 
 /* Appends item to the comma-separated list in out (len bytes), truncating. */
@@ -87,5 +119,66 @@ int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len)
         list_append(out, len, names[i]);
     count += n;
     netns_list_free(&names);
-    return count;
+
+    netkind_subnet(prefix, run);
+    n = nl_subnet_leftovers(NULL, prefix, out, len, err);
+    if (n < 0)
+        return -1;
+    return count + n;
+}
+
+int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err)
+{
+    char prefix[64], nlerr[NL_ERR_MAX];
+    char **names = NULL;
+    int n, i, ret = 0;
+
+    /* Links of the agent's namespace first: a deleted namespace frees its
+     * links asynchronously, and the leak check right after would see the
+     * host ends of veths that are still on their way out. */
+    snprintf(prefix, sizeof(prefix), "cntb%" PRId64 "-", ctx->run);
+    n = nl_link_list(NULL, prefix, &names, nlerr);
+    if (n < 0)
+        goto fail;
+    /* Bridges (suffix "-br") last: their ports go first. */
+    for (i = 0; i < n; i++)
+        if (!strstr(names[i], "-br") && nl_link_del(NULL, names[i], nlerr) < 0 && ret == 0)
+            ret = -1;
+    for (i = 0; i < n; i++)
+        if (strstr(names[i], "-br") && nl_link_del(NULL, names[i], nlerr) < 0 && ret == 0)
+            ret = -1;
+    netns_list_free(&names);
+    if (ret < 0)
+        goto fail;
+    snprintf(prefix, sizeof(prefix), "cntb-%s-%" PRId64 "-", ctx->testbed, ctx->run);
+    n = netns_list(prefix, &names, nlerr);
+    if (n < 0)
+        goto fail;
+    for (i = 0; i < n; i++)
+        if (netns_delete(names[i], nlerr) < 0 && ret == 0)
+            ret = -1;
+    netns_list_free(&names);
+    if (ret < 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, NETKIND_ERR_MAX, "network %s: run %" PRId64 ": %.200s", what, ctx->run, nlerr);
+    return -1;
+}
+
+int netkind_mtu_check(const char *what, int mtu_req, int max, char *reason, size_t len)
+{
+    if (mtu_req == 0)
+        return 0;
+    if (mtu_req < 68) {
+        snprintf(reason, len, "network %s: mtu %d is below IPv4's minimum of 68 bytes (RFC 791)",
+                 what, mtu_req);
+        return 1;
+    }
+    if (max > 0 && mtu_req > max) {
+        snprintf(reason, len, "network %s: mtu %d exceeds the %d bytes this mode allows", what,
+                 mtu_req, max);
+        return 1;
+    }
+    return 0;
 }

@@ -20,20 +20,33 @@
 
 #define NETKIND_ERR_MAX 256
 
+#define NETKIND_PAIRS_MAX 64   /* client/server pairs per run (issue 3: "N up to 64") */
+
+/* One client/server pair of a run: where each end lives and talks. */
+typedef struct {
+    char client_netns[64];     /* namespace of the client, "" = the agent's own */
+    char server_netns[64];     /* namespace of the server, "" = the agent's own */
+    char client_addr[16];      /* client's address, "" when the kind gives none */
+    char server_addr[16];      /* address the server listens on and the client connects to */
+} netkind_pair_t;
+
 typedef struct {
     /* inputs */
     int64_t run;               /* run id, >= 1 */
     char testbed[8];           /* testbed name, for namespace names */
     char placement[16];        /* "same-host" | "cross-host" */
-    bool has_client;           /* this host holds the client container */
-    bool has_server;           /* this host holds the server container */
+    bool has_client;           /* this host holds the client containers */
+    bool has_server;           /* this host holds the server containers */
     char underlay_if[16];      /* this host's underlay link, e.g. "eth0" */
     char underlay_addr[16];    /* this host's underlay IPv4 address */
     char peer_addr[16];        /* cross-host: the other host's underlay address */
+    int pairs;                 /* client/server pairs, 1..NETKIND_PAIRS_MAX */
+    char macvlan_mode[12];     /* bridge|private|vepa|passthru|source */
+    char ipvlan_mode[8];       /* l2|l3|l3s */
+    int mtu_req;               /* container-side MTU asked for (bytes), 0 = the mode's default */
+    int underlay_mtu;          /* MTU of underlay_if (bytes), 0 unknown; filled before refuse() */
     /* outputs of setup() */
-    char client_netns[64];     /* namespace to run the client in, "" = the agent's own */
-    char server_netns[64];     /* namespace to run the server in, "" = the agent's own */
-    char server_addr[16];      /* address the server listens on and the client connects to */
+    netkind_pair_t pair[NETKIND_PAIRS_MAX];
     int mtu;                   /* MTU of the client's path (bytes), 0 unknown */
 } netkind_ctx_t;
 
@@ -43,6 +56,15 @@ typedef struct {
     int (*capability)(char *reason, size_t len);
     /* 1 when the kind supports the placement ("same-host"/"cross-host"). */
     bool (*supports)(const char *placement);
+    /*
+     * Pure check of the run's inputs before anything is built: 1 when this
+     * combination can never carry the traffic (a mode that cannot reach its
+     * peer, an MTU the mode does not allow), with a one-line reason in reason
+     * (len bytes); 0 when it may be built.  May be NULL (never refuses).
+     * The agent answers SETUP with ERROR stage "skip" and the reason, and the
+     * controller ends the run as skipped.
+     */
+    int (*refuse)(const netkind_ctx_t *ctx, char *reason, size_t len);
     /* Builds this host's part.  0, or -1 with err (NETKIND_ERR_MAX bytes). */
     int (*setup)(netkind_ctx_t *ctx, char *err);
     /* Removes everything of the run; idempotent.  0, or -1 with err. */
@@ -59,11 +81,51 @@ const netkind_t *const *netkind_all(void);
 void netkind_netns_name(char *ns, const char *testbed, int64_t run, const char *role);
 
 /*
+ * The run's container subnet "198.19.S.0/24" with S = run % 254 + 1 (a host
+ * runs one run at a time; 198.18.0.0/15 is RFC 2544's benchmarking range and
+ * the emulated underlay uses 198.18.X.0/24) into out (32 bytes), and the
+ * address of host number `host` (1..254) in it.
+ */
+void netkind_subnet(char *out, int64_t run);
+void netkind_addr(char *out, int64_t run, int host);
+
+/*
+ * The conventional role names and addresses of pair i (0-based) of a run:
+ * namespace role "client<i>" / "server<i>" (pair 0: "client" / "server", the
+ * names of the walking skeleton), client .(2+2i), server .(3+2i) of the run's
+ * subnet.  out 64 / 16 bytes.
+ */
+void netkind_pair_role(char *out, const char *role, int i);
+
+/*
+ * A locally administered unicast MAC for (run, pair, server?) so that both
+ * hosts of a cross-host run know each other's MACs: 02:cb:RR:RR:PP:0S.
+ * out 18 bytes.
+ */
+void netkind_mac(char *out, int64_t run, int pair, bool server);
+
+/*
  * Lists what is left of run `run` of testbed: namespaces named
- * "cntb-<testbed>-<run>-*" and links in the agent's namespace named
- * "cntb<run>-*".  Writes a comma-separated list into out (len bytes; "" when
+ * "cntb-<testbed>-<run>-*", links in the agent's namespace named
+ * "cntb<run>-*", and addresses and routes in the agent's namespace inside
+ * the run's subnet (netkind_subnet).  Writes a comma-separated list into out (len bytes; "" when
  * none) and returns the number of leftovers, or -1.
  */
 int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len);
+
+/*
+ * Removes everything of ctx's run: links "cntb<run>-*" of the agent's
+ * namespace (bridges last), then namespaces "cntb-<testbed>-<run>-*".
+ * Idempotent, the teardown of every kind.  0, or -1 with err
+ * (NETKIND_ERR_MAX bytes) naming `what` (the kind) and the first failure.
+ */
+int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err);
+
+/*
+ * MTU rule shared by the refuse() hooks: mtu_req 0 (the default) passes;
+ * else it must be >= 68 (RFC 791's minimum IPv4 MTU) and <= max (the mode's
+ * limit in bytes, 0 = none).  1 = refused with the reason (len bytes), 0 = ok.
+ */
+int netkind_mtu_check(const char *what, int mtu_req, int max, char *reason, size_t len);
 
 #endif

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -41,6 +42,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/ipvlan.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
@@ -901,6 +904,344 @@ out:
         nl_addr_put(gw);
     if (dstaddr)
         nl_addr_put(dstaddr);
+    call_end(&c);
+    return ret;
+}
+
+/* ---- container ports, probes, sockets, leftovers ------------------------- */
+
+/* A fresh link of p->kind with its kind-specific attributes, or NULL (err). */
+static struct rtnl_link *port_link_alloc(const nl_port_t *p, char *err)
+{
+    struct rtnl_link *link = NULL;
+    struct nl_addr *mac = NULL;
+    int i, rc;
+
+    if (strcmp(p->kind, "veth") == 0) {
+        link = rtnl_link_veth_alloc();
+    } else if (strcmp(p->kind, "macvlan") == 0) {
+        link = rtnl_link_macvlan_alloc();
+        if (link && rtnl_link_macvlan_set_mode(link, (uint32_t)p->mode) < 0) {
+            seterr(err, "macvlan: mode %d refused by libnl", p->mode);
+            goto fail;
+        }
+        if (link && p->src_macs[0]) {
+            rtnl_link_macvlan_set_macmode(link, MACVLAN_MACADDR_SET);
+            for (i = 0; i < 4 && p->src_macs[i]; i++) {
+                rc = nl_addr_parse(p->src_macs[i], AF_LLC, &mac);
+                if (rc < 0) {
+                    seterr(err, "macvlan: source MAC %s: %s", p->src_macs[i], nlerr_str(rc));
+                    goto fail;
+                }
+                rtnl_link_macvlan_add_macaddr(link, mac);
+                nl_addr_put(mac);
+                mac = NULL;
+            }
+        }
+    } else if (strcmp(p->kind, "ipvlan") == 0) {
+        link = rtnl_link_ipvlan_alloc();
+        if (link && rtnl_link_ipvlan_set_mode(link, (uint16_t)p->mode) < 0) {
+            seterr(err, "ipvlan: mode %d refused by libnl", p->mode);
+            goto fail;
+        }
+    } else {
+        seterr(err, "port: unknown kind %s", p->kind);
+        return NULL;
+    }
+    if (!link)
+        seterr(err, "%s: out of memory", p->kind);
+    return link;
+fail:
+    rtnl_link_put(link);
+    return NULL;
+}
+
+int nl_port_add(const char *netns, const nl_port_t *p, char *err)
+{
+    struct nlcall c = {.home = -1, .sk = NULL};
+    struct rtnl_link *link = NULL, *ce = NULL, *other = NULL, *eth0 = NULL;
+    struct nl_addr *mac = NULL;
+    char path[PATH_MAX];
+    int fd = -1, ret = -1, rc;
+    bool veth;
+
+    if (!p || !p->kind) {
+        seterr(err, "port: no kind");
+        return -1;
+    }
+    veth = strcmp(p->kind, "veth") == 0;
+    if (veth ? !nl_ifname_valid(p->host_name) : !nl_ifname_valid(p->parent)) {
+        seterr(err, "%s: invalid %s name", p->kind, veth ? "host end" : "parent");
+        return -1;
+    }
+    if (netns_path(path, sizeof(path), netns, err) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        seterr(err, "%s: namespace %s: %s", p->kind, netns, strerror(errno));
+        return -1;
+    }
+    /* Round trip 1, in our namespace: create, with the container end born
+     * inside netns as eth0. */
+    if (call_begin(&c, NULL, err) < 0)
+        goto out;
+    link = port_link_alloc(p, err);
+    if (!link)
+        goto out;
+    if (veth) {
+        ce = rtnl_link_veth_get_peer(link);
+        rtnl_link_set_name(link, p->host_name);
+        rtnl_link_set_flags(link, IFF_UP);
+        if (p->master) {
+            rc = rtnl_link_get_kernel(c.sk, 0, p->master, &other);
+            if (rc < 0) {
+                seterr(err, "veth %s: bridge %s: %s", p->host_name, p->master, nlerr_str(rc));
+                goto out;
+            }
+            rtnl_link_set_master(link, rtnl_link_get_ifindex(other));
+        }
+        if (p->mtu > 0)
+            rtnl_link_set_mtu(link, (unsigned)p->mtu);
+    } else {
+        ce = link;
+        nl_object_get((struct nl_object *)ce); /* one reference each for link and ce */
+        rc = rtnl_link_get_kernel(c.sk, 0, p->parent, &other);
+        if (rc < 0) {
+            seterr(err, "%s: parent %s: %s", p->kind, p->parent, nlerr_str(rc));
+            goto out;
+        }
+        rtnl_link_set_link(link, rtnl_link_get_ifindex(other));
+    }
+    rtnl_link_set_name(ce, "eth0");
+    rtnl_link_set_ns_fd(ce, fd);
+    if (p->mtu > 0)
+        rtnl_link_set_mtu(ce, (unsigned)p->mtu);
+    if (p->mac) {
+        rc = nl_addr_parse(p->mac, AF_LLC, &mac);
+        if (rc < 0) {
+            seterr(err, "%s: MAC %s: %s", p->kind, p->mac, nlerr_str(rc));
+            goto out;
+        }
+        rtnl_link_set_addr(ce, mac);
+    }
+    rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
+    if (rc < 0) {
+        seterr(err, "%s %s (eth0 in %s): %s", p->kind, veth ? p->host_name : p->parent, netns,
+               nlerr_str(rc));
+        goto out;
+    }
+    call_end(&c);
+    /* Round trip 2, inside the container: eth0 up, address, route. */
+    if (call_begin(&c, netns, err) < 0)
+        goto out;
+    if (link_up_sk(c.sk, "eth0", err) < 0)
+        goto out;
+    ret = 0;
+out:
+    call_end(&c);
+    if (ret == 0 && p->cidr && nl_addr_add(netns, "eth0", p->cidr, err) < 0)
+        ret = -1;
+    if (ret == 0 && p->default_dev && nl_route_add(netns, "default", NULL, "eth0", err) < 0)
+        ret = -1;
+    if (mac)
+        nl_addr_put(mac);
+    if (eth0)
+        rtnl_link_put(eth0);
+    if (other)
+        rtnl_link_put(other);
+    if (ce)
+        rtnl_link_put(ce);
+    if (link)
+        rtnl_link_put(link);
+    close(fd);
+    return ret;
+}
+
+int nl_link_set_mtu(const char *netns, const char *name, int mtu, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL, *change = NULL;
+    int ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (rc < 0) {
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    change = rtnl_link_alloc();
+    if (!change) {
+        seterr(err, "link %s: out of memory", name);
+        goto out;
+    }
+    rtnl_link_set_mtu(change, (unsigned)mtu);
+    rc = rtnl_link_change(c.sk, link, change, 0);
+    if (rc < 0) {
+        seterr(err, "link %s: mtu %d: %s", name, mtu, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (change)
+        rtnl_link_put(change);
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_kind_probe(const char *kind, char *err)
+{
+    char ns[64], perr[NL_ERR_MAX];
+    nl_port_t port;
+    int ret = -1, rc;
+
+    snprintf(ns, sizeof(ns), "cntb-probe-%ld", (long)getpid());
+    if (netns_create(ns, true, err) < 0)
+        return -1;
+    /* The parent pair lives inside the probe namespace; so does the probe
+     * link, so deleting the namespace removes everything at once. */
+    if (nl_veth_add(ns, "cntbpa", "cntbpb", NULL, 0, err) < 0)
+        goto out;
+    if (strcmp(kind, "veth") == 0 || strcmp(kind, "bridge") == 0) {
+        ret = strcmp(kind, "veth") == 0 ? 1 : (nl_bridge_add(ns, "cntbpbr", 0, perr) == 0 ? 1 : 0);
+        if (ret == 0)
+            seterr(err, "%s", perr);
+        goto out;
+    }
+    memset(&port, 0, sizeof(port));
+    port.kind = kind;
+    port.parent = "cntbpa";
+    port.mode = strcmp(kind, "macvlan") == 0 ? MACVLAN_MODE_BRIDGE : IPVLAN_MODE_L2;
+    /* The port goes into the same probe namespace, created from inside it. */
+    {
+        struct nlcall c;
+        struct rtnl_link *link = NULL, *parent = NULL;
+
+        if (call_begin(&c, ns, err) < 0)
+            goto out;
+        link = port_link_alloc(&port, err);
+        rc = link ? rtnl_link_get_kernel(c.sk, 0, "cntbpa", &parent) : -NLE_NOMEM;
+        if (rc == 0) {
+            rtnl_link_set_link(link, rtnl_link_get_ifindex(parent));
+            rtnl_link_set_name(link, "cntbpx");
+            rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
+        }
+        if (rc < 0) {
+            seterr(err, "the kernel refuses to create a %s link: %s", kind, nlerr_str(rc));
+            ret = 0;
+        } else {
+            ret = 1;
+        }
+        if (parent)
+            rtnl_link_put(parent);
+        if (link)
+            rtnl_link_put(link);
+        call_end(&c);
+    }
+out:
+    if (netns_delete(ns, perr) < 0 && ret >= 0) {
+        seterr(err, "%s", perr);
+        ret = -1;
+    }
+    return ret;
+}
+
+int netns_socket(const char *netns, int domain, int type, char *err)
+{
+    int home = -1, fd = -1;
+
+    if (netns && *netns) {
+        home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (home < 0) {
+            seterr(err, "own namespace: %s", strerror(errno));
+            return -1;
+        }
+        if (netns_enter(netns, err) < 0) {
+            close(home);
+            return -1;
+        }
+    }
+    fd = socket(domain, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        seterr(err, "socket in %s: %s", netns && *netns ? netns : "own namespace", strerror(errno));
+    if (home >= 0) {
+        if (setns(home, CLONE_NEWNET) < 0)
+            abort(); /* stranded in a foreign namespace */
+        close(home);
+    }
+    return fd;
+}
+
+/* Appends item to the comma-separated list in out (len bytes), truncating. */
+static void out_append(char *out, size_t len, const char *item)
+{
+    size_t used;
+
+    if (!out || len == 0)
+        return;
+    used = strlen(out);
+    if (used + 1 >= len)
+        return;
+    snprintf(out + used, len - used, "%s%s", used ? "," : "", item);
+}
+
+int nl_subnet_leftovers(const char *netns, const char *subnet, char *out, size_t len, char *err)
+{
+    struct nlcall c;
+    struct nl_cache *cache = NULL;
+    struct nl_object *obj;
+    struct nl_addr *net = NULL;
+    char buf[64], item[96];
+    int ret = -1, rc, count = 0;
+
+    if (parse_cidr(subnet, false, &net) < 0) {
+        seterr(err, "leftovers: subnet %s: not an IPv4 a.b.c.d/len", subnet ? subnet : "(null)");
+        return -1;
+    }
+    if (call_begin(&c, netns, err) < 0)
+        goto out;
+    rc = rtnl_addr_alloc_cache(c.sk, &cache);
+    if (rc < 0) {
+        seterr(err, "addresses: %s", nlerr_str(rc));
+        goto out;
+    }
+    for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+        struct nl_addr *a = rtnl_addr_get_local((struct rtnl_addr *)obj);
+
+        if (!a || nl_addr_get_family(a) != AF_INET ||
+            nl_addr_cmp_prefix(net, a) != 0)
+            continue;
+        snprintf(item, sizeof(item), "address %s", nl_addr2str(a, buf, sizeof(buf)));
+        out_append(out, len, item);
+        count++;
+    }
+    nl_cache_free(cache);
+    cache = NULL;
+    rc = rtnl_route_alloc_cache(c.sk, AF_INET, 0, &cache);
+    if (rc < 0) {
+        seterr(err, "routes: %s", nlerr_str(rc));
+        goto out;
+    }
+    for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+        struct rtnl_route *r = (struct rtnl_route *)obj;
+        struct nl_addr *d = rtnl_route_get_dst(r);
+
+        if (rtnl_route_get_table(r) != RT_TABLE_MAIN || !d ||
+            nl_addr_get_prefixlen(d) < nl_addr_get_prefixlen(net) ||
+            nl_addr_cmp_prefix(net, d) != 0)
+            continue;
+        snprintf(item, sizeof(item), "route %s", nl_addr2str(d, buf, sizeof(buf)));
+        out_append(out, len, item);
+        count++;
+    }
+    ret = count;
+out:
+    if (cache)
+        nl_cache_free(cache);
+    if (net)
+        nl_addr_put(net);
     call_end(&c);
     return ret;
 }

@@ -80,4 +80,53 @@ int nl_addr_add(const char *netns, const char *ifname, const char *cidr, char *e
 int nl_route_add(const char *netns, const char *dst, const char *via, const char *dev,
                  char *err);
 
+/*
+ * One container's interface, built in two netlink round trips: the link is
+ * created in the caller's namespace with IFLA_NET_NS_FD so that its container
+ * end is born inside `netns` as "eth0" (iproute2's `ip link add ... netns`),
+ * with the host end's master and IFF_UP in the same RTM_NEWLINK; then, from
+ * inside the container, eth0 goes up, gets its address and optional route.
+ */
+typedef struct {
+    const char *kind;          /* "veth", "macvlan" or "ipvlan" */
+    const char *host_name;     /* veth: name of the end left in the caller's namespace */
+    const char *master;        /* veth: bridge the host end joins, NULL = none */
+    const char *parent;        /* macvlan/ipvlan: lower link in the caller's namespace */
+    int mode;                  /* macvlan: MACVLAN_MODE_* ; ipvlan: IPVLAN_MODE_* (linux/if_link.h) */
+    const char *mac;           /* container end MAC "xx:xx:xx:xx:xx:xx", NULL = random */
+    const char *src_macs[4];   /* macvlan source mode: allowed source MACs, NULL-ended */
+    int mtu;                   /* container end MTU in bytes, 0 = the kernel's default */
+    const char *cidr;          /* "a.b.c.d/len" for eth0, NULL = none */
+    bool default_dev;          /* add "default dev eth0" (ipvlan l3/l3s) */
+} nl_port_t;
+
+/* Builds the port described by p into netns (which must exist).  0 or -1 with err. */
+int nl_port_add(const char *netns, const nl_port_t *p, char *err);
+
+/* Sets the MTU (bytes) of a link. */
+int nl_link_set_mtu(const char *netns, const char *name, int mtu, char *err);
+
+/*
+ * Probes whether the kernel can create links of `kind` ("macvlan",
+ * "ipvlan", "bridge", "veth"): inside a throw-away namespace
+ * "cntb-probe-<pid>" it creates a veth pair as parent and one link of the
+ * kind on it, then deletes the namespace.  1 = yes, 0 = no with the
+ * kernel's reason in err, -1 = the probe itself failed (err).
+ */
+int nl_kind_probe(const char *kind, char *err);
+
+/*
+ * A socket of (domain, type) created inside netns ("" or NULL = ours); the
+ * socket stays in that namespace whatever the caller does next.  Returns the
+ * fd (caller closes) or -1 with err.
+ */
+int netns_socket(const char *netns, int domain, int type, char *err);
+
+/*
+ * Counts IPv4 addresses and routes (main table) in netns that fall inside
+ * subnet "a.b.c.d/len"; their text is appended comma-separated to out (len
+ * bytes).  Returns the count or -1 with err.  For the leak check.
+ */
+int nl_subnet_leftovers(const char *netns, const char *subnet, char *out, size_t len, char *err);
+
 #endif

@@ -43,6 +43,32 @@ expect_params(const matrix_t *m, int i, const char *want)
 
 /* ---- refusals ---------------------------------------------------------- */
 
+START_TEST(test_network_params)
+{
+    char err[FERR_MAX] = "";
+    const char *good = "{\"fixed\": {\"network\": \"macvlan\", \"macvlan_mode\": \"vepa\", "
+                       "\"pairs\": 64, \"cpu_pinning\": true, \"mtu\": 9000}}";
+    matrix_t *m = load_ok("p.json", good);
+    const json_t *p = matrix_run_params(m, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "macvlan_mode")), "vepa");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "ipvlan_mode")), "l2");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "pairs")), 64);
+    ck_assert(json_is_true(json_object_get(p, "cpu_pinning")));
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "mtu")), 9000);
+    matrix_destroy(&m);
+    const char *bad_pairs = "{\"fixed\": {\"pairs\": 65}}";
+    ck_assert_ptr_null(matrix_load_text("p.json", bad_pairs, strlen(bad_pairs), err));
+    ck_assert_msg(strstr(err, "p.json:1:21: $.fixed.pairs: must be between 1 and 64 (got 65)"), "%s", err);
+    const char *bad_pin = "{\"fixed\": {\"cpu_pinning\": 1}}";
+    ck_assert_ptr_null(matrix_load_text("p.json", bad_pin, strlen(bad_pin), err));
+    ck_assert_msg(strstr(err, "$.fixed.cpu_pinning: must be true or false"), "%s", err);
+    const char *bad_mode = "{\"vary\": {\"ipvlan_mode\": [\"l4\"]}}";
+    ck_assert_ptr_null(matrix_load_text("p.json", bad_mode, strlen(bad_mode), err));
+    ck_assert_msg(strstr(err, "$.vary.ipvlan_mode[0]: unknown ipvlan_mode \"l4\" (one of l2, l3, l3s)"), "%s", err);
+}
+END_TEST
+
+
 START_TEST(test_unknown_key_fixed)
 {
     expect_refusal("{\n"
@@ -357,11 +383,14 @@ START_TEST(test_expansion_count_and_order)
     ck_assert_int_eq(matrix_run_count(m), 9);
     const char *pts[3] = {
         "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3"
+        ",\"macvlan_mode\":\"bridge\",\"ipvlan_mode\":\"l2\",\"pairs\":1,\"cpu_pinning\":false,\"mtu\":0}",
         "{\"network\":\"host\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3"
+        ",\"macvlan_mode\":\"bridge\",\"ipvlan_mode\":\"l2\",\"pairs\":1,\"cpu_pinning\":false,\"mtu\":0}",
         "{\"network\":\"bridge\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3"
+        ",\"macvlan_mode\":\"bridge\",\"ipvlan_mode\":\"l2\",\"pairs\":1,\"cpu_pinning\":false,\"mtu\":0}",
     };
     for (int i = 0; i < 9; i++) {
         expect_params(m, i, pts[i % 3]);
@@ -385,13 +414,14 @@ START_TEST(test_defaults_and_default_name)
     ck_assert_int_eq(matrix_run_repetition(m, 0), 1);
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10"
+                  ",\"macvlan_mode\":\"bridge\",\"ipvlan_mode\":\"l2\",\"pairs\":1,\"cpu_pinning\":false,\"mtu\":0}");
     matrix_destroy(&m);
     m = load_ok("plain", "{\"fixed\": {\"duration_s\": 0.5}}");
     ck_assert_str_eq(matrix_name(m), "plain");
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5,\"macvlan_mode\":\"bridge\",\"ipvlan_mode\":\"l2\",\"pairs\":1,\"cpu_pinning\":false,\"mtu\":0}");
     matrix_destroy(&m);
 }
 END_TEST
@@ -501,6 +531,7 @@ matrix_suite(void)
     Suite *s = suite_create("matrix");
     TCase *tc = tcase_create("refusals");
     tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_network_params);
     tcase_add_test(tc, test_unknown_key_fixed);
     tcase_add_test(tc, test_unknown_key_top_and_vary);
     tcase_add_test(tc, test_wrong_types);

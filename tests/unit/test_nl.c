@@ -52,6 +52,7 @@ static void bridge_ctx(netkind_ctx_t *ctx)
     snprintf(ctx->testbed, sizeof(ctx->testbed), "%s", BR_TESTBED);
     snprintf(ctx->placement, sizeof(ctx->placement), "same-host");
     ctx->has_client = ctx->has_server = true;
+    ctx->pairs = 1;
 }
 
 /* Removes everything any test here may have made; runs in the runner. */
@@ -275,20 +276,21 @@ START_TEST(test_host_kind)
     ck_assert_int_eq(k->capability(reason, sizeof(reason)), 1);
     memset(&ctx, 0, sizeof(ctx));
     ctx.run = 7;
+    ctx.pairs = 1;
     snprintf(ctx.placement, sizeof(ctx.placement), "cross-host");
     ctx.has_client = true;
     snprintf(ctx.underlay_if, sizeof(ctx.underlay_if), "lo");
     snprintf(ctx.underlay_addr, sizeof(ctx.underlay_addr), "198.18.1.1");
     snprintf(ctx.peer_addr, sizeof(ctx.peer_addr), "198.18.1.2");
     ck_assert_msg(k->setup(&ctx, err) == 0, "%s", err);
-    ck_assert_str_eq(ctx.client_netns, "");
-    ck_assert_str_eq(ctx.server_netns, "");
-    ck_assert_str_eq(ctx.server_addr, "198.18.1.2");
+    ck_assert_str_eq(ctx.pair[0].client_netns, "");
+    ck_assert_str_eq(ctx.pair[0].server_netns, "");
+    ck_assert_str_eq(ctx.pair[0].server_addr, "198.18.1.2");
     ck_assert_int_eq(ctx.mtu, nl_link_mtu(NULL, "lo", err));
     ctx.has_server = true;
     ctx.has_client = false;
     ck_assert_msg(k->setup(&ctx, err) == 0, "%s", err);
-    ck_assert_str_eq(ctx.server_addr, "198.18.1.1");
+    ck_assert_str_eq(ctx.pair[0].server_addr, "198.18.1.1");
     ck_assert_int_eq(k->teardown(&ctx, err), 0);
 }
 END_TEST
@@ -307,12 +309,12 @@ START_TEST(test_bridge_kind)
     ck_assert_msg(k->setup(&ctx, err) == 0, "%s", err);
     netkind_netns_name(ns_c, BR_TESTBED, BR_RUN, "client");
     netkind_netns_name(ns_s, BR_TESTBED, BR_RUN, "server");
-    ck_assert_str_eq(ctx.client_netns, ns_c);
-    ck_assert_str_eq(ctx.server_netns, ns_s);
+    ck_assert_str_eq(ctx.pair[0].client_netns, ns_c);
+    ck_assert_str_eq(ctx.pair[0].server_netns, ns_s);
     ck_assert_int_eq(netns_exists(ns_c), 1);
     ck_assert_int_eq(netns_exists(ns_s), 1);
     snprintf(cidr, sizeof(cidr), "198.19.%d.3", s);
-    ck_assert_str_eq(ctx.server_addr, cidr);
+    ck_assert_str_eq(ctx.pair[0].server_addr, cidr);
     ck_assert_int_gt(ctx.mtu, 0);
     ck_assert_int_eq(nl_link_exists(ns_c, "eth0", err), 1);
     ck_assert_int_eq(nl_link_exists(NULL, "cntb424242-br", err), 1);
@@ -325,9 +327,10 @@ START_TEST(test_bridge_kind)
     ck_assert_msg(nl_addr_add(ns_c, "eth0", cidr, err) == 0, "%s", err);
     ck_assert_msg(k->setup(&ctx, err) == 0, "%s", err);
 
-    ck_assert_int_eq(tcp_check(ctx.client_netns, ctx.server_netns, ctx.server_addr, 7303), 0);
+    ck_assert_int_eq(tcp_check(ctx.pair[0].client_netns, ctx.pair[0].server_netns, ctx.pair[0].server_addr, 7303), 0);
 
-    ck_assert_int_eq(netkind_leaks(BR_TESTBED, BR_RUN, leaks, sizeof(leaks)), 5);
+    /* 2 namespaces, 3 links, the bridge's address and its subnet route */
+    ck_assert_int_eq(netkind_leaks(BR_TESTBED, BR_RUN, leaks, sizeof(leaks)), 7);
     ck_assert_msg(strstr(leaks, "cntb424242-br") && strstr(leaks, ns_c), "%s", leaks);
 
     /* run 4242421 is not run 424242 */

@@ -1,0 +1,97 @@
+/*
+ * agent_result.c — summing the results of concurrent pairs.
+ *
+ * The issue's "containers competing for the CPU": N pairs run at once, so
+ * the host's capacity is the sum of their rates, while latency and loss are
+ * properties of each flow and are averaged.  Every pair's own metrics travel
+ * along under "pairs" so that nothing is lost by the summary.
+ */
+#include "agent_result.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool agent_result_is_sum(const char *name)
+{
+    return strcmp(name, "throughput_bps") == 0 || strcmp(name, "throughput_pps") == 0 ||
+           strcmp(name, "transactions_per_s") == 0 || strcmp(name, "retransmits") == 0;
+}
+
+json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len)
+{
+    json_t *out = NULL, *metrics = NULL, *counts = NULL, *pairs = NULL, *samples = NULL;
+    const char *key;
+    json_t *v;
+
+    if (n < 1) {
+        snprintf(err, len, "no pair results");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (!json_is_object(json_object_get(pres[i], "metrics"))) {
+            snprintf(err, len, "pair %d: result without metrics", i);
+            return NULL;
+        }
+    metrics = json_object();
+    counts = json_object();
+    pairs = json_array();
+    samples = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *m = json_object_get(pres[i], "metrics");
+        json_array_append(pairs, m);
+        json_object_foreach(m, key, v) {
+            if (!json_is_number(v))
+                continue;
+            json_t *acc = json_object_get(metrics, key);
+            double sum = (acc ? json_number_value(acc) : 0) + json_number_value(v);
+            json_object_set_new(metrics, key, json_real(sum));
+            json_t *cnt = json_object_get(counts, key);
+            json_object_set_new(counts, key, json_integer((cnt ? json_integer_value(cnt) : 0) + 1));
+        }
+        size_t k;
+        json_t *smp;
+        json_array_foreach(json_object_get(pres[i], "samples"), k, smp) {
+            if (!json_is_object(smp))
+                continue;
+            json_t *dst = json_array_get(samples, k);
+            if (!dst) {
+                dst = json_object();
+                json_array_append_new(samples, dst);
+            }
+            json_object_foreach(smp, key, v) {
+                if (!json_is_number(v))
+                    continue;
+                if (strcmp(key, "t_s") == 0) {
+                    if (!json_object_get(dst, key))
+                        json_object_set(dst, key, v);
+                    continue;
+                }
+                json_t *acc = json_object_get(dst, key);
+                json_object_set_new(dst, key,
+                                    json_real((acc ? json_number_value(acc) : 0) + json_number_value(v)));
+            }
+        }
+    }
+    if (n == 1) {
+        out = json_deep_copy(pres[0]);
+    } else {
+        out = json_object();
+        json_object_foreach(metrics, key, v) {
+            if (!agent_result_is_sum(key))
+                json_object_set_new(metrics, key,
+                                    json_real(json_number_value(v) /
+                                              (double)json_integer_value(json_object_get(counts, key))));
+        }
+        json_object_set(out, "metrics", metrics);
+        json_object_set(out, "samples", samples);
+        v = json_object_get(pres[0], "applied");
+        if (v)
+            json_object_set_new(out, "applied", json_deep_copy(v));
+    }
+    json_object_set(out, "pairs", pairs);
+    json_decref(metrics);
+    json_decref(counts);
+    json_decref(pairs);
+    json_decref(samples);
+    return out;
+}

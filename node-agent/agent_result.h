@@ -1,0 +1,33 @@
+/*
+ * agent_result.h — one RESULT out of the results of N client/server pairs.
+ */
+#ifndef CNTB_AGENT_RESULT_H
+#define CNTB_AGENT_RESULT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * true when metric `name` adds up over concurrent pairs (throughput_bps,
+ * throughput_pps, transactions_per_s, retransmits: amounts per second or
+ * counts); false when it is a per-flow property (RTT percentiles, loss
+ * ratio, CPU shares), which is averaged instead.
+ */
+bool agent_result_is_sum(const char *name);
+
+/*
+ * Combines the cntb-traffic results of n pairs (pres[0..n-1], each an object
+ * with "metrics"; borrowed) into a fresh object (caller owns):
+ *   metrics   per name: the sum over pairs (agent_result_is_sum) or the mean
+ *             over the pairs that report it;
+ *   samples   element i: t_s of pair 0, numeric fields summed over the pairs
+ *             that have an element i (the pairs start together);
+ *   applied   pair 0's;
+ *   pairs     [ pair 0's metrics, pair 1's metrics, ... ]
+ * With n = 1 metrics/samples/applied are pair 0's unchanged.  NULL with a
+ * reason in err (len bytes) when n < 1 or a pair has no metrics object.
+ */
+json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len);
+
+#endif

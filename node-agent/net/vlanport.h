@@ -1,0 +1,24 @@
+/*
+ * vlanport.h — what macvlan.c and ipvlan.c share: containers whose eth0 is a
+ * child device of the host's underlay link, one namespace per container,
+ * addressed in the run's subnet (netkind_subnet) so that the containers of
+ * both hosts of a cross-host run sit on one L2 segment, the underlay's.
+ */
+#ifndef CNTB_VLANPORT_H
+#define CNTB_VLANPORT_H
+
+#include "netkind.h"
+
+/*
+ * Builds the containers of ctx this host holds: for every pair, the client
+ * (when has_client) and the server (when has_server) in namespaces
+ * "cntb-<testbed>-<run>-client<i>" / "-server<i>", with eth0 of `kind`
+ * ("macvlan" or "ipvlan") in `mode` on ctx->underlay_if, MAC from
+ * netkind_mac (macvlan only; in source mode the peer's MAC is the only one
+ * allowed in), address .(2+2i) / .(3+2i) of the run's subnet, MTU
+ * ctx->mtu_req when set, and `default dev eth0` when default_dev.
+ * Fills ctx->pair[] and ctx->mtu.  0 or -1 with err (NETKIND_ERR_MAX bytes).
+ */
+int vlanport_setup(netkind_ctx_t *ctx, const char *kind, int mode, bool default_dev, char *err);
+
+#endif
