@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_netkinds.sh — every intra-host network kind end to end on a 2-host
-# emulated testbed, 1 s runs (none and container: not yet passing, left out): bridge (2 pairs, pinned),
+# emulated testbed, 1 s runs: none, container, bridge (2 pairs, pinned),
 # macvlan bridge same-host and cross-host, macvlan vepa/source cross-host
 # (traffic passes, throughput above a floor, setup_ms probed, clean
 # teardown), and the skips with their reasons: macvlan private same-host
@@ -39,7 +39,7 @@ runm() { # name json
   "$BIN/cntb" run "$WORK/$1.json" --testbed "$TB" > "$WORK/$1.out" 2>&1 || true
 }
 runm done1 '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1},
-  "vary":{"network":["macvlan"]}}'
+  "vary":{"network":["none","container","macvlan"]}}'
 runm pairs '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1,"network":"bridge","pairs":2,"cpu_pinning":true}}'
 runm cross '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1,"network":"macvlan","placement":"cross-host"},
   "vary":{"macvlan_mode":["bridge","vepa","source","private"]}}'
