@@ -548,7 +548,8 @@ send_setup_ok(agent_t *self, agent_run_t *r)
                            "setup_ms", r->setup_ms);
     if (r->ctx.has_server && r->ctx.pair[0].server_addr[0])
         json_object_set_new(ok, "server_addr", json_string(r->ctx.pair[0].server_addr));
-    proto_send(self->sock, NULL, MSG_SETUP_OK, ok);
+    if (proto_send(self->sock, NULL, MSG_SETUP_OK, ok) != 0) /* never leave the barrier waiting */
+        send_error(self, r->run, "setup", "SETUP_OK could not be encoded (see the agent's log)");
 }
 
 /*

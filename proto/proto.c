@@ -58,7 +58,7 @@ static const msg_def_t msg_defs[MSG_COUNT] = {
     [MSG_SETUP_OK] = { "SETUP_OK", "agent", "this host's part is built",
         { RUN_FIELD(true),
           { "server_addr", F_STR, false, 7, 15, "IPv4 address the server will listen on" },
-          { "mtu", F_INT, false, 0, 65535, "MTU of the path, bytes" },
+          { "mtu", F_INT, false, 0, 1048576, "MTU of the path, bytes (loopback: 65536)" },
           { "setup_ms", F_NUM, false, 0, 1e9, "time the setup took, milliseconds" } } },
     [MSG_START] = { "START", "controller", "start the server or the client of a run",
         { RUN_FIELD(true),
