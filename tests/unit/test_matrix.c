@@ -380,7 +380,8 @@ START_TEST(test_expansion_count_and_order)
 {
     matrix_t *m = load_ok("m.json", demo_text);
     ck_assert_str_eq(matrix_name(m), "demo");
-    ck_assert_int_eq(matrix_run_count(m), 9);
+    /* host, macvlan x {same-host, cross-host}; bridge, container same-host; 3 repetitions */
+    ck_assert_int_eq(matrix_run_count(m), 18);
     const char *pts[3] = {
         "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
         "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3"
@@ -517,7 +518,8 @@ START_TEST(test_demo_matrix_file)
     matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/demo.json", err);
     ck_assert_msg(m != NULL, "%s", err);
     ck_assert_str_eq(matrix_name(m), "demo");
-    ck_assert_int_eq(matrix_run_count(m), 9);
+    /* host, macvlan x {same-host, cross-host}; bridge, container same-host; 3 repetitions */
+    ck_assert_int_eq(matrix_run_count(m), 18);
     const json_t *p = matrix_run_params(m, 2);
     ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "bridge");
     ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "same-host");
