@@ -1326,7 +1326,145 @@ out:
     return rc;
 }
 
+static int results_flatten(json_t *acc, const char *prefix, const json_t *v);
+static json_t *results_batch_meta(sqlite3 *db, int64_t batch);
+
 /* ---- show -------------------------------------------------------------- */
+
+/*
+ * The samples and the hosts' metadata of the run in row st (columns 1 =
+ * batch, 7 = client host, 8 = server host): added to obj (JSON "samples":
+ * [{t_s, name, value, unit}], "hosts": {host: meta}), or printed as CSV
+ * rows (sample:T:NAME,value,unit and meta:HOST:KEY,value,) or as tables.
+ * 0 or -1 (out of memory).
+ */
+static int
+results_show_extra(sqlite3 *db, sqlite3_stmt *st, results_format_t format, json_t *obj,
+                   FILE *out)
+{
+    sqlite3_stmt *ss = NULL;
+    json_t *samples = json_array(), *hosts = json_object(), *all = NULL;
+    results_table_t t = { .ncols = 4, .align = "rlrl" };
+    int rc = -1;
+
+    if (!samples || !hosts)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT t_s, name, value FROM sample WHERE run_id = ?1"
+                               " ORDER BY t_s, name, seq", -1, &ss, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(ss, 1, sqlite3_column_int64(st, 0));
+    while (sqlite3_step(ss) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(ss, 1);
+        const char *unit = metric_unit(name);
+
+        json_array_append_new(samples, json_pack("{s:f, s:s, s:f, s:s?}", "t_s",
+                                                 sqlite3_column_double(ss, 0), "name", name,
+                                                 "value", sqlite3_column_double(ss, 2), "unit",
+                                                 unit));
+    }
+    if ((all = results_batch_meta(db, sqlite3_column_int64(st, 1))) != NULL) {
+        for (int c = 7; c <= 8; c++) {
+            const char *h = (const char *)sqlite3_column_text(st, c);
+
+            if (h && json_object_get(all, h))
+                json_object_set(hosts, h, json_object_get(all, h));
+        }
+    }
+    if (format == RESULTS_JSON) {
+        json_object_set(obj, "samples", samples);
+        json_object_set(obj, "hosts", hosts);
+    } else if (format == RESULTS_CSV) {
+        size_t i;
+        json_t *v;
+        const char *h;
+
+        json_array_foreach(samples, i, v) {
+            char key[160];
+
+            snprintf(key, sizeof key, "sample:%g:%s",
+                     json_real_value(json_object_get(v, "t_s")),
+                     json_string_value(json_object_get(v, "name")));
+            results_csv_field(out, key);
+            fputc(',', out);
+            results_csv_num(out, json_real_value(json_object_get(v, "value")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "unit")));
+            fputc('\n', out);
+        }
+        json_object_foreach(hosts, h, v) {
+            json_t *flat = json_object();
+            const char *k;
+            json_t *x;
+
+            if (!flat || results_flatten(flat, "", v) < 0) {
+                json_decref(flat);
+                goto out;
+            }
+            json_object_foreach(flat, k, x) {
+                char *key = results_fmt("meta:%s:%s", h, k);
+
+                results_csv_field(out, key);
+                fputc(',', out);
+                results_csv_field(out, json_string_value(x));
+                fputs(",\n", out);
+                free(key);
+            }
+            json_decref(flat);
+        }
+    } else {
+        size_t i;
+        json_t *v;
+        const char *h;
+        char *cells[4] = { strdup("t (s)"), strdup("sample"), strdup("value"), strdup("unit") };
+
+        if (results_table_add(&t, cells) < 0)
+            goto out;
+        json_array_foreach(samples, i, v) {
+            const char *u = json_string_value(json_object_get(v, "unit"));
+
+            cells[0] = results_fmt("%.3f", json_real_value(json_object_get(v, "t_s")));
+            cells[1] = strdup(json_string_value(json_object_get(v, "name")));
+            cells[2] = results_fmt("%.15g", json_real_value(json_object_get(v, "value")));
+            cells[3] = strdup(u ? u : "-");
+            if (results_table_add(&t, cells) < 0)
+                goto out;
+        }
+        fputc('\n', out);
+        if (t.nrows > 1)
+            results_table_print(&t, out);
+        else
+            fprintf(out, "no samples\n");
+        json_object_foreach(hosts, h, v) {
+            json_t *flat = json_object();
+            const char *k;
+            json_t *x;
+            int w = 0;
+
+            if (!flat || results_flatten(flat, "", v) < 0) {
+                json_decref(flat);
+                goto out;
+            }
+            fprintf(out, "\nhost %s (metadata of batch %lld)\n", h,
+                    (long long)sqlite3_column_int64(st, 1));
+            json_object_foreach(flat, k, x)
+                if ((int)strlen(k) > w)
+                    w = (int)strlen(k);
+            json_object_foreach(flat, k, x)
+                fprintf(out, "  %-*s  %s\n", w, k, json_string_value(x));
+            json_decref(flat);
+        }
+        if (json_object_size(hosts) == 0)
+            fprintf(out, "\nno host metadata\n");
+    }
+    rc = 0;
+out:
+    results_table_free(&t);
+    sqlite3_finalize(ss);
+    json_decref(samples);
+    json_decref(hosts);
+    json_decref(all);
+    return rc;
+}
 
 int
 results_show(store_t *store, int64_t run, results_format_t format, FILE *out, char *err,
@@ -1395,6 +1533,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
         if (step != SQLITE_DONE)
             goto dberr;
         json_object_set(obj, "metrics", metrics);
+        if (results_show_extra(db, st, RESULTS_JSON, obj, out) < 0)
+            goto oom;
         if (json_dumpf(obj, out, RESULTS_JSON_FLAGS) < 0)
             goto oom;
         fputc('\n', out);
@@ -1415,6 +1555,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
         }
         if (step != SQLITE_DONE)
             goto dberr;
+        if (results_show_extra(db, st, RESULTS_CSV, NULL, out) < 0)
+            goto oom;
     } else {
         int w = 0;
 
@@ -1457,6 +1599,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
             results_table_print(&t, out);
         else
             fprintf(out, "no metrics\n");
+        if (results_show_extra(db, st, RESULTS_TABLE, NULL, out) < 0)
+            goto oom;
     }
     rc = 0;
     goto out;
@@ -1471,5 +1615,452 @@ out:
     json_decref(metrics);
     sqlite3_finalize(st);
     sqlite3_finalize(mt);
+    return rc;
+}
+
+/* ---- host metadata: show, diff-hosts, export ----------------------------- */
+
+/* Appends (path, text value) pairs of a JSON tree to a table of 3 columns (host, key, value). */
+static int
+results_flatten(json_t *acc, const char *prefix, const json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+
+        json_object_foreach((json_t *)v, k, c) {
+            char *p = prefix[0] ? results_fmt("%s.%s", prefix, k) : strdup(k);
+            int rc;
+
+            if (!p)
+                return -1;
+            rc = results_flatten(acc, p, c);
+            free(p);
+            if (rc < 0)
+                return -1;
+        }
+        return 0;
+    }
+    {
+        char *t = json_is_string(v) ? strdup(json_string_value(v))
+                                    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        int rc;
+
+        if (!t)
+            return -1;
+        rc = json_object_set_new(acc, prefix, json_string(t));
+        free(t);
+        return rc;
+    }
+}
+
+/* The metadata of every host of a batch: a fresh object host -> meta (empty when none). */
+static json_t *
+results_batch_meta(sqlite3 *db, int64_t batch)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *o = json_object();
+
+    if (!o || sqlite3_prepare_v2(db, "SELECT host, meta_json FROM host_meta WHERE batch_id = ?1"
+                                     " ORDER BY host", -1, &st, NULL) != SQLITE_OK) {
+        json_decref(o);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, batch);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *m = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+        if (m)
+            json_object_set_new(o, (const char *)sqlite3_column_text(st, 0), m);
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+int
+results_diff_hosts(store_t *store, int64_t batch1, int64_t batch2, results_format_t format,
+                   FILE *out, char *err, size_t errlen)
+{
+    json_t *m[2] = { NULL, NULL }, *flat[2] = { NULL, NULL }, *rows = NULL, *hosts = NULL;
+    int64_t b[2] = { batch1, batch2 };
+    sqlite3 *db;
+    const char *h;
+    json_t *v;
+    bool empty;
+    int rc = -1;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!store || !out) {
+        results_err(err, errlen, "no database");
+        return -1;
+    }
+    db = store_db(store);
+    for (int i = 0; i < 2; i++) {
+        if (b[i] < 1) {
+            results_err(err, errlen, "bad batch id %lld", (long long)b[i]);
+            return -1;
+        }
+        if (results_batch_resolve(store, &b[i], &empty, err, errlen) < 0)
+            return -1;
+    }
+    if (!(rows = json_array()) || !(hosts = json_object()))
+        goto oom;
+    for (int i = 0; i < 2; i++) {
+        if (!(m[i] = results_batch_meta(db, b[i])) || !(flat[i] = json_object()))
+            goto oom;
+        json_object_foreach(m[i], h, v) {
+            json_t *f = json_object();
+
+            if (!f || json_object_set_new(flat[i], h, f) < 0 || results_flatten(f, "", v) < 0)
+                goto oom;
+            json_object_set_new(hosts, h, json_true());
+        }
+        if (json_object_size(m[i]) == 0) {
+            results_err(err, errlen, "batch %lld has no host metadata (it never ran a run)",
+                        (long long)b[i]);
+            goto out;
+        }
+    }
+    /* Hosts by name; a host only one batch used is a difference of its own. */
+    json_object_foreach(hosts, h, v) {
+        json_t *f0 = json_object_get(flat[0], h), *f1 = json_object_get(flat[1], h), *all;
+        const char *k;
+        json_t *x;
+
+        if (!f0 || !f1) {
+            json_array_append_new(rows, json_pack("{s:s, s:s, s:s?, s:s?}", "host", h, "key",
+                                                  "(host)", "a", f0 ? "used" : NULL, "b",
+                                                  f1 ? "used" : NULL));
+            continue;
+        }
+        if (!(all = json_deep_copy(f0)) || json_object_update(all, f1) < 0) {
+            json_decref(all);
+            goto oom;
+        }
+        json_object_foreach(all, k, x) {
+            json_t *a = json_object_get(f0, k), *c = json_object_get(f1, k);
+
+            if (a && c && json_equal(a, c))
+                continue;
+            json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?}", "host", h, "key", k,
+                                                  "a", a, "b", c));
+        }
+        json_decref(all);
+    }
+    if (format == RESULTS_JSON) {
+        if (json_dumpf(rows, out, RESULTS_JSON_FLAGS) < 0)
+            goto oom;
+        fputc('\n', out);
+    } else if (format == RESULTS_CSV) {
+        size_t i;
+
+        fprintf(out, "host,key,batch_%lld,batch_%lld\n", (long long)b[0], (long long)b[1]);
+        json_array_foreach(rows, i, v) {
+            results_csv_field(out, json_string_value(json_object_get(v, "host")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "key")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "a")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "b")));
+            fputc('\n', out);
+        }
+    } else if (json_array_size(rows) == 0) {
+        fprintf(out, "no differences between the hosts of batch %lld and batch %lld\n",
+                (long long)b[0], (long long)b[1]);
+    } else {
+        results_table_t t = { .ncols = 4, .align = "llll" };
+        char *cells[4] = { strdup("host"), strdup("key"),
+                           results_fmt("batch %lld", (long long)b[0]),
+                           results_fmt("batch %lld", (long long)b[1]) };
+        size_t i;
+
+        if (results_table_add(&t, cells) < 0)
+            goto oom;
+        json_array_foreach(rows, i, v) {
+            const char *a = json_string_value(json_object_get(v, "a"));
+            const char *c = json_string_value(json_object_get(v, "b"));
+
+            cells[0] = strdup(json_string_value(json_object_get(v, "host")));
+            cells[1] = strdup(json_string_value(json_object_get(v, "key")));
+            cells[2] = strdup(a ? a : "-");
+            cells[3] = strdup(c ? c : "-");
+            if (results_table_add(&t, cells) < 0) {
+                results_table_free(&t);
+                goto oom;
+            }
+        }
+        results_table_print(&t, out);
+        results_table_free(&t);
+    }
+    rc = 0;
+    goto out;
+oom:
+    results_err(err, errlen, "out of memory");
+out:
+    for (int i = 0; i < 2; i++) {
+        json_decref(m[i]);
+        json_decref(flat[i]);
+    }
+    json_decref(rows);
+    json_decref(hosts);
+    return rc;
+}
+
+/* The unit of a parameter of the matrix format (docs/matrix.md), NULL when it has none. */
+static const char *
+results_param_unit(const char *name)
+{
+    if (strcmp(name, "size") == 0)
+        return "bytes";
+    if (strcmp(name, "streams") == 0)
+        return "count";
+    if (strcmp(name, "duration_s") == 0)
+        return "s";
+    return NULL;
+}
+
+/* The run filter of a resolved selection, with ?1 as its one parameter. */
+static const char *
+results_sel_cond(const results_select_t *sel)
+{
+    if (sel->matrix)
+        return "r.batch_id IN (SELECT id FROM batch WHERE matrix_name = ?1)";
+    return sel->batch > 0 ? "r.batch_id = ?1" : "?1 IS NOT NULL";
+}
+
+static void
+results_sel_bind(sqlite3_stmt *st, const results_select_t *sel)
+{
+    if (sel->matrix)
+        sqlite3_bind_text(st, 1, sel->matrix, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, sel->batch);
+}
+
+/* Prepares head + the selection's condition + tail; NULL on error. */
+static sqlite3_stmt *
+results_sel_prepare(sqlite3 *db, const results_select_t *sel, const char *head,
+                    const char *tail)
+{
+    sqlite3_stmt *st = NULL;
+    char *sql = results_fmt("%s%s%s", head, results_sel_cond(sel), tail);
+
+    if (!sql)
+        return NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        st = NULL;
+    free(sql);
+    if (st)
+        results_sel_bind(st, sel);
+    return st;
+}
+
+int
+results_export(store_t *store, const results_select_t *select, results_format_t format,
+               FILE *out, char *err, size_t errlen)
+{
+    results_select_t sel = *select;
+    sqlite3_stmt *rs = NULL, *ms = NULL, *ps = NULL, *ns = NULL, *hs = NULL;
+    json_t *pnames = NULL, *mnames = NULL, *meta = NULL;
+    char what[128];
+    sqlite3 *db;
+    int rc = -1, mstep, step, e;
+    int64_t mrun = 0;
+    size_t nruns = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!store || !out) {
+        results_err(err, errlen, "no database");
+        return -1;
+    }
+    if (format == RESULTS_TABLE) {
+        results_err(err, errlen, "export: --format must be csv or json");
+        return -1;
+    }
+    db = store_db(store);
+    e = results_select_resolve(store, &sel, what, sizeof what, err, errlen);
+    if (e < 0)
+        return -1;
+    if (e == 1)
+        sel.batch = 0;                /* an empty database: selects nothing */
+    /* Parameter and metric names over the selection (CSV columns), host metadata. */
+    if (!(pnames = json_array()) || !(mnames = json_object()) || !(meta = json_object()))
+        goto oom;
+    if (format == RESULTS_CSV) {
+        if (!(ps = results_sel_prepare(db, &sel, "SELECT DISTINCT j.key FROM run r, json_each(r.params_json) j WHERE ",
+                                       "")) ||
+            !(ns = results_sel_prepare(db, &sel, "SELECT m.name, max(m.unit) FROM metric m JOIN run r ON r.id = m.run_id WHERE ",
+                                       " GROUP BY m.name ORDER BY m.name")))
+            goto dberr;
+        while ((step = sqlite3_step(ps)) == SQLITE_ROW)
+            json_array_append_new(pnames, json_string((const char *)sqlite3_column_text(ps, 0)));
+        if (step != SQLITE_DONE)
+            goto dberr;
+        while ((step = sqlite3_step(ns)) == SQLITE_ROW)
+            json_object_set_new(mnames, (const char *)sqlite3_column_text(ns, 0),
+                                sqlite3_column_text(ns, 1)
+                                    ? json_string((const char *)sqlite3_column_text(ns, 1))
+                                    : json_null());
+        if (step != SQLITE_DONE)
+            goto dberr;
+    } else {
+        if (!(hs = results_sel_prepare(db, &sel, "SELECT h.batch_id, h.host, h.meta_json FROM host_meta h WHERE h.batch_id IN (SELECT DISTINCT r.batch_id FROM run r WHERE ",
+                                       ")")))
+            goto dberr;
+        while ((step = sqlite3_step(hs)) == SQLITE_ROW) {
+            char key[64];
+
+            snprintf(key, sizeof key, "%lld/%s", (long long)sqlite3_column_int64(hs, 0),
+                     (const char *)sqlite3_column_text(hs, 1));
+            json_object_set_new(meta, key,
+                                json_loads((const char *)sqlite3_column_text(hs, 2), 0, NULL)
+                                    ?: json_null());
+        }
+        if (step != SQLITE_DONE)
+            goto dberr;
+    }
+    if (!(rs = results_sel_prepare(db, &sel, "SELECT r.id, r.batch_id, r.state, r.reason, r.params_json, r.client_host, r.server_host, (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = r.id) FROM run r WHERE ",
+                                       " ORDER BY r.id")) ||
+        !(ms = results_sel_prepare(db, &sel, "SELECT m.run_id, m.name, m.value FROM metric m JOIN run r ON r.id = m.run_id WHERE ",
+                                       " ORDER BY m.run_id")))
+        goto dberr;
+    if (format == RESULTS_CSV) {
+        const char *k;
+        json_t *u;
+        size_t i;
+        json_t *pn;
+
+        fputs("id,batch,state,reason,client_host,server_host,flags", out);
+        json_array_foreach(pnames, i, pn) {
+            const char *pu = results_param_unit(json_string_value(pn));
+            char *h = pu ? results_fmt("%s (%s)", json_string_value(pn), pu)
+                         : strdup(json_string_value(pn));
+
+            fputc(',', out);
+            results_csv_field(out, h);
+            free(h);
+        }
+        json_object_foreach(mnames, k, u) {
+            char *h = json_is_string(u) ? results_fmt("%s (%s)", k, json_string_value(u))
+                                        : strdup(k);
+
+            fputc(',', out);
+            results_csv_field(out, h);
+            free(h);
+        }
+        fputc('\n', out);
+    } else {
+        fputs("[", out);
+    }
+    mstep = sqlite3_step(ms);
+    while ((step = sqlite3_step(rs)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(rs, 0), batch = sqlite3_column_int64(rs, 1);
+        json_t *params = json_loads((const char *)sqlite3_column_text(rs, 4), 0, NULL);
+        json_t *metrics = json_object();
+        const char *flags = (const char *)sqlite3_column_text(rs, 7);
+
+        if (!metrics) {
+            json_decref(params);
+            goto oom;
+        }
+        /* Both statements are ordered by run id: advance the metric cursor alongside. */
+        while (mstep == SQLITE_ROW && (mrun = sqlite3_column_int64(ms, 0)) <= id) {
+            if (mrun == id)
+                json_object_set_new(metrics, (const char *)sqlite3_column_text(ms, 1),
+                                    json_real(sqlite3_column_double(ms, 2)));
+            mstep = sqlite3_step(ms);
+        }
+        if (format == RESULTS_CSV) {
+            const char *k;
+            json_t *u, *pn;
+            size_t i;
+
+            fprintf(out, "%lld,%lld,", (long long)id, (long long)batch);
+            results_csv_field(out, (const char *)sqlite3_column_text(rs, 2));
+            for (int c = 3; c <= 6; c++) {
+                fputc(',', out);
+                if (c != 4)
+                    results_csv_field(out, (const char *)sqlite3_column_text(rs, c));
+                else
+                    results_csv_field(out, flags ? flags : "");
+            }
+            json_array_foreach(pnames, i, pn) {
+                char *t = json_object_get(params, json_string_value(pn))
+                              ? results_value_text(json_object_get(params, json_string_value(pn)))
+                              : NULL;
+
+                fputc(',', out);
+                results_csv_field(out, t);
+                free(t);
+            }
+            json_object_foreach(mnames, k, u) {
+                json_t *v = json_object_get(metrics, k);
+
+                fputc(',', out);
+                if (v)
+                    results_csv_num(out, json_real_value(v));
+            }
+            fputc('\n', out);
+        } else {
+            json_t *fl = json_array(), *hm = json_object(), *o;
+            char *text;
+
+            for (const char *f = flags; fl && f && *f;) {
+                size_t l = strcspn(f, ",");
+
+                json_array_append_new(fl, json_stringn(f, l));
+                f += l + (f[l] == ',');
+            }
+            for (int c = 5; hm && c <= 6; c++) {
+                const char *host = (const char *)sqlite3_column_text(rs, c);
+                char key[64];
+
+                if (!host)
+                    continue;
+                snprintf(key, sizeof key, "%lld/%s", (long long)batch, host);
+                json_object_set(hm, host, json_object_get(meta, key) ?: json_null());
+            }
+            o = json_pack("{s:I, s:I, s:s, s:s?, s:o, s:o, s:o?, s:o?, s:s?, s:s?}", "id",
+                          (json_int_t)id, "batch", (json_int_t)batch, "state",
+                          (const char *)sqlite3_column_text(rs, 2), "reason",
+                          (const char *)sqlite3_column_text(rs, 3), "params",
+                          params ? params : json_object(), "metrics", metrics, "flags", fl,
+                          "hosts", hm, "client_host", (const char *)sqlite3_column_text(rs, 5),
+                          "server_host", (const char *)sqlite3_column_text(rs, 6));
+            params = metrics = NULL;
+            text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+            json_decref(o);
+            if (!text)
+                goto oom;
+            fprintf(out, "%s\n  %s", nruns ? "," : "", text);
+            free(text);
+        }
+        json_decref(params);
+        json_decref(metrics);
+        nruns++;
+    }
+    if (step != SQLITE_DONE || (mstep != SQLITE_ROW && mstep != SQLITE_DONE))
+        goto dberr;
+    if (format == RESULTS_JSON)
+        fputs(nruns ? "\n]\n" : "]\n", out);
+    rc = 0;
+    goto out;
+oom:
+    results_err(err, errlen, "out of memory");
+    goto out;
+dberr:
+    results_err(err, errlen, "database: %s", sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(rs);
+    sqlite3_finalize(ms);
+    sqlite3_finalize(ps);
+    sqlite3_finalize(ns);
+    sqlite3_finalize(hs);
+    json_decref(pnames);
+    json_decref(mnames);
+    json_decref(meta);
     return rc;
 }

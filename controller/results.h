@@ -113,4 +113,29 @@ int results_list(store_t *store, int64_t batch, results_format_t format, FILE *o
 int results_show(store_t *store, int64_t run, results_format_t format, FILE *out, char *err,
                  size_t errlen);
 
+/*
+ * Names what differs between the hosts of two batches: the host_meta
+ * snapshots flattened to dotted keys ("underlay.offloads.tso",
+ * "versions.iperf3", "kernel.release"), hosts paired by name; a host only
+ * one batch used shows as key "(host)".  Rows host, key, value in batch1,
+ * value in batch2 ("-" / empty / null when absent).  0, or -1 with err (no
+ * such batch, a batch without metadata).
+ */
+int results_diff_hosts(store_t *store, int64_t batch1, int64_t batch2, results_format_t format,
+                       FILE *out, char *err, size_t errlen);
+
+/*
+ * Exports every run of the selection (batch -1 = all) for notebooks and
+ * spreadsheets.  JSON: an array, one object per run: id, batch, state,
+ * reason, params{}, metrics{name: value}, flags[], hosts{host: metadata
+ * snapshot of the run's batch}, client_host, server_host.  CSV: one row per
+ * run; columns id, batch, state, reason, client_host, server_host, flags
+ * (";"-separated... as stored, ","-joined inside one quoted field), one per
+ * parameter ("size (bytes)") and one per metric with its unit
+ * ("throughput_bps (bit/s)").  Streams: memory does not grow with the
+ * number of runs.  0 or -1 with err (table format, bad selection).
+ */
+int results_export(store_t *store, const results_select_t *sel, results_format_t format,
+                   FILE *out, char *err, size_t errlen);
+
 #endif
