@@ -1980,12 +1980,11 @@ results_export(store_t *store, const results_select_t *select, results_format_t 
 
             fprintf(out, "%lld,%lld,", (long long)id, (long long)batch);
             results_csv_field(out, (const char *)sqlite3_column_text(rs, 2));
-            for (int c = 3; c <= 6; c++) {
+            for (int c = 3; c <= 7; c++) {       /* reason, client, server, flags */
+                if (c == 4)
+                    continue;
                 fputc(',', out);
-                if (c != 4)
-                    results_csv_field(out, (const char *)sqlite3_column_text(rs, c));
-                else
-                    results_csv_field(out, flags ? flags : "");
+                results_csv_field(out, (const char *)sqlite3_column_text(rs, c));
             }
             json_array_foreach(pnames, i, pn) {
                 char *t = json_object_get(params, json_string_value(pn))

@@ -443,6 +443,112 @@ START_TEST(test_compare_match_sizes_flags_matrix)
 }
 END_TEST
 
+
+/* Host metadata: show prints it with samples, diff-hosts names changes, export carries it. */
+START_TEST(test_meta_show_diff_export)
+{
+    const char *const p1[] = { "{\"network\":\"host\",\"size\":64}" };
+    const double v1[] = { 5e9 };
+    const char *const s1[] = { "done" };
+    char err[256] = "", *text = NULL;
+    size_t len = 0;
+    FILE *f;
+    int64_t b1 = add_batch(1, p1, v1, s1), b2 = add_batch(1, p1, v1, s1);
+    json_t *m1 = json_pack("{s:{s:s}, s:{s:i, s:{s:b}}, s:{s:s}}", "kernel", "release", "6.1.0",
+                           "underlay", "mtu", 1500, "offloads", "tso", 1, "versions", "iperf3",
+                           "3.12");
+    json_t *m2 = json_deep_copy(m1), *j, *run;
+    results_select_t all = { .batch = -1 };
+
+    json_object_set_new(json_object_get(m2, "underlay"), "mtu", json_integer(9000));
+    json_object_set_new(json_object_get(m2, "versions"), "iperf3", json_string("3.16"));
+    ck_assert_int_eq(store_host_meta_insert(tstore, b1, "h1", m1), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h1", m2), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h2", m2), 0);
+    ck_assert_int_eq(store_run_set_hosts(tstore, 1, "h1", "h1"), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, 99, "h1", m1), -1);   /* no batch 99 */
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, b2, RESULTS_CSV, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "host,key,batch_1,batch_2\n") &&
+                      strstr(text, "h1,underlay.mtu,1500,9000\n") &&
+                      strstr(text, "h1,versions.iperf3,3.12,3.16\n") &&
+                      strstr(text, "h2,(host),,used\n") && !strstr(text, "kernel.release"),
+                  "%s", text);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, b1, RESULTS_TABLE, f, err, sizeof err), 0);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, 42, RESULTS_TABLE, f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "no batch 42");
+    fclose(f);
+    ck_assert_msg(strstr(text, "no differences"), "%s", text);
+    free(text);
+
+    /* show: the run's samples and its hosts' metadata. */
+    {
+        json_t *r = json_pack("{s:{s:f}, s:[{s:f, s:f}, {s:f, s:f}]}", "metrics",
+                              "throughput_bps", 5e9, "samples", "t_s", 1.0, "throughput_bps",
+                              4.9e9, "t_s", 2.0, "throughput_bps", 5.1e9);
+
+        ck_assert_int_eq(store_result_insert(tstore, 1, 1, "h1", r), 1);
+        json_decref(r);
+    }
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "t (s)") && strstr(text, "5100000000") &&
+                      strstr(text, "host h1 (metadata of batch 1)") &&
+                      strstr(text, "underlay.mtu") && strstr(text, "1500"), "%s", text);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "samples")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+                         json_object_get(j, "hosts"), "h1"), "underlay"), "mtu")), 1500);
+    json_decref(j);
+    free(text);
+
+    /* export: JSON per run with params, metrics, flags, hosts; CSV with units in headers. */
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_array_size(j) == 2, "%s", text);
+    run = json_array_get(j, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(run, "id")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "state")), "done");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(run, "params"), "size")),
+                     64);
+    ck_assert(json_real_value(json_object_get(json_object_get(run, "metrics"),
+                                              "throughput_bps")) == 5e9);
+    ck_assert(json_is_array(json_object_get(run, "flags")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+                         json_object_get(run, "hosts"), "h1"), "underlay"), "mtu")), 1500);
+    json_decref(j);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_CSV, f, err, sizeof err), 0);
+    fclose(f);
+    {
+        const char *want = "id,batch,state,reason,client_host,server_host,flags,network,"
+                           "size (bytes),rtt_us_p50 (us),throughput_bps (bit/s)\n"
+                           "1,1,done,,h1,h1,,host,64,25,5000000000\n";
+
+        ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "%s", text);
+    }
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_TABLE, f, err, sizeof err), -1);
+    fclose(f);
+    free(text);
+    json_decref(m1);
+    json_decref(m2);
+}
+END_TEST
+
 START_TEST(test_list_and_show)
 {
     char err[256] = "", *text = NULL;
@@ -521,6 +627,7 @@ results_suite(void)
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);
     tcase_add_test(tl, test_list_and_show);
+    tcase_add_test(tl, test_meta_show_diff_export);
     suite_add_tcase(s, tl);
     return s;
 }
