@@ -1,15 +1,21 @@
 /*
- * results.c — the queries behind `cntb results list|show|compare`.
+ * results.c — the queries behind `cntb results list|show|compare|diff-hosts|
+ * export` (plots: plot.c; models: model.c, both on results_groups_collect).
  *
- * compare reads the metric of every done run with the grouping parameters
- * pulled out of run.params_json by json_extract() in SQL (the JSON paths are
- * built from validated names and bound, never pasted into the SQL), gathers
- * the values per group in order of first appearance, summarizes each group
- * with stats.c (mean, sample stddev, Student-t 95 % CI) and finds each
- * group's baseline among the groups.  Output goes through one small table
- * printer (aligned columns), RFC 4180 CSV, or jansson for JSON, so that
- * parameter values of any content come out quoted.  docs/results.md
- * describes every column.
+ * compare reads every finished run of the selection (a batch, all batches,
+ * or the batches of a matrix) with its metric value, its params_json text
+ * and its flags (view run_flag over result.raw_json) in one statement;
+ * runs with identical params_json fall into one point through a hash
+ * table, so the JSON is parsed once per point, not per run.  The group key
+ * is the --by parameters plus every other parameter whose value differs
+ * between points, so no group mixes sizes; each group's baseline is the
+ * group equal in every key but the baseline parameter.  stats.c gives the
+ * mean, median, stddev, Student-t CI, Welch's test and Fieller's interval
+ * of the change.  export streams runs and their metrics with two cursors
+ * ordered by run id.  SQL text holds only fixed fragments; names and values
+ * are bound.  Output goes through one small table printer (aligned
+ * columns), RFC 4180 CSV, or jansson for JSON, so that parameter values of
+ * any content come out quoted.  docs/results.md describes every column.
  */
 #include "results.h"
 
@@ -1890,10 +1896,13 @@ results_export(store_t *store, const results_select_t *select, results_format_t 
     if (!(pnames = json_array()) || !(mnames = json_object()) || !(meta = json_object()))
         goto oom;
     if (format == RESULTS_CSV) {
-        if (!(ps = results_sel_prepare(db, &sel, "SELECT DISTINCT j.key FROM run r, json_each(r.params_json) j WHERE ",
-                                       "")) ||
-            !(ns = results_sel_prepare(db, &sel, "SELECT m.name, max(m.unit) FROM metric m JOIN run r ON r.id = m.run_id WHERE ",
-                                       " GROUP BY m.name ORDER BY m.name")))
+        if (!(ps = results_sel_prepare(db, &sel,
+                       "SELECT DISTINCT j.key FROM run r, json_each(r.params_json) j WHERE ",
+                       "")) ||
+            !(ns = results_sel_prepare(db, &sel,
+                       "SELECT m.name, max(m.unit) FROM metric m JOIN run r ON r.id = m.run_id "
+                       "WHERE ",
+                       " GROUP BY m.name ORDER BY m.name")))
             goto dberr;
         while ((step = sqlite3_step(ps)) == SQLITE_ROW)
             json_array_append_new(pnames, json_string((const char *)sqlite3_column_text(ps, 0)));
@@ -1907,8 +1916,10 @@ results_export(store_t *store, const results_select_t *select, results_format_t 
         if (step != SQLITE_DONE)
             goto dberr;
     } else {
-        if (!(hs = results_sel_prepare(db, &sel, "SELECT h.batch_id, h.host, h.meta_json FROM host_meta h WHERE h.batch_id IN (SELECT DISTINCT r.batch_id FROM run r WHERE ",
-                                       ")")))
+        if (!(hs = results_sel_prepare(db, &sel,
+                       "SELECT h.batch_id, h.host, h.meta_json FROM host_meta h WHERE h.batch_id "
+                       "IN (SELECT DISTINCT r.batch_id FROM run r WHERE ",
+                       ")")))
             goto dberr;
         while ((step = sqlite3_step(hs)) == SQLITE_ROW) {
             char key[64];
@@ -1922,10 +1933,15 @@ results_export(store_t *store, const results_select_t *select, results_format_t 
         if (step != SQLITE_DONE)
             goto dberr;
     }
-    if (!(rs = results_sel_prepare(db, &sel, "SELECT r.id, r.batch_id, r.state, r.reason, r.params_json, r.client_host, r.server_host, (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = r.id) FROM run r WHERE ",
-                                       " ORDER BY r.id")) ||
-        !(ms = results_sel_prepare(db, &sel, "SELECT m.run_id, m.name, m.value FROM metric m JOIN run r ON r.id = m.run_id WHERE ",
-                                       " ORDER BY m.run_id")))
+    if (!(rs = results_sel_prepare(db, &sel,
+                   "SELECT r.id, r.batch_id, r.state, r.reason, r.params_json, r.client_host, "
+                   "r.server_host, (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = "
+                   "r.id) FROM run r WHERE ",
+                   " ORDER BY r.id")) ||
+        !(ms = results_sel_prepare(db, &sel,
+                   "SELECT m.run_id, m.name, m.value FROM metric m JOIN run r ON r.id = m.run_id "
+                   "WHERE ",
+                   " ORDER BY m.run_id")))
         goto dberr;
     if (format == RESULTS_CSV) {
         const char *k;
