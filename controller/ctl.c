@@ -293,6 +293,12 @@ step_leasing(ctl_t *self)
         }
     }
     store_run_set_hosts(self->store, r->id, r->hosts[0], r->hosts[1]);
+    for (int i = 0; i < r->nhosts; i++) {
+        ctl_agent_t *a = agent_find(self, r->hosts[i]);
+        if (json_is_object(a->meta) &&
+            store_host_meta_insert(self->store, r->batch, r->hosts[i], a->meta) < 0)
+            log_error("run %" PRId64 ": host metadata: %s", r->id, store_errmsg(self->store));
+    }
     run_enter(self, STAGE_SETUP, CTL_SETUP_MS);
     for (int i = 0; i < r->nhosts; i++) {
         json_t *b = json_pack("{s:I, s:s, s:s, s:b, s:b, s:O}", "run", (json_int_t) r->id,

@@ -1,15 +1,21 @@
 /*
- * results.c — the queries behind `cntb results list|show|compare`.
+ * results.c — the queries behind `cntb results list|show|compare|diff-hosts|
+ * export` (plots: plot.c; models: model.c, both on results_groups_collect).
  *
- * compare reads the metric of every done run with the grouping parameters
- * pulled out of run.params_json by json_extract() in SQL (the JSON paths are
- * built from validated names and bound, never pasted into the SQL), gathers
- * the values per group in order of first appearance, summarizes each group
- * with stats.c (mean, sample stddev, Student-t 95 % CI) and finds each
- * group's baseline among the groups.  Output goes through one small table
- * printer (aligned columns), RFC 4180 CSV, or jansson for JSON, so that
- * parameter values of any content come out quoted.  docs/results.md
- * describes every column.
+ * compare reads every finished run of the selection (a batch, all batches,
+ * or the batches of a matrix) with its metric value, its params_json text
+ * and its flags (view run_flag over result.raw_json) in one statement;
+ * runs with identical params_json fall into one point through a hash
+ * table, so the JSON is parsed once per point, not per run.  The group key
+ * is the --by parameters plus every other parameter whose value differs
+ * between points, so no group mixes sizes; each group's baseline is the
+ * group equal in every key but the baseline parameter.  stats.c gives the
+ * mean, median, stddev, Student-t CI, Welch's test and Fieller's interval
+ * of the change.  export streams runs and their metrics with two cursors
+ * ordered by run id.  SQL text holds only fixed fragments; names and values
+ * are bound.  Output goes through one small table printer (aligned
+ * columns), RFC 4180 CSV, or jansson for JSON, so that parameter values of
+ * any content come out quoted.  docs/results.md describes every column.
  */
 #include "results.h"
 
@@ -29,6 +35,7 @@
 #define RESULTS_CONFIDENCE 0.95
 #define RESULTS_NONE "(none)"      /* a run without the parameter */
 #define RESULTS_JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(15))
+#define RESULTS_ALPHA 0.05         /* significance level of the Welch test */
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -243,45 +250,6 @@ results_table_free(results_table_t *t)
 
 /* ---- compare ----------------------------------------------------------- */
 
-typedef struct {
-    char *val[RESULTS_MAX_BY]; /* parameter values as text, fresh */
-    double *x;                 /* metric values, in the metric's unit */
-    int n, cap;
-    stats_summary_t s;
-    int base;                  /* index of the baseline group, -1 none */
-} results_group_t;
-
-/* A parameter value as text: a fresh string, or NULL when out of memory. */
-static char *
-results_param_text(sqlite3_stmt *st, int col)
-{
-    const char *type = (const char *)sqlite3_column_text(st, col + 1);
-    const char *v;
-
-    if (!type || strcmp(type, "null") == 0)
-        return strdup(RESULTS_NONE);
-    if (strcmp(type, "true") == 0 || strcmp(type, "false") == 0)
-        return strdup(type);
-    v = (const char *)sqlite3_column_text(st, col);
-    return strdup(v ? v : "");
-}
-
-static int
-results_group_push(results_group_t *g, double v)
-{
-    if (g->n == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 8;
-        double *x = realloc(g->x, (size_t)cap * sizeof *x);
-
-        if (!x)
-            return -1;
-        g->x = x;
-        g->cap = cap;
-    }
-    g->x[g->n++] = v;
-    return 0;
-}
-
 /*
  * Resolves batch (0 = latest, -1 = all) to an id or -1; *empty when the
  * database has no batch at all.  0 or -1 with err.
@@ -394,49 +362,582 @@ results_parse_by(const char *by, char *buf, size_t buflen, const char **names, c
     return n;
 }
 
+
+/* A parameter point: the runs whose params_json text is identical. */
+typedef struct {
+    char *params;      /* the params_json text, fresh */
+    unsigned hash;     /* FNV-1a of params */
+    int next;          /* next point in the same hash bucket, -1 */
+    double *x;         /* metric values of done runs, in the metric's unit */
+    int n, cap;
+    results_flag_t flags[RESULTS_MAX_FLAGS];
+    int nflags;
+    int group;         /* the group it belongs to */
+} results_point_t;
+
+#define RESULTS_BUCKETS 4096
+
+static unsigned
+results_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int
+results_push(double **x, int *n, int *cap, double v)
+{
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 8;
+        double *nx = realloc(*x, (size_t)c * sizeof *nx);
+
+        if (!nx)
+            return -1;
+        *x = nx;
+        *cap = c;
+    }
+    (*x)[(*n)++] = v;
+    return 0;
+}
+
+/* Adds count to flag name in a flag list (at most RESULTS_MAX_FLAGS names kept). */
+static void
+results_flag_add(results_flag_t *f, int *nf, const char *name, int count)
+{
+    size_t len = strcspn(name, ",");
+
+    if (len == 0 || len >= sizeof f[0].name)
+        return;
+    for (int i = 0; i < *nf; i++)
+        if (strlen(f[i].name) == len && strncmp(f[i].name, name, len) == 0) {
+            f[i].count += count;
+            return;
+        }
+    if (*nf == RESULTS_MAX_FLAGS)
+        return;
+    memcpy(f[*nf].name, name, len);
+    f[*nf].name[len] = '\0';
+    f[(*nf)++].count = count;
+}
+
+/* A JSON parameter value as text: strings as is, true/false, numbers as JSON; fresh. */
+static char *
+results_value_text(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return strdup(RESULTS_NONE);
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+void
+results_groups_free(results_groups_t *gs)
+{
+    if (!gs)
+        return;
+    for (int i = 0; i < gs->ng; i++) {
+        for (int j = 0; j < gs->nkeys; j++)
+            free(gs->g[i].val[j]);
+        free(gs->g[i].val);
+        free(gs->g[i].x);
+    }
+    free(gs->g);
+    for (int j = 0; j < gs->nkeys; j++)
+        free(gs->keys[j]);
+    free(gs->unit);
+    memset(gs, 0, sizeof *gs);
+    gs->bidx = -1;
+}
+
+/* Resolves the selection to an SQL condition on r.batch_id; 0, 1 (nothing to select) or -1. */
+static int
+results_select_resolve(store_t *store, results_select_t *sel, char *what, size_t wlen,
+                       char *err, size_t errlen)
+{
+    bool empty = false;
+
+    if (sel->matrix) {
+        sqlite3_stmt *st = NULL;
+        int step;
+
+        if (!results_name_ok(sel->matrix, strlen(sel->matrix), 64, true) &&
+            strspn(sel->matrix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                "_.-") != strlen(sel->matrix)) {
+            results_err(err, errlen, "bad --matrix '%.80s': a matrix name", sel->matrix);
+            return -1;
+        }
+        if (sqlite3_prepare_v2(store_db(store), "SELECT 1 FROM batch WHERE matrix_name = ?1"
+                               " LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+            results_err(err, errlen, "database: %s", sqlite3_errmsg(store_db(store)));
+            return -1;
+        }
+        sqlite3_bind_text(st, 1, sel->matrix, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (step != SQLITE_ROW) {
+            results_err(err, errlen, "no batch of matrix '%.80s'", sel->matrix);
+            return -1;
+        }
+        snprintf(what, wlen, " in the batches of matrix %s", sel->matrix);
+        return 0;
+    }
+    if (results_batch_resolve(store, &sel->batch, &empty, err, errlen) < 0)
+        return -1;
+    if (empty)
+        return 1;
+    if (sel->batch > 0)
+        snprintf(what, wlen, " in batch %lld", (long long)sel->batch);
+    else
+        what[0] = '\0';
+    return 0;
+}
+
+/* The baseline parameter and value of "param=value"; 0 or -1 with err. */
+static int
+results_parse_baseline(const char *baseline, char *param, size_t plen, const char **value,
+                       char *err, size_t errlen)
+{
+    const char *eq = baseline ? strchr(baseline, '=') : NULL;
+
+    if (!eq) {
+        results_err(err, errlen, "bad --baseline '%.80s': expected param=value",
+                    baseline ? baseline : "");
+        return -1;
+    }
+    if (!results_name_ok(baseline, (size_t)(eq - baseline), 32, false) ||
+        (size_t)(eq - baseline) >= plen) {
+        results_err(err, errlen, "bad --baseline '%.80s': the parameter name must be 1 to 32"
+                    " of [a-z_]", baseline);
+        return -1;
+    }
+    memcpy(param, baseline, (size_t)(eq - baseline));
+    param[eq - baseline] = '\0';
+    *value = eq + 1;
+    if (!**value || strlen(*value) > RESULTS_MAX_VALUE) {
+        results_err(err, errlen, "bad --baseline '%.80s': the value must be 1 to %d bytes",
+                    baseline, RESULTS_MAX_VALUE);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the metric is standard or stored at least once; 0; -1 on a database error. */
+static int
+results_metric_exists(sqlite3 *db, const char *metric)
+{
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    if (metric_known(metric))
+        return 1;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM metric WHERE name = ?1 LIMIT 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+}
+
+int
+results_groups_collect(store_t *store, const results_select_t *select, const char *by,
+                       const char *baseline, const char *metric, results_groups_t *gs,
+                       char *msg, size_t msglen, char *err, size_t errlen)
+{
+    char bybuf[RESULTS_MAX_BY * 34], bparam[40] = "", what[128] = "";
+    const char *names[RESULTS_MAX_BY], *bval = NULL;
+    results_select_t sel = *select;
+    results_point_t *pt = NULL;
+    int *bucket = NULL, npt = 0, ptcap = 0, nby, rc = -1, step, e;
+    json_t **pj = NULL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db;
+
+    memset(gs, 0, sizeof *gs);
+    gs->bidx = -1;
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (!store) {
+        results_err(err, errlen, "no database");
+        return -1;
+    }
+    db = store_db(store);
+    nby = results_parse_by(by, bybuf, sizeof bybuf, names, err, errlen);
+    if (nby < 0)
+        return -1;
+    if (baseline && results_parse_baseline(baseline, bparam, sizeof bparam, &bval, err,
+                                           errlen) < 0)
+        return -1;
+    if (!metric || !results_name_ok(metric, strlen(metric), 64, true)) {
+        results_err(err, errlen, "bad metric '%.80s': metric names are 1 to 64 of [a-z0-9_]",
+                    metric ? metric : "");
+        return -1;
+    }
+    e = results_select_resolve(store, &sel, what, sizeof what, err, errlen);
+    if (e < 0)
+        return -1;
+    if (e == 1) {
+        snprintf(msg, msglen, "no batches in the database");
+        return 1;
+    }
+    e = results_metric_exists(db, metric);
+    if (e < 0)
+        goto dberr;
+    if (e == 0) {
+        results_err(err, errlen, "unknown metric '%s': not a standard metric (docs/schema.md)"
+                    " and no run has it", metric);
+        return -1;
+    }
+    /*
+     * Every finished run of the selection: done runs give values, all give
+     * flags (from their results' "flags" and, for skipped and failed runs,
+     * their state).  Three statement texts so that each uses its index.
+     */
+    {
+        const char *cond = sel.matrix ? "r.batch_id IN (SELECT id FROM batch WHERE"
+                                        " matrix_name = ?2)"
+                                      : sel.batch > 0 ? "r.batch_id = ?2" : "?2 IS NOT NULL";
+        char *sql = results_fmt(
+            "SELECT r.state, m.value, r.params_json,"
+            " (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = r.id)"
+            " FROM run r LEFT JOIN metric m ON m.run_id = r.id AND m.name = ?1"
+            " WHERE %s AND r.state IN ('done', 'failed', 'skipped') ORDER BY r.id", cond);
+
+        if (!sql)
+            goto oom;
+        e = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        free(sql);
+        if (e != SQLITE_OK)
+            goto dberr;
+    }
+    sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
+    if (sel.matrix)
+        sqlite3_bind_text(st, 2, sel.matrix, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 2, sel.batch);
+    if (!(bucket = malloc(RESULTS_BUCKETS * sizeof *bucket)))
+        goto oom;
+    for (int i = 0; i < RESULTS_BUCKETS; i++)
+        bucket[i] = -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        const char *params = (const char *)sqlite3_column_text(st, 2);
+        const char *flags = (const char *)sqlite3_column_text(st, 3);
+        bool done = state && strcmp(state, "done") == 0;
+        bool has = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        unsigned h;
+        int p;
+
+        if (!params)
+            continue;
+        h = results_hash(params);
+        for (p = bucket[h % RESULTS_BUCKETS]; p >= 0; p = pt[p].next)
+            if (pt[p].hash == h && strcmp(pt[p].params, params) == 0)
+                break;
+        if (p < 0) {
+            if (npt == ptcap) {
+                int c = ptcap ? 2 * ptcap : 64;
+                results_point_t *n = realloc(pt, (size_t)c * sizeof *n);
+
+                if (!n)
+                    goto oom;
+                pt = n;
+                ptcap = c;
+            }
+            p = npt++;
+            memset(&pt[p], 0, sizeof pt[p]);
+            pt[p].hash = h;
+            pt[p].next = bucket[h % RESULTS_BUCKETS];
+            bucket[h % RESULTS_BUCKETS] = p;
+            if (!(pt[p].params = strdup(params)))
+                goto oom;
+        }
+        if (!done)
+            results_flag_add(pt[p].flags, &pt[p].nflags, state, 1);
+        for (const char *f = flags; f && *f;) {
+            results_flag_add(pt[p].flags, &pt[p].nflags, f, 1);
+            f += strcspn(f, ",");
+            if (*f == ',')
+                f++;
+        }
+        /* An invalid run's number is one no interval saw (CASES.md 8): not counted. */
+        if (done && has && !(flags && strstr(flags, "invalid")) &&
+            results_push(&pt[p].x, &pt[p].n, &pt[p].cap, sqlite3_column_double(st, 1)) < 0)
+            goto oom;
+    }
+    if (step != SQLITE_DONE)
+        goto dberr;
+
+    /* The key: --by, then every other parameter whose value differs between points. */
+    if (!(pj = calloc((size_t)npt + 1, sizeof *pj)))
+        goto oom;
+    for (int p = 0; p < npt; p++)
+        if (!(pj[p] = json_loads(pt[p].params, 0, NULL)))
+            pj[p] = json_object();
+    for (int i = 0; i < nby; i++)
+        if (!(gs->keys[gs->nkeys++] = strdup(names[i])))
+            goto oom;
+    for (int p = 0; p < npt; p++) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(pj[p], k, v) {
+            bool in = false, varies = false;
+
+            for (int j = 0; j < gs->nkeys && !in; j++)
+                in = strcmp(gs->keys[j], k) == 0;
+            if (in || !results_name_ok(k, strlen(k), 32, false))
+                continue;
+            for (int q = 0; q < npt && !varies; q++)
+                varies = !json_equal(v, json_object_get(pj[q], k));
+            if ((varies || strcmp(k, bparam) == 0) && gs->nkeys < RESULTS_MAX_KEYS &&
+                !(gs->keys[gs->nkeys++] = strdup(k)))
+                goto oom;
+        }
+    }
+    for (int i = 0; i < nby; i++) {
+        bool seen = false;
+
+        for (int p = 0; p < npt && !seen; p++)
+            seen = json_object_get(pj[p], names[i]) != NULL;
+        if (!seen && npt > 0) {
+            results_err(err, errlen, "unknown key '%s' in --by: no run%s has that parameter",
+                        names[i], what);
+            goto out;
+        }
+    }
+    if (bval) {
+        for (int j = 0; j < gs->nkeys; j++)
+            if (strcmp(gs->keys[j], bparam) == 0)
+                gs->bidx = j;
+        if (gs->bidx < 0 && npt > 0) {
+            results_err(err, errlen, "unknown key '%s' in --baseline: no run%s has that"
+                        " parameter", bparam, what);
+            goto out;
+        }
+    }
+
+    /* Groups: points with equal key values (the same point written twice merges). */
+    for (int p = 0; p < npt; p++) {
+        char *val[RESULTS_MAX_KEYS] = { NULL };
+        int gi = -1;
+
+        if (pt[p].n == 0)
+            continue;
+        for (int j = 0; j < gs->nkeys; j++)
+            if (!(val[j] = results_value_text(json_object_get(pj[p], gs->keys[j])))) {
+                for (int k = 0; k < j; k++)
+                    free(val[k]);
+                goto oom;
+            }
+        for (int k = 0; k < gs->ng && gi < 0; k++) {
+            int j = 0;
+
+            while (j < gs->nkeys && strcmp(gs->g[k].val[j], val[j]) == 0)
+                j++;
+            if (j == gs->nkeys)
+                gi = k;
+        }
+        if (gi < 0) {
+            results_group_t *ng = realloc(gs->g, (size_t)(gs->ng + 1) * sizeof *ng);
+
+            if (!ng || !(ng[gs->ng].val = calloc((size_t)gs->nkeys + 1, sizeof(char *)))) {
+                if (ng)
+                    gs->g = ng;
+                for (int j = 0; j < gs->nkeys; j++)
+                    free(val[j]);
+                goto oom;
+            }
+            gs->g = ng;
+            gi = gs->ng++;
+            {
+                char **v = gs->g[gi].val;
+
+                memset(&gs->g[gi], 0, sizeof gs->g[gi]);
+                gs->g[gi].val = v;
+            }
+            memcpy(gs->g[gi].val, val, (size_t)gs->nkeys * sizeof *val);
+        } else {
+            for (int j = 0; j < gs->nkeys; j++)
+                free(val[j]);
+        }
+        pt[p].group = gi;
+        for (int i = 0; i < pt[p].n; i++)
+            if (results_push(&gs->g[gi].x, &gs->g[gi].n, &gs->g[gi].cap, pt[p].x[i]) < 0)
+                goto oom;
+    }
+    /* Flags of points without a value (all skipped) are dropped: they have no row. */
+    for (int p = 0; p < npt; p++)
+        for (int f = 0; pt[p].n > 0 && f < pt[p].nflags; f++)
+            results_flag_add(gs->g[pt[p].group].flags, &gs->g[pt[p].group].nflags,
+                             pt[p].flags[f].name, pt[p].flags[f].count);
+    if (gs->ng == 0) {
+        snprintf(msg, msglen, "no done runs with metric %s%s", metric, what);
+        rc = 1;
+        goto out;
+    }
+    for (int i = 0; i < gs->ng; i++) {
+        results_group_t *g = &gs->g[i];
+
+        if (stats_summarize(g->x, g->n, RESULTS_CONFIDENCE, &g->s) < 0) {
+            results_err(err, errlen, "metric %s: a stored value is not a finite number", metric);
+            goto out;
+        }
+        g->median = stats_median(g->x, g->n);
+        g->base = -1;
+        g->change = g->change_lo = g->change_hi = g->p = NAN;
+    }
+    if (bval) {
+        bool any = false;
+
+        for (int i = 0; i < gs->ng; i++)
+            any = any || strcmp(gs->g[i].val[gs->bidx], bval) == 0;
+        if (!any) {
+            results_err(err, errlen, "bad --baseline %s=%.80s: no group%s has that value",
+                        bparam, bval, what);
+            goto out;
+        }
+    }
+    for (int i = 0; bval && i < gs->ng; i++) {
+        results_group_t *g = &gs->g[i], *b;
+        stats_welch_t w;
+        double lo, hi;
+
+        for (int k = 0; k < gs->ng && g->base < 0; k++) {
+            int j = 0;
+
+            while (j < gs->nkeys &&
+                   strcmp(gs->g[k].val[j], j == gs->bidx ? bval : g->val[j]) == 0)
+                j++;
+            if (j == gs->nkeys)
+                g->base = k;
+        }
+        if (g->base < 0)
+            continue;
+        b = &gs->g[g->base];
+        if (b->s.mean != 0)
+            g->change = 100.0 * (g->s.mean - b->s.mean) / b->s.mean;
+        if (g->base != i && stats_change_ci(&g->s, &b->s, RESULTS_CONFIDENCE, &lo, &hi) == 0) {
+            g->change_lo = lo;
+            g->change_hi = hi;
+        }
+        if (g->base != i && stats_welch(&g->s, &b->s, &w) == 0)
+            g->p = w.p;
+    }
+    gs->unit = results_metric_unit(db, metric);
+    rc = 0;
+    goto out;
+oom:
+    results_err(err, errlen, "out of memory");
+    goto out;
+dberr:
+    results_err(err, errlen, "database: %s", sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(st);
+    for (int p = 0; p < npt; p++) {
+        free(pt[p].params);
+        free(pt[p].x);
+        if (pj)
+            json_decref(pj[p]);
+    }
+    free(pj);
+    free(pt);
+    free(bucket);
+    if (rc != 0)
+        results_groups_free(gs);
+    return rc;
+}
+
+/* "tool_bound:2 skipped:1", fresh ("" when none). */
+static char *
+results_flags_text(const results_group_t *g, const char *sep)
+{
+    char buf[RESULTS_MAX_FLAGS * 48] = "";
+    size_t o = 0;
+
+    for (int i = 0; i < g->nflags && o < sizeof buf; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s:%d", i ? sep : "", g->flags[i].name,
+                              g->flags[i].count);
+    return strdup(buf);
+}
+
+/* Whether the change is significant at 5 %: "yes", "no", or NULL when untested. */
+static const char *
+results_sig(const results_group_t *g)
+{
+    if (isnan(g->p))
+        return NULL;
+    return g->p < RESULTS_ALPHA ? "yes" : "no";
+}
+
 /* Prints the groups as a table; 0 or -1 (out of memory). */
 static int
-results_compare_table(results_group_t *g, int ng, const char *const *names, int nby,
-                      const char *unit, const char *baseline, FILE *out)
+results_compare_table(const results_groups_t *gs, const char *baseline, FILE *out)
 {
     results_table_t t = { 0 };
-    char align[RESULTS_MAX_BY + 6];
-    char *cells[RESULTS_MAX_BY + 6];
+    char align[RESULTS_MAX_KEYS + 12];
+    char *cells[RESULTS_MAX_KEYS + 12];
     char us[40] = "";
     double maxabs = 0;
     results_scale_t sc;
+    bool anyflag = false;
     int nc = 0, rc = -1;
 
-    for (int i = 0; i < ng; i++)
-        if (fabs(g[i].s.mean) > maxabs)
-            maxabs = fabs(g[i].s.mean);
-    sc = results_scale(unit, maxabs);
+    for (int i = 0; i < gs->ng; i++) {
+        if (fabs(gs->g[i].s.mean) > maxabs)
+            maxabs = fabs(gs->g[i].s.mean);
+        anyflag = anyflag || gs->g[i].nflags > 0;
+    }
+    sc = results_scale(gs->unit, maxabs);
     if (sc.unit)
         snprintf(us, sizeof us, " (%s)", sc.unit);
-    t.ncols = nby + 4 + (baseline ? 1 : 0);
-    for (int i = 0; i < nby; i++) {
-        align[i] = 'l';
-        cells[nc++] = strdup(names[i]);
+    for (int i = 0; i < gs->nkeys; i++) {
+        align[nc] = 'l';
+        cells[nc++] = strdup(gs->keys[i]);
     }
-    memcpy(align + nby, "rrrll", 5);
+    align[nc] = 'r';
     cells[nc++] = strdup("n");
+    align[nc] = 'r';
     cells[nc++] = results_fmt("mean%s", us);
+    align[nc] = 'r';
+    cells[nc++] = results_fmt("median%s", us);
+    align[nc] = 'r';
     cells[nc++] = results_fmt("stddev%s", us);
+    align[nc] = 'l';
     cells[nc++] = results_fmt("95%% CI%s", us);
-    if (baseline)
+    if (baseline) {
+        align[nc] = 'r';
         cells[nc++] = results_fmt("change vs %s", baseline);
+        align[nc] = 'l';
+        cells[nc++] = strdup("95% CI of change");
+        align[nc] = 'r';
+        cells[nc++] = strdup("p (Welch)");
+        align[nc] = 'l';
+        cells[nc++] = strdup("signif.");
+    }
+    if (anyflag) {
+        align[nc] = 'l';
+        cells[nc++] = strdup("flags (runs)");
+    }
+    t.ncols = nc;
     t.align = align;
     if (results_table_add(&t, cells) < 0)
         goto out;
-    for (int i = 0; i < ng; i++) {
-        const stats_summary_t *s = &g[i].s;
+    for (int i = 0; i < gs->ng; i++) {
+        const results_group_t *g = &gs->g[i];
+        const stats_summary_t *s = &g->s;
         int d = sc.decimals;
 
         nc = 0;
-        for (int j = 0; j < nby; j++)
-            cells[nc++] = strdup(g[i].val[j]);
+        for (int j = 0; j < gs->nkeys; j++)
+            cells[nc++] = strdup(g->val[j]);
         cells[nc++] = results_fmt("%d", s->n);
         cells[nc++] = results_fmt("%.*f", d, s->mean / sc.div);
+        cells[nc++] = results_fmt("%.*f", d, g->median / sc.div);
         if (s->n < 2) {
             cells[nc++] = strdup("-");
             cells[nc++] = strdup("-");
@@ -446,14 +947,23 @@ results_compare_table(results_group_t *g, int ng, const char *const *names, int 
                                       s->ci_high / sc.div);
         }
         if (baseline) {
-            if (g[i].base == i)
+            const char *sig = results_sig(g);
+
+            if (g->base == i)
                 cells[nc++] = strdup("baseline");
-            else if (g[i].base < 0 || g[g[i].base].s.mean == 0)
+            else if (isnan(g->change))
                 cells[nc++] = strdup("-");
             else
-                cells[nc++] = results_fmt("%+.1f %%", 100.0 * (s->mean - g[g[i].base].s.mean) /
-                                                          g[g[i].base].s.mean);
+                cells[nc++] = results_fmt("%+.1f %%", g->change);
+            if (g->base == i || isnan(g->change_lo))
+                cells[nc++] = strdup("-");
+            else
+                cells[nc++] = results_fmt("[%+.1f, %+.1f] %%", g->change_lo, g->change_hi);
+            cells[nc++] = g->base == i || isnan(g->p) ? strdup("-") : results_fmt("%.3g", g->p);
+            cells[nc++] = strdup(g->base == i || !sig ? "-" : sig);
         }
+        if (anyflag)
+            cells[nc++] = g->nflags ? results_flags_text(g, " ") : strdup("-");
         if (results_table_add(&t, cells) < 0)
             goto out;
     }
@@ -464,42 +974,40 @@ out:
     return rc;
 }
 
-/* The change of group i against its baseline in %, one decimal; NAN when none. */
+/* The change rounded to one decimal, as CSV and JSON show it; NAN when none. */
 static double
-results_change(const results_group_t *g, int i)
+results_round1(double v)
 {
-    double base;
-
-    if (g[i].base < 0)
-        return NAN;
-    base = g[g[i].base].s.mean;
-    if (base == 0)
-        return NAN;
-    return round(1000.0 * (g[i].s.mean - base) / base) / 10.0;
+    return isfinite(v) ? round(10.0 * v) / 10.0 : NAN;
 }
 
 static void
-results_compare_csv(results_group_t *g, int ng, const char *const *names, int nby,
-                    const char *unit, FILE *out)
+results_compare_csv(const results_groups_t *gs, FILE *out)
 {
     char u[48], us[52] = "";
 
-    results_unit_ident(unit, u, sizeof u);
+    results_unit_ident(gs->unit, u, sizeof u);
     if (u[0])
         snprintf(us, sizeof us, "_%s", u);
-    for (int j = 0; j < nby; j++)
-        fprintf(out, "%s,", names[j]);
-    fprintf(out, "n,mean%s,stddev%s,ci95_low%s,ci95_high%s,change_pct\n", us, us, us, us);
-    for (int i = 0; i < ng; i++) {
-        const stats_summary_t *s = &g[i].s;
-        double ch = results_change(g, i);
+    for (int j = 0; j < gs->nkeys; j++)
+        fprintf(out, "%s,", gs->keys[j]);
+    fprintf(out, "n,mean%s,median%s,stddev%s,ci95_low%s,ci95_high%s,change_pct,"
+                 "change_ci95_low_pct,change_ci95_high_pct,p_welch,significant,flags\n",
+            us, us, us, us, us);
+    for (int i = 0; i < gs->ng; i++) {
+        const results_group_t *g = &gs->g[i];
+        const stats_summary_t *s = &g->s;
+        double ch = results_round1(g->change);
+        char *fl = results_flags_text(g, ";");
 
-        for (int j = 0; j < nby; j++) {
-            results_csv_field(out, g[i].val[j]);
+        for (int j = 0; j < gs->nkeys; j++) {
+            results_csv_field(out, g->val[j]);
             fputc(',', out);
         }
         fprintf(out, "%d,", s->n);
         results_csv_num(out, s->mean);
+        fputc(',', out);
+        results_csv_num(out, g->median);
         fputc(',', out);
         results_csv_num(out, s->n < 2 ? NAN : s->stddev);
         fputc(',', out);
@@ -509,7 +1017,19 @@ results_compare_csv(results_group_t *g, int ng, const char *const *names, int nb
         fputc(',', out);
         if (isfinite(ch))
             fprintf(out, "%+.1f", ch);
+        fputc(',', out);
+        results_csv_num(out, g->change_lo);
+        fputc(',', out);
+        results_csv_num(out, g->change_hi);
+        fputc(',', out);
+        results_csv_num(out, g->p);
+        fputc(',', out);
+        if (results_sig(g))
+            fputs(results_sig(g), out);
+        fputc(',', out);
+        results_csv_field(out, fl);
         fputc('\n', out);
+        free(fl);
     }
 }
 
@@ -521,35 +1041,47 @@ results_json_num(double v)
 }
 
 static int
-results_compare_json(results_group_t *g, int ng, const char *const *names, int nby,
-                     const char *unit, FILE *out)
+results_compare_json(const results_groups_t *gs, FILE *out)
 {
-    char u[48], k[5][64];
+    char u[48], k[6][64];
     json_t *arr = json_array();
     int rc = -1;
 
-    results_unit_ident(unit, u, sizeof u);
+    results_unit_ident(gs->unit, u, sizeof u);
     snprintf(k[0], sizeof k[0], "mean%s%s", u[0] ? "_" : "", u);
     snprintf(k[1], sizeof k[1], "stddev%s%s", u[0] ? "_" : "", u);
     snprintf(k[2], sizeof k[2], "ci95_low%s%s", u[0] ? "_" : "", u);
     snprintf(k[3], sizeof k[3], "ci95_high%s%s", u[0] ? "_" : "", u);
+    snprintf(k[4], sizeof k[4], "median%s%s", u[0] ? "_" : "", u);
     if (!arr)
         goto out;
-    for (int i = 0; i < ng; i++) {
-        const stats_summary_t *s = &g[i].s;
-        json_t *o = json_object();
+    for (int i = 0; i < gs->ng; i++) {
+        const results_group_t *g = &gs->g[i];
+        const stats_summary_t *s = &g->s;
+        json_t *o = json_object(), *fl = json_object();
+        const char *sig = results_sig(g);
 
-        if (!o || json_array_append_new(arr, o) < 0)
+        if (!o || !fl || json_array_append_new(arr, o) < 0) {
+            json_decref(fl);
             goto out;
-        for (int j = 0; j < nby; j++)
-            json_object_set_new(o, names[j], json_string(g[i].val[j]));
+        }
+        for (int j = 0; j < gs->nkeys; j++)
+            json_object_set_new(o, gs->keys[j], json_string(g->val[j]));
         json_object_set_new(o, "n", json_integer(s->n));
         json_object_set_new(o, k[0], results_json_num(s->mean));
+        json_object_set_new(o, k[4], results_json_num(g->median));
         json_object_set_new(o, k[1], results_json_num(s->n < 2 ? NAN : s->stddev));
         json_object_set_new(o, k[2], results_json_num(s->ci_low));
         json_object_set_new(o, k[3], results_json_num(s->ci_high));
-        json_object_set_new(o, "change_pct", results_json_num(results_change(g, i)));
-        json_object_set_new(o, "unit", unit ? json_string(unit) : json_null());
+        json_object_set_new(o, "change_pct", results_json_num(results_round1(g->change)));
+        json_object_set_new(o, "change_ci95_low_pct", results_json_num(g->change_lo));
+        json_object_set_new(o, "change_ci95_high_pct", results_json_num(g->change_hi));
+        json_object_set_new(o, "p_welch", results_json_num(g->p));
+        json_object_set_new(o, "significant", sig ? json_boolean(sig[0] == 'y') : json_null());
+        for (int f = 0; f < g->nflags; f++)
+            json_object_set_new(fl, g->flags[f].name, json_integer(g->flags[f].count));
+        json_object_set_new(o, "flags", fl);
+        json_object_set_new(o, "unit", gs->unit ? json_string(gs->unit) : json_null());
     }
     if (json_dumpf(arr, out, RESULTS_JSON_FLAGS) < 0)
         goto out;
@@ -561,181 +1093,54 @@ out:
 }
 
 int
-results_compare(store_t *store, int64_t batch, const char *by, const char *baseline,
-                const char *metric, results_format_t format, FILE *out, char *err,
-                size_t errlen)
+results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
+                    const char *baseline, const char *metric, results_format_t format,
+                    FILE *out, char *err, size_t errlen)
 {
-    char bybuf[RESULTS_MAX_BY * 34], paths[RESULTS_MAX_BY][40], sql[2048];
-    const char *names[RESULTS_MAX_BY];
-    const char *bval = NULL;
-    int nby, bidx = -1, ng = 0, gcap = 0, rc = -1, step;
-    results_group_t *g = NULL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db;
-    char *unit = NULL;
-    bool empty;
-    size_t o;
+    results_groups_t gs;
+    char msg[256];
+    int rc;
 
     if (err && errlen)
         err[0] = '\0';
-    if (!store || !out) {
-        results_err(err, errlen, "no database");
+    if (!out || !sel) {
+        results_err(err, errlen, "no output");
         return -1;
     }
-    db = store_db(store);
-    nby = results_parse_by(by, bybuf, sizeof bybuf, names, err, errlen);
-    if (nby < 0)
-        return -1;
-    if (baseline) {
-        const char *eq = strchr(baseline, '=');
-
-        if (!eq) {
-            results_err(err, errlen, "bad --baseline '%.80s': expected param=value", baseline);
-            return -1;
-        }
-        for (int i = 0; i < nby; i++)
-            if (strlen(names[i]) == (size_t)(eq - baseline) &&
-                strncmp(names[i], baseline, (size_t)(eq - baseline)) == 0)
-                bidx = i;
-        if (bidx < 0) {
-            results_err(err, errlen, "bad --baseline '%.80s': '%.*s' is not one of --by %s",
-                        baseline, (int)(eq - baseline > 40 ? 40 : eq - baseline), baseline, by);
-            return -1;
-        }
-        bval = eq + 1;
-        if (!*bval || strlen(bval) > RESULTS_MAX_VALUE) {
-            results_err(err, errlen, "bad --baseline '%.80s': the value must be 1 to %d bytes",
-                        baseline, RESULTS_MAX_VALUE);
-            return -1;
-        }
+    rc = results_groups_collect(store, sel, by, baseline, metric, &gs, msg, sizeof msg, err,
+                                errlen);
+    if (rc != 0) {
+        if (rc == 1)
+            fprintf(out, "%s\n", msg);
+        return rc;
     }
-    if (!metric || !results_name_ok(metric, strlen(metric), 64, true)) {
-        results_err(err, errlen, "bad metric '%.80s': metric names are 1 to 64 of [a-z0-9_]",
-                    metric ? metric : "");
-        return -1;
-    }
-    if (results_batch_resolve(store, &batch, &empty, err, errlen) < 0)
-        return -1;
-    if (empty) {
-        fprintf(out, "no batches in the database\n");
-        return 1;
-    }
-
-    /* Only fixed fragments and parameter numbers go into the SQL text. */
-    o = (size_t)snprintf(sql, sizeof sql, "SELECT m.value");
-    for (int i = 0; i < nby; i++) {
-        snprintf(paths[i], sizeof paths[i], "$.%s", names[i]);
-        o += (size_t)snprintf(sql + o, sizeof sql - o,
-                              ", json_extract(r.params_json, ?%d), json_type(r.params_json, ?%d)",
-                              i + 3, i + 3);
-    }
-    snprintf(sql + o, sizeof sql - o,
-             " FROM run r JOIN metric m ON m.run_id = r.id AND m.name = ?1"
-             " WHERE r.state = 'done' AND (?2 = -1 OR r.batch_id = ?2) ORDER BY r.id");
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        goto dberr;
-    sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, batch);
-    for (int i = 0; i < nby; i++)
-        sqlite3_bind_text(st, i + 3, paths[i], -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char *val[RESULTS_MAX_BY] = { NULL };
-        int gi = -1;
-        bool oom = false;
-
-        for (int i = 0; i < nby; i++)
-            if (!(val[i] = results_param_text(st, 1 + 2 * i)))
-                oom = true;
-        for (int k = 0; !oom && k < ng && gi < 0; k++) {
-            int j = 0;
-
-            while (j < nby && strcmp(g[k].val[j], val[j]) == 0)
-                j++;
-            if (j == nby)
-                gi = k;
-        }
-        if (!oom && gi < 0) {
-            if (ng == gcap) {
-                int cap = gcap ? 2 * gcap : 8;
-                results_group_t *ng_ = realloc(g, (size_t)cap * sizeof *g);
-
-                if (!ng_) {
-                    oom = true;
-                } else {
-                    g = ng_;
-                    gcap = cap;
-                }
-            }
-            if (!oom) {
-                gi = ng++;
-                memset(&g[gi], 0, sizeof g[gi]);
-                memcpy(g[gi].val, val, sizeof val);
-                memset(val, 0, sizeof val);
-            }
-        }
-        for (int i = 0; i < nby; i++)
-            free(val[i]);
-        if (oom || results_group_push(&g[gi], sqlite3_column_double(st, 0)) < 0) {
-            results_err(err, errlen, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE)
-        goto dberr;
-    if (ng == 0) {
-        if (batch == -1)
-            fprintf(out, "no done runs with metric %s\n", metric);
-        else
-            fprintf(out, "no done runs with metric %s in batch %lld\n", metric,
-                    (long long)batch);
-        rc = 1;
-        goto out;
-    }
-    for (int i = 0; i < ng; i++) {
-        if (stats_summarize(g[i].x, g[i].n, RESULTS_CONFIDENCE, &g[i].s) < 0) {
-            results_err(err, errlen, "metric %s: a stored value is not a finite number", metric);
-            goto out;
-        }
-        g[i].base = -1;
-        for (int k = 0; bval && k < ng && g[i].base < 0; k++) {
-            int j = 0;
-
-            while (j < nby && strcmp(g[k].val[j], j == bidx ? bval : g[i].val[j]) == 0)
-                j++;
-            if (j == nby)
-                g[i].base = k;
-        }
-    }
-    unit = results_metric_unit(db, metric);
     switch (format) {
     case RESULTS_CSV:
-        results_compare_csv(g, ng, names, nby, unit, out);
-        rc = 0;
+        results_compare_csv(&gs, out);
         break;
     case RESULTS_JSON:
-        rc = results_compare_json(g, ng, names, nby, unit, out);
+        rc = results_compare_json(&gs, out);
         break;
     default:
-        rc = results_compare_table(g, ng, names, nby, unit, baseline, out);
+        rc = results_compare_table(&gs, baseline, out);
         break;
     }
     if (rc < 0)
         results_err(err, errlen, "out of memory");
-    goto out;
-dberr:
-    results_err(err, errlen, "database: %s", sqlite3_errmsg(db));
-    rc = -1;
-out:
-    sqlite3_finalize(st);
-    for (int i = 0; i < ng; i++) {
-        for (int j = 0; j < nby; j++)
-            free(g[i].val[j]);
-        free(g[i].x);
-    }
-    free(g);
-    free(unit);
+    results_groups_free(&gs);
     return rc;
 }
+
+int
+results_compare(store_t *store, int64_t batch, const char *by, const char *baseline,
+                const char *metric, results_format_t format, FILE *out, char *err,
+                size_t errlen)
+{
+    results_select_t sel = { .batch = batch, .matrix = NULL };
+
+    return results_compare_sel(store, &sel, by, baseline, metric, format, out, err, errlen);
+}
+
 
 /* ---- list -------------------------------------------------------------- */
 
@@ -927,7 +1332,145 @@ out:
     return rc;
 }
 
+static int results_flatten(json_t *acc, const char *prefix, const json_t *v);
+static json_t *results_batch_meta(sqlite3 *db, int64_t batch);
+
 /* ---- show -------------------------------------------------------------- */
+
+/*
+ * The samples and the hosts' metadata of the run in row st (columns 1 =
+ * batch, 7 = client host, 8 = server host): added to obj (JSON "samples":
+ * [{t_s, name, value, unit}], "hosts": {host: meta}), or printed as CSV
+ * rows (sample:T:NAME,value,unit and meta:HOST:KEY,value,) or as tables.
+ * 0 or -1 (out of memory).
+ */
+static int
+results_show_extra(sqlite3 *db, sqlite3_stmt *st, results_format_t format, json_t *obj,
+                   FILE *out)
+{
+    sqlite3_stmt *ss = NULL;
+    json_t *samples = json_array(), *hosts = json_object(), *all = NULL;
+    results_table_t t = { .ncols = 4, .align = "rlrl" };
+    int rc = -1;
+
+    if (!samples || !hosts)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT t_s, name, value FROM sample WHERE run_id = ?1"
+                               " ORDER BY t_s, name, seq", -1, &ss, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(ss, 1, sqlite3_column_int64(st, 0));
+    while (sqlite3_step(ss) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(ss, 1);
+        const char *unit = metric_unit(name);
+
+        json_array_append_new(samples, json_pack("{s:f, s:s, s:f, s:s?}", "t_s",
+                                                 sqlite3_column_double(ss, 0), "name", name,
+                                                 "value", sqlite3_column_double(ss, 2), "unit",
+                                                 unit));
+    }
+    if ((all = results_batch_meta(db, sqlite3_column_int64(st, 1))) != NULL) {
+        for (int c = 7; c <= 8; c++) {
+            const char *h = (const char *)sqlite3_column_text(st, c);
+
+            if (h && json_object_get(all, h))
+                json_object_set(hosts, h, json_object_get(all, h));
+        }
+    }
+    if (format == RESULTS_JSON) {
+        json_object_set(obj, "samples", samples);
+        json_object_set(obj, "hosts", hosts);
+    } else if (format == RESULTS_CSV) {
+        size_t i;
+        json_t *v;
+        const char *h;
+
+        json_array_foreach(samples, i, v) {
+            char key[160];
+
+            snprintf(key, sizeof key, "sample:%g:%s",
+                     json_real_value(json_object_get(v, "t_s")),
+                     json_string_value(json_object_get(v, "name")));
+            results_csv_field(out, key);
+            fputc(',', out);
+            results_csv_num(out, json_real_value(json_object_get(v, "value")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "unit")));
+            fputc('\n', out);
+        }
+        json_object_foreach(hosts, h, v) {
+            json_t *flat = json_object();
+            const char *k;
+            json_t *x;
+
+            if (!flat || results_flatten(flat, "", v) < 0) {
+                json_decref(flat);
+                goto out;
+            }
+            json_object_foreach(flat, k, x) {
+                char *key = results_fmt("meta:%s:%s", h, k);
+
+                results_csv_field(out, key);
+                fputc(',', out);
+                results_csv_field(out, json_string_value(x));
+                fputs(",\n", out);
+                free(key);
+            }
+            json_decref(flat);
+        }
+    } else {
+        size_t i;
+        json_t *v;
+        const char *h;
+        char *cells[4] = { strdup("t (s)"), strdup("sample"), strdup("value"), strdup("unit") };
+
+        if (results_table_add(&t, cells) < 0)
+            goto out;
+        json_array_foreach(samples, i, v) {
+            const char *u = json_string_value(json_object_get(v, "unit"));
+
+            cells[0] = results_fmt("%.3f", json_real_value(json_object_get(v, "t_s")));
+            cells[1] = strdup(json_string_value(json_object_get(v, "name")));
+            cells[2] = results_fmt("%.15g", json_real_value(json_object_get(v, "value")));
+            cells[3] = strdup(u ? u : "-");
+            if (results_table_add(&t, cells) < 0)
+                goto out;
+        }
+        fputc('\n', out);
+        if (t.nrows > 1)
+            results_table_print(&t, out);
+        else
+            fprintf(out, "no samples\n");
+        json_object_foreach(hosts, h, v) {
+            json_t *flat = json_object();
+            const char *k;
+            json_t *x;
+            int w = 0;
+
+            if (!flat || results_flatten(flat, "", v) < 0) {
+                json_decref(flat);
+                goto out;
+            }
+            fprintf(out, "\nhost %s (metadata of batch %lld)\n", h,
+                    (long long)sqlite3_column_int64(st, 1));
+            json_object_foreach(flat, k, x)
+                if ((int)strlen(k) > w)
+                    w = (int)strlen(k);
+            json_object_foreach(flat, k, x)
+                fprintf(out, "  %-*s  %s\n", w, k, json_string_value(x));
+            json_decref(flat);
+        }
+        if (json_object_size(hosts) == 0)
+            fprintf(out, "\nno host metadata\n");
+    }
+    rc = 0;
+out:
+    results_table_free(&t);
+    sqlite3_finalize(ss);
+    json_decref(samples);
+    json_decref(hosts);
+    json_decref(all);
+    return rc;
+}
 
 int
 results_show(store_t *store, int64_t run, results_format_t format, FILE *out, char *err,
@@ -996,6 +1539,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
         if (step != SQLITE_DONE)
             goto dberr;
         json_object_set(obj, "metrics", metrics);
+        if (results_show_extra(db, st, RESULTS_JSON, obj, out) < 0)
+            goto oom;
         if (json_dumpf(obj, out, RESULTS_JSON_FLAGS) < 0)
             goto oom;
         fputc('\n', out);
@@ -1016,6 +1561,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
         }
         if (step != SQLITE_DONE)
             goto dberr;
+        if (results_show_extra(db, st, RESULTS_CSV, NULL, out) < 0)
+            goto oom;
     } else {
         int w = 0;
 
@@ -1058,6 +1605,8 @@ results_show(store_t *store, int64_t run, results_format_t format, FILE *out, ch
             results_table_print(&t, out);
         else
             fprintf(out, "no metrics\n");
+        if (results_show_extra(db, st, RESULTS_TABLE, NULL, out) < 0)
+            goto oom;
     }
     rc = 0;
     goto out;
@@ -1072,5 +1621,461 @@ out:
     json_decref(metrics);
     sqlite3_finalize(st);
     sqlite3_finalize(mt);
+    return rc;
+}
+
+/* ---- host metadata: show, diff-hosts, export ----------------------------- */
+
+/* Appends (path, text value) pairs of a JSON tree to a table of 3 columns (host, key, value). */
+static int
+results_flatten(json_t *acc, const char *prefix, const json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+
+        json_object_foreach((json_t *)v, k, c) {
+            char *p = prefix[0] ? results_fmt("%s.%s", prefix, k) : strdup(k);
+            int rc;
+
+            if (!p)
+                return -1;
+            rc = results_flatten(acc, p, c);
+            free(p);
+            if (rc < 0)
+                return -1;
+        }
+        return 0;
+    }
+    {
+        char *t = json_is_string(v) ? strdup(json_string_value(v))
+                                    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        int rc;
+
+        if (!t)
+            return -1;
+        rc = json_object_set_new(acc, prefix, json_string(t));
+        free(t);
+        return rc;
+    }
+}
+
+/* The metadata of every host of a batch: a fresh object host -> meta (empty when none). */
+static json_t *
+results_batch_meta(sqlite3 *db, int64_t batch)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *o = json_object();
+
+    if (!o || sqlite3_prepare_v2(db, "SELECT host, meta_json FROM host_meta WHERE batch_id = ?1"
+                                     " ORDER BY host", -1, &st, NULL) != SQLITE_OK) {
+        json_decref(o);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, batch);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *m = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+        if (m)
+            json_object_set_new(o, (const char *)sqlite3_column_text(st, 0), m);
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+int
+results_diff_hosts(store_t *store, int64_t batch1, int64_t batch2, results_format_t format,
+                   FILE *out, char *err, size_t errlen)
+{
+    json_t *m[2] = { NULL, NULL }, *flat[2] = { NULL, NULL }, *rows = NULL, *hosts = NULL;
+    int64_t b[2] = { batch1, batch2 };
+    sqlite3 *db;
+    const char *h;
+    json_t *v;
+    bool empty;
+    int rc = -1;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!store || !out) {
+        results_err(err, errlen, "no database");
+        return -1;
+    }
+    db = store_db(store);
+    for (int i = 0; i < 2; i++) {
+        if (b[i] < 1) {
+            results_err(err, errlen, "bad batch id %lld", (long long)b[i]);
+            return -1;
+        }
+        if (results_batch_resolve(store, &b[i], &empty, err, errlen) < 0)
+            return -1;
+    }
+    if (!(rows = json_array()) || !(hosts = json_object()))
+        goto oom;
+    for (int i = 0; i < 2; i++) {
+        if (!(m[i] = results_batch_meta(db, b[i])) || !(flat[i] = json_object()))
+            goto oom;
+        json_object_foreach(m[i], h, v) {
+            json_t *f = json_object();
+
+            if (!f || json_object_set_new(flat[i], h, f) < 0 || results_flatten(f, "", v) < 0)
+                goto oom;
+            json_object_set_new(hosts, h, json_true());
+        }
+        if (json_object_size(m[i]) == 0) {
+            results_err(err, errlen, "batch %lld has no host metadata (it never ran a run)",
+                        (long long)b[i]);
+            goto out;
+        }
+    }
+    /* Hosts by name; a host only one batch used is a difference of its own. */
+    json_object_foreach(hosts, h, v) {
+        json_t *f0 = json_object_get(flat[0], h), *f1 = json_object_get(flat[1], h), *all;
+        const char *k;
+        json_t *x;
+
+        if (!f0 || !f1) {
+            json_array_append_new(rows, json_pack("{s:s, s:s, s:s?, s:s?}", "host", h, "key",
+                                                  "(host)", "a", f0 ? "used" : NULL, "b",
+                                                  f1 ? "used" : NULL));
+            continue;
+        }
+        if (!(all = json_deep_copy(f0)) || json_object_update(all, f1) < 0) {
+            json_decref(all);
+            goto oom;
+        }
+        json_object_foreach(all, k, x) {
+            json_t *a = json_object_get(f0, k), *c = json_object_get(f1, k);
+
+            if (a && c && json_equal(a, c))
+                continue;
+            json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?}", "host", h, "key", k,
+                                                  "a", a, "b", c));
+        }
+        json_decref(all);
+    }
+    if (format == RESULTS_JSON) {
+        if (json_dumpf(rows, out, RESULTS_JSON_FLAGS) < 0)
+            goto oom;
+        fputc('\n', out);
+    } else if (format == RESULTS_CSV) {
+        size_t i;
+
+        fprintf(out, "host,key,batch_%lld,batch_%lld\n", (long long)b[0], (long long)b[1]);
+        json_array_foreach(rows, i, v) {
+            results_csv_field(out, json_string_value(json_object_get(v, "host")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "key")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "a")));
+            fputc(',', out);
+            results_csv_field(out, json_string_value(json_object_get(v, "b")));
+            fputc('\n', out);
+        }
+    } else if (json_array_size(rows) == 0) {
+        fprintf(out, "no differences between the hosts of batch %lld and batch %lld\n",
+                (long long)b[0], (long long)b[1]);
+    } else {
+        results_table_t t = { .ncols = 4, .align = "llll" };
+        char *cells[4] = { strdup("host"), strdup("key"),
+                           results_fmt("batch %lld", (long long)b[0]),
+                           results_fmt("batch %lld", (long long)b[1]) };
+        size_t i;
+
+        if (results_table_add(&t, cells) < 0)
+            goto oom;
+        json_array_foreach(rows, i, v) {
+            const char *a = json_string_value(json_object_get(v, "a"));
+            const char *c = json_string_value(json_object_get(v, "b"));
+
+            cells[0] = strdup(json_string_value(json_object_get(v, "host")));
+            cells[1] = strdup(json_string_value(json_object_get(v, "key")));
+            cells[2] = strdup(a ? a : "-");
+            cells[3] = strdup(c ? c : "-");
+            if (results_table_add(&t, cells) < 0) {
+                results_table_free(&t);
+                goto oom;
+            }
+        }
+        results_table_print(&t, out);
+        results_table_free(&t);
+    }
+    rc = 0;
+    goto out;
+oom:
+    results_err(err, errlen, "out of memory");
+out:
+    for (int i = 0; i < 2; i++) {
+        json_decref(m[i]);
+        json_decref(flat[i]);
+    }
+    json_decref(rows);
+    json_decref(hosts);
+    return rc;
+}
+
+/* The unit of a parameter of the matrix format (docs/matrix.md), NULL when it has none. */
+static const char *
+results_param_unit(const char *name)
+{
+    if (strcmp(name, "size") == 0)
+        return "bytes";
+    if (strcmp(name, "streams") == 0)
+        return "count";
+    if (strcmp(name, "duration_s") == 0)
+        return "s";
+    return NULL;
+}
+
+/* The run filter of a resolved selection, with ?1 as its one parameter. */
+static const char *
+results_sel_cond(const results_select_t *sel)
+{
+    if (sel->matrix)
+        return "r.batch_id IN (SELECT id FROM batch WHERE matrix_name = ?1)";
+    return sel->batch > 0 ? "r.batch_id = ?1" : "?1 IS NOT NULL";
+}
+
+static void
+results_sel_bind(sqlite3_stmt *st, const results_select_t *sel)
+{
+    if (sel->matrix)
+        sqlite3_bind_text(st, 1, sel->matrix, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, sel->batch);
+}
+
+/* Prepares head + the selection's condition + tail; NULL on error. */
+static sqlite3_stmt *
+results_sel_prepare(sqlite3 *db, const results_select_t *sel, const char *head,
+                    const char *tail)
+{
+    sqlite3_stmt *st = NULL;
+    char *sql = results_fmt("%s%s%s", head, results_sel_cond(sel), tail);
+
+    if (!sql)
+        return NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        st = NULL;
+    free(sql);
+    if (st)
+        results_sel_bind(st, sel);
+    return st;
+}
+
+int
+results_export(store_t *store, const results_select_t *select, results_format_t format,
+               FILE *out, char *err, size_t errlen)
+{
+    results_select_t sel = *select;
+    sqlite3_stmt *rs = NULL, *ms = NULL, *ps = NULL, *ns = NULL, *hs = NULL;
+    json_t *pnames = NULL, *mnames = NULL, *meta = NULL;
+    char what[128];
+    sqlite3 *db;
+    int rc = -1, mstep, step, e;
+    int64_t mrun = 0;
+    size_t nruns = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!store || !out) {
+        results_err(err, errlen, "no database");
+        return -1;
+    }
+    if (format == RESULTS_TABLE) {
+        results_err(err, errlen, "export: --format must be csv or json");
+        return -1;
+    }
+    db = store_db(store);
+    e = results_select_resolve(store, &sel, what, sizeof what, err, errlen);
+    if (e < 0)
+        return -1;
+    if (e == 1)
+        sel.batch = 0;                /* an empty database: selects nothing */
+    /* Parameter and metric names over the selection (CSV columns), host metadata. */
+    if (!(pnames = json_array()) || !(mnames = json_object()) || !(meta = json_object()))
+        goto oom;
+    if (format == RESULTS_CSV) {
+        if (!(ps = results_sel_prepare(db, &sel,
+                       "SELECT DISTINCT j.key FROM run r, json_each(r.params_json) j WHERE ",
+                       "")) ||
+            !(ns = results_sel_prepare(db, &sel,
+                       "SELECT m.name, max(m.unit) FROM metric m JOIN run r ON r.id = m.run_id "
+                       "WHERE ",
+                       " GROUP BY m.name ORDER BY m.name")))
+            goto dberr;
+        while ((step = sqlite3_step(ps)) == SQLITE_ROW)
+            json_array_append_new(pnames, json_string((const char *)sqlite3_column_text(ps, 0)));
+        if (step != SQLITE_DONE)
+            goto dberr;
+        while ((step = sqlite3_step(ns)) == SQLITE_ROW)
+            json_object_set_new(mnames, (const char *)sqlite3_column_text(ns, 0),
+                                sqlite3_column_text(ns, 1)
+                                    ? json_string((const char *)sqlite3_column_text(ns, 1))
+                                    : json_null());
+        if (step != SQLITE_DONE)
+            goto dberr;
+    } else {
+        if (!(hs = results_sel_prepare(db, &sel,
+                       "SELECT h.batch_id, h.host, h.meta_json FROM host_meta h WHERE h.batch_id "
+                       "IN (SELECT DISTINCT r.batch_id FROM run r WHERE ",
+                       ")")))
+            goto dberr;
+        while ((step = sqlite3_step(hs)) == SQLITE_ROW) {
+            char key[64];
+
+            snprintf(key, sizeof key, "%lld/%s", (long long)sqlite3_column_int64(hs, 0),
+                     (const char *)sqlite3_column_text(hs, 1));
+            json_object_set_new(meta, key,
+                                json_loads((const char *)sqlite3_column_text(hs, 2), 0, NULL)
+                                    ?: json_null());
+        }
+        if (step != SQLITE_DONE)
+            goto dberr;
+    }
+    if (!(rs = results_sel_prepare(db, &sel,
+                   "SELECT r.id, r.batch_id, r.state, r.reason, r.params_json, r.client_host, "
+                   "r.server_host, (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = "
+                   "r.id) FROM run r WHERE ",
+                   " ORDER BY r.id")) ||
+        !(ms = results_sel_prepare(db, &sel,
+                   "SELECT m.run_id, m.name, m.value FROM metric m JOIN run r ON r.id = m.run_id "
+                   "WHERE ",
+                   " ORDER BY m.run_id")))
+        goto dberr;
+    if (format == RESULTS_CSV) {
+        const char *k;
+        json_t *u;
+        size_t i;
+        json_t *pn;
+
+        fputs("id,batch,state,reason,client_host,server_host,flags", out);
+        json_array_foreach(pnames, i, pn) {
+            const char *pu = results_param_unit(json_string_value(pn));
+            char *h = pu ? results_fmt("%s (%s)", json_string_value(pn), pu)
+                         : strdup(json_string_value(pn));
+
+            fputc(',', out);
+            results_csv_field(out, h);
+            free(h);
+        }
+        json_object_foreach(mnames, k, u) {
+            char *h = json_is_string(u) ? results_fmt("%s (%s)", k, json_string_value(u))
+                                        : strdup(k);
+
+            fputc(',', out);
+            results_csv_field(out, h);
+            free(h);
+        }
+        fputc('\n', out);
+    } else {
+        fputs("[", out);
+    }
+    mstep = sqlite3_step(ms);
+    while ((step = sqlite3_step(rs)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(rs, 0), batch = sqlite3_column_int64(rs, 1);
+        json_t *params = json_loads((const char *)sqlite3_column_text(rs, 4), 0, NULL);
+        json_t *metrics = json_object();
+        const char *flags = (const char *)sqlite3_column_text(rs, 7);
+
+        if (!metrics) {
+            json_decref(params);
+            goto oom;
+        }
+        /* Both statements are ordered by run id: advance the metric cursor alongside. */
+        while (mstep == SQLITE_ROW && (mrun = sqlite3_column_int64(ms, 0)) <= id) {
+            if (mrun == id)
+                json_object_set_new(metrics, (const char *)sqlite3_column_text(ms, 1),
+                                    json_real(sqlite3_column_double(ms, 2)));
+            mstep = sqlite3_step(ms);
+        }
+        if (format == RESULTS_CSV) {
+            const char *k;
+            json_t *u, *pn;
+            size_t i;
+
+            fprintf(out, "%lld,%lld,", (long long)id, (long long)batch);
+            results_csv_field(out, (const char *)sqlite3_column_text(rs, 2));
+            for (int c = 3; c <= 7; c++) {       /* reason, client, server, flags */
+                if (c == 4)
+                    continue;
+                fputc(',', out);
+                results_csv_field(out, (const char *)sqlite3_column_text(rs, c));
+            }
+            json_array_foreach(pnames, i, pn) {
+                char *t = json_object_get(params, json_string_value(pn))
+                              ? results_value_text(json_object_get(params, json_string_value(pn)))
+                              : NULL;
+
+                fputc(',', out);
+                results_csv_field(out, t);
+                free(t);
+            }
+            json_object_foreach(mnames, k, u) {
+                json_t *v = json_object_get(metrics, k);
+
+                fputc(',', out);
+                if (v)
+                    results_csv_num(out, json_real_value(v));
+            }
+            fputc('\n', out);
+        } else {
+            json_t *fl = json_array(), *hm = json_object(), *o;
+            char *text;
+
+            for (const char *f = flags; fl && f && *f;) {
+                size_t l = strcspn(f, ",");
+
+                json_array_append_new(fl, json_stringn(f, l));
+                f += l + (f[l] == ',');
+            }
+            for (int c = 5; hm && c <= 6; c++) {
+                const char *host = (const char *)sqlite3_column_text(rs, c);
+                char key[64];
+
+                if (!host)
+                    continue;
+                snprintf(key, sizeof key, "%lld/%s", (long long)batch, host);
+                json_object_set(hm, host, json_object_get(meta, key) ?: json_null());
+            }
+            o = json_pack("{s:I, s:I, s:s, s:s?, s:o, s:o, s:o?, s:o?, s:s?, s:s?}", "id",
+                          (json_int_t)id, "batch", (json_int_t)batch, "state",
+                          (const char *)sqlite3_column_text(rs, 2), "reason",
+                          (const char *)sqlite3_column_text(rs, 3), "params",
+                          params ? params : json_object(), "metrics", metrics, "flags", fl,
+                          "hosts", hm, "client_host", (const char *)sqlite3_column_text(rs, 5),
+                          "server_host", (const char *)sqlite3_column_text(rs, 6));
+            params = metrics = NULL;
+            text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+            json_decref(o);
+            if (!text)
+                goto oom;
+            fprintf(out, "%s\n  %s", nruns ? "," : "", text);
+            free(text);
+        }
+        json_decref(params);
+        json_decref(metrics);
+        nruns++;
+    }
+    if (step != SQLITE_DONE || (mstep != SQLITE_ROW && mstep != SQLITE_DONE))
+        goto dberr;
+    if (format == RESULTS_JSON)
+        fputs(nruns ? "\n]\n" : "]\n", out);
+    rc = 0;
+    goto out;
+oom:
+    results_err(err, errlen, "out of memory");
+    goto out;
+dberr:
+    results_err(err, errlen, "database: %s", sqlite3_errmsg(db));
+out:
+    sqlite3_finalize(rs);
+    sqlite3_finalize(ms);
+    sqlite3_finalize(ps);
+    sqlite3_finalize(ns);
+    sqlite3_finalize(hs);
+    json_decref(pnames);
+    json_decref(mnames);
+    json_decref(meta);
     return rc;
 }

@@ -4,7 +4,9 @@
 #ifndef CNTB_RESULTS_H
 #define CNTB_RESULTS_H
 
+#include "stats.h"
 #include "store.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +32,76 @@ int results_compare(store_t *store, int64_t batch, const char *by, const char *b
                     const char *metric, results_format_t format, FILE *out, char *err,
                     size_t errlen);
 
+/* Which runs a comparison, plot, model or export reads. */
+typedef struct {
+    int64_t batch;       /* a batch id; 0 = the latest batch; -1 = every batch */
+    const char *matrix;  /* when not NULL: every batch of this matrix name (batch ignored) */
+} results_select_t;
+
+#define RESULTS_MAX_KEYS 16   /* --by parameters plus the other parameters that vary */
+#define RESULTS_MAX_FLAGS 8   /* distinct flags counted per group */
+
+typedef struct {
+    char name[32];       /* "tool_bound", "fragmented", "invalid", "skipped", "failed" */
+    int count;           /* runs of the group that carry it */
+} results_flag_t;
+
+/* One group of a comparison: the done runs with equal values of every key. */
+typedef struct {
+    char **val;          /* nkeys parameter values as text (fresh) */
+    double *x;           /* the metric's values, in its unit (fresh) */
+    int n, cap;          /* values; allocated */
+    stats_summary_t s;   /* n, mean, stddev, Student-t 95 % CI */
+    double median;       /* in the metric's unit */
+    int base;            /* index of the baseline group, -1 none (itself when it is one) */
+    double change;       /* 100 (mean - mean_base) / mean_base in %, NAN none */
+    double change_lo;    /* Fieller 95 % interval of change in %, NAN none */
+    double change_hi;
+    double p;            /* Welch two-sided p-value against the baseline, NAN none */
+    results_flag_t flags[RESULTS_MAX_FLAGS];
+    int nflags;
+} results_group_t;
+
+typedef struct {
+    char *keys[RESULTS_MAX_KEYS]; /* --by names, then the other varying parameters (fresh) */
+    int nkeys;
+    int bidx;            /* index of the baseline parameter in keys, -1 without --baseline */
+    char *unit;          /* the metric's unit (fresh) or NULL */
+    results_group_t *g;  /* groups in order of their first run */
+    int ng;
+} results_groups_t;
+
+/*
+ * The groups of a comparison (see results_compare_sel): validates by,
+ * baseline ("param=value" or NULL) and metric, reads the finished runs of
+ * sel and fills *gs (caller frees with results_groups_free).  Returns 0;
+ * 1 when no run matched (gs empty, a sentence in msg); -1 with err on a bad
+ * argument (unknown metric, unknown key, a baseline that matches no group,
+ * no such batch or matrix) or a database error.
+ */
+int results_groups_collect(store_t *store, const results_select_t *sel, const char *by,
+                           const char *baseline, const char *metric, results_groups_t *gs,
+                           char *msg, size_t msglen, char *err, size_t errlen);
+
+/* Frees what results_groups_collect filled; accepts an emptied or zeroed gs. */
+void results_groups_free(results_groups_t *gs);
+
+/*
+ * compare over a selection: groups are the done runs with equal values of
+ * the `by` parameters AND of every other parameter whose value differs
+ * among the selected runs (so a group never mixes sizes); each group's
+ * baseline is the group equal to it in every key but the baseline
+ * parameter, which has the baseline value.  Per group: n, mean, median,
+ * stddev, Student-t 95 % CI; against the baseline the change in %, its
+ * Fieller 95 % interval, the Welch p-value and significance at 5 %; and
+ * the flags of its runs (result "flags", skipped/failed runs of the same
+ * point).  Runs flagged invalid are not counted.  Same returns as
+ * results_compare.
+ */
+int results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
+                        const char *baseline, const char *metric, results_format_t format,
+                        FILE *out, char *err, size_t errlen);
+
 /*
  * Lists batches (no batch given: batch = -1) or the runs of a batch, with
  * state, reason and the main metric.  Returns 0 or -1 with err.
@@ -40,5 +112,30 @@ int results_list(store_t *store, int64_t batch, results_format_t format, FILE *o
 /* Shows one run: parameters, state, hosts, every metric with unit. 0 / -1. */
 int results_show(store_t *store, int64_t run, results_format_t format, FILE *out, char *err,
                  size_t errlen);
+
+/*
+ * Names what differs between the hosts of two batches: the host_meta
+ * snapshots flattened to dotted keys ("underlay.offloads.tso",
+ * "versions.iperf3", "kernel.release"), hosts paired by name; a host only
+ * one batch used shows as key "(host)".  Rows host, key, value in batch1,
+ * value in batch2 ("-" / empty / null when absent).  0, or -1 with err (no
+ * such batch, a batch without metadata).
+ */
+int results_diff_hosts(store_t *store, int64_t batch1, int64_t batch2, results_format_t format,
+                       FILE *out, char *err, size_t errlen);
+
+/*
+ * Exports every run of the selection (batch -1 = all) for notebooks and
+ * spreadsheets.  JSON: an array, one object per run: id, batch, state,
+ * reason, params{}, metrics{name: value}, flags[], hosts{host: metadata
+ * snapshot of the run's batch}, client_host, server_host.  CSV: one row per
+ * run; columns id, batch, state, reason, client_host, server_host, flags
+ * (";"-separated... as stored, ","-joined inside one quoted field), one per
+ * parameter ("size (bytes)") and one per metric with its unit
+ * ("throughput_bps (bit/s)").  Streams: memory does not grow with the
+ * number of runs.  0 or -1 with err (table format, bad selection).
+ */
+int results_export(store_t *store, const results_select_t *sel, results_format_t format,
+                   FILE *out, char *err, size_t errlen);
 
 #endif

@@ -656,3 +656,36 @@ store_latest_batch(store_t *self)
     sqlite3_finalize(st);
     return id;
 }
+
+int
+store_host_meta_insert(store_t *self, int64_t batch, const char *host, const json_t *meta)
+{
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int rc = -1;
+
+    if (!self)
+        return -1;
+    if (batch < 1 || !host || !host[0] || !json_is_object(meta)) {
+        store_seterr(self, "store_host_meta_insert: bad arguments");
+        return -1;
+    }
+    if (!(text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
+        store_seterr(self, "out of memory");
+        return -1;
+    }
+    st = store_prepare(self, "INSERT OR REPLACE INTO host_meta (batch_id, host, taken_at,"
+                             " meta_json) VALUES (?1, ?2, " STORE_NOW ", ?3)");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, batch);
+    sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    if (store_step_done(self, st) < 0)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}

@@ -11,6 +11,8 @@
  *   result(run_id, seq, host, received_at, raw_json)   PRIMARY KEY(run_id, seq)
  *   metric(run_id, name, value, unit)                   PRIMARY KEY(run_id, name)
  *   sample(run_id, seq, t_s, name, value)               per-second samples
+ *   host_meta(batch_id, host, taken_at, meta_json)      PRIMARY KEY(batch_id, host)
+ * and the views run_params, run_metric, run_flag (schemas/sql/002-analysis.sql).
  * Timestamps are UTC ISO 8601 text ("2026-11-29T23:59:01.123Z").
  * Run states: queued leasing setup running collect teardown done failed skipped interrupted.
  */
@@ -88,6 +90,16 @@ int store_requeue_interrupted(store_t *self);
  * none, -1 on error.
  */
 int64_t store_latest_batch(store_t *self);
+
+/*
+ * Records the metadata snapshot `meta` (a JSON object: the "meta" of the
+ * host's HELLO, built by node-agent/agent_meta.c) of `host` for `batch`
+ * (> 0).  A second call for the same (batch, host) replaces the first, so
+ * the row holds the latest snapshot of the batch.  Does not take ownership
+ * of meta.  0, or -1 (bad arguments, no such batch: foreign key) with the
+ * error in store_errmsg().
+ */
+int store_host_meta_insert(store_t *self, int64_t batch, const char *host, const json_t *meta);
 
 /*
  * The message of the last failure of a store function on self ("" when none

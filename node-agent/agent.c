@@ -24,6 +24,7 @@
 #include "agent.h"
 
 #include "agent_result.h"
+#include "agent_meta.h"
 #include "agent_traffic.h"
 #include "log.h"
 #include "netkind.h"
@@ -39,7 +40,6 @@
 #include <sys/socket.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,10 +172,7 @@ capabilities(void)
 static void
 send_hello(agent_t *self)
 {
-    struct utsname u;
-    uname(&u);
-    json_t *meta = json_pack("{s:s, s:s, s:i, s:s}", "kernel", u.release, "machine", u.machine,
-                             "cpus", (int) sysconf(_SC_NPROCESSORS_ONLN), "agent", "0.1");
+    json_t *meta = agent_meta_snapshot(self->cfg->underlay_if) ?: json_object();
     json_t *b = json_pack("{s:i, s:s, s:s, s:o, s:o}", "proto", PROTO_VERSION, "host",
                           self->cfg->host, "kind", self->cfg->kind, "capabilities",
                           capabilities(), "meta", meta);

@@ -72,6 +72,7 @@ int cmd_deploy(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_results(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Helpers the demo reuses. */

@@ -1,9 +1,12 @@
 /*
- * cmd_results.c — `cntb results list|show|compare`: read-only queries of the
- * results database (controller/results.c does the work).
+ * cmd_results.c — `cntb results list|show|compare|diff-hosts|export|plot`:
+ * read-only queries of the results database (controller/results.c and
+ * controller/plot.c do the work).  Arguments are checked here or by the
+ * library; every bad one is a one-line message and exit 2.
  */
 #include "cli.h"
 
+#include "plot.h"
 #include "results.h"
 #include "store.h"
 
@@ -18,16 +21,27 @@ usage(FILE *f)
     fprintf(f,
             "usage: cntb results list [--batch ID] [--db PATH] [--format table|csv|json]\n"
             "       cntb results show RUN [--db PATH] [--format ...]\n"
-            "       cntb results compare [--baseline PARAM=VALUE] [--by P1,P2] [--metric NAME]\n"
-            "                            [--batch ID|all] [--db PATH] [--format ...]\n"
-            "list     batches, or the runs of one batch with state, reason and throughput\n"
-            "show     one run: parameters, hosts, every metric with its unit\n"
-            "compare  per group of done runs: n, mean, stddev, 95 %% CI (Student t) and the\n"
-            "         change of the mean against the baseline group, in %%.\n"
-            "         Defaults: --by network,placement --baseline network=host\n"
-            "         --metric throughput_bps --batch (the latest batch).\n"
+            "       cntb results compare [--batch ID|all | --matrix NAME] [--by P1,P2]\n"
+            "                            [--baseline PARAM=VALUE] [--metric NAME] [--format ...]\n"
+            "       cntb results diff-hosts BATCH1 BATCH2 [--format ...]\n"
+            "       cntb results export [--batch ID|all | --matrix NAME] --format csv|json\n"
+            "       cntb results plot --kind bars|lines|cdf --output FILE.svg|FILE.png\n"
+            "                         [--batch ID|all | --matrix NAME] [--by P1,P2]\n"
+            "                         [--metric NAME] [--baseline PARAM=VALUE]\n"
+            "list        batches, or the runs of one batch with state, reason and throughput\n"
+            "show        one run: parameters, hosts, metrics, samples, host metadata\n"
+            "compare     per group of done runs: n, mean, median, stddev, 95 %% CI, and against\n"
+            "            the baseline group (equal in every other parameter) the change in %%\n"
+            "            with its 95 %% interval (Fieller), Welch's p and significance; flags.\n"
+            "            Defaults: --by network,placement --baseline network=host\n"
+            "            --metric throughput_bps, the latest batch.\n"
+            "diff-hosts  what differs between the hosts' metadata of two batches\n"
+            "export      every run (all batches unless one is named) with parameters,\n"
+            "            metrics, flags and host metadata\n"
+            "plot        bars: mean with 95 %% CI whiskers per group; lines: the metric\n"
+            "            against size, one line per network; cdf: RTT percentiles per group.\n"
             "The database is --db, else $CNTB_DB, else ./cntb.db; it is opened read-only.\n"
-            "docs/results.md explains every column.\n");
+            "docs/results.md explains every column, docs/plot.md the plots.\n");
 }
 
 static int
@@ -55,11 +69,15 @@ cmd_results(int argc, char **argv)
         { "db", required_argument, NULL, 'd' },       { "format", required_argument, NULL, 'f' },
         { "batch", required_argument, NULL, 'b' },    { "by", required_argument, NULL, 'y' },
         { "baseline", required_argument, NULL, 'B' }, { "metric", required_argument, NULL, 'm' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
+        { "matrix", required_argument, NULL, 'M' },   { "kind", required_argument, NULL, 'k' },
+        { "output", required_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
     };
-    const char *db = NULL, *format = "table", *by = "network,placement",
-               *baseline = "network=host", *metric = "throughput_bps";
-    int64_t batch = 0;
+    bool is_export = strcmp(sub, "export") == 0, is_plot = strcmp(sub, "plot") == 0;
+    const char *db = NULL, *format = NULL, *by = NULL, *baseline = "network=host",
+               *metric = "throughput_bps", *kind = NULL, *output = NULL;
+    bool baseline_given = false, batch_given = false;
+    results_select_t sel = { .batch = is_export ? -1 : 0, .matrix = NULL };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -67,41 +85,71 @@ cmd_results(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'f': format = optarg; break;
         case 'b':
+            batch_given = true;
             if (strcmp(optarg, "all") == 0)
-                batch = -1;
-            else if (parse_id(optarg, &batch) != 0) {
-                cli_error("--batch: must be a batch id or all (got \"%s\")", optarg);
+                sel.batch = -1;
+            else if (strcmp(optarg, "latest") == 0)
+                sel.batch = 0;
+            else if (parse_id(optarg, &sel.batch) != 0) {
+                cli_error("--batch: must be a batch id, latest or all (got \"%s\")", optarg);
                 return EXIT_USAGE;
             }
             break;
+        case 'M': sel.matrix = optarg; break;
         case 'y': by = optarg; break;
-        case 'B': baseline = optarg; break;
+        case 'B': baseline = optarg; baseline_given = true; break;
         case 'm': metric = optarg; break;
+        case 'k': kind = optarg; break;
+        case 'o': output = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
+    if (sel.matrix && batch_given) {
+        cli_error("--batch and --matrix: give one of them");
+        return EXIT_USAGE;
+    }
+    if (!format)
+        format = is_export ? "" : "table";
     results_format_t fmt;
-    if (strcmp(format, "table") == 0)
+    if (strcmp(format, "table") == 0 && !is_export)
         fmt = RESULTS_TABLE;
     else if (strcmp(format, "csv") == 0)
         fmt = RESULTS_CSV;
     else if (strcmp(format, "json") == 0)
         fmt = RESULTS_JSON;
     else {
-        cli_error("--format: must be table, csv or json (got \"%s\")", format);
+        cli_error(is_export ? "--format: export needs csv or json (got \"%s\")"
+                            : "--format: must be table, csv or json (got \"%s\")", format);
         return EXIT_USAGE;
     }
     char err[1024] = "";
-    int64_t run = 0;
+    int64_t run = 0, b1 = 0, b2 = 0;
     if (strcmp(sub, "show") == 0) {
         if (optind != argc - 1 || parse_id(argv[optind], &run) != 0) {
             cli_error("usage: cntb results show RUN (a run id)");
             return EXIT_USAGE;
         }
+    } else if (strcmp(sub, "diff-hosts") == 0) {
+        if (optind != argc - 2 || parse_id(argv[optind], &b1) != 0 ||
+            parse_id(argv[optind + 1], &b2) != 0) {
+            cli_error("usage: cntb results diff-hosts BATCH1 BATCH2 (two batch ids)");
+            return EXIT_USAGE;
+        }
     } else if (optind != argc) {
-        usage(stderr);
+        cli_error("unexpected argument \"%s\" (cntb results --help)", argv[optind]);
         return EXIT_USAGE;
+    }
+    plot_kind_t pk = PLOT_BARS;
+    if (is_plot) {
+        if (!kind || plot_kind_parse(kind, &pk) < 0) {
+            cli_error("--kind: must be bars, lines or cdf (got \"%s\")", kind ? kind : "");
+            return EXIT_USAGE;
+        }
+        if (!output) {
+            cli_error("--output FILE.svg|FILE.png is required");
+            return EXIT_USAGE;
+        }
     }
     store_t *store = store_open(cli_db_path(db), true, err, sizeof err);
     if (!store) {
@@ -110,13 +158,33 @@ cmd_results(int argc, char **argv)
     }
     int rc;
     if (strcmp(sub, "list") == 0)
-        rc = results_list(store, batch == 0 ? -1 : batch, fmt, stdout, err, sizeof err);
+        rc = results_list(store, sel.batch == 0 ? -1 : sel.batch, fmt, stdout, err, sizeof err);
     else if (strcmp(sub, "show") == 0)
         rc = results_show(store, run, fmt, stdout, err, sizeof err);
-    else if (strcmp(sub, "compare") == 0)
-        rc = results_compare(store, batch, by, baseline, metric, fmt, stdout, err, sizeof err);
-    else {
-        cli_error("unknown results command \"%s\"", sub);
+    else if (strcmp(sub, "compare") == 0) {
+        rc = results_compare_sel(store, &sel, by ? by : "network,placement", baseline, metric,
+                                 fmt, stdout, err, sizeof err);
+        /* The default baseline only applies where it exists (e.g. a batch without host). */
+        if (rc < 0 && !baseline_given && strstr(err, "--baseline"))
+            rc = results_compare_sel(store, &sel, by ? by : "network,placement", NULL, metric,
+                                     fmt, stdout, err, sizeof err);
+    }
+    else if (strcmp(sub, "diff-hosts") == 0)
+        rc = results_diff_hosts(store, b1, b2, fmt, stdout, err, sizeof err);
+    else if (is_export)
+        rc = results_export(store, &sel, fmt, stdout, err, sizeof err);
+    else if (is_plot) {
+        rc = plot_make(store, &sel, pk, by ? by : "network", baseline_given ? baseline : NULL,
+                       metric, output, err, sizeof err);
+        if (rc == -2) {
+            store_close(&store);
+            cli_error("%s", err);
+            return EXIT_ENV;
+        }
+        if (rc == 0)
+            printf("wrote %s\n", output);
+    } else {
+        cli_error("unknown results command \"%s\" (cntb results --help)", sub);
         store_close(&store);
         return EXIT_USAGE;
     }
@@ -125,5 +193,5 @@ cmd_results(int argc, char **argv)
         cli_error("%s", err);
         return EXIT_USAGE;
     }
-    return 0;
+    return rc == 1 ? 1 : 0;
 }

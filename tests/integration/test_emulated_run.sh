@@ -78,6 +78,13 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 check "agents reconnect to a restarted controller" test "$back" -eq 0
+# Host metadata: each host the batch used, as its agent reported it; shown, exported.
+check "host metadata of h1 and h2 stored" test "$(q "SELECT group_concat(host) FROM (SELECT host FROM host_meta WHERE batch_id = 1 ORDER BY host)")" = "h1,h2"
+check "metadata kernel release is this kernel's" test "$(q "SELECT DISTINCT json_extract(meta_json, '\$.kernel.release') FROM host_meta")" = "$(uname -r)"
+check "metadata underlay is eth0 with an MTU" test "$(q "SELECT json_extract(meta_json, '\$.underlay.name') || ':' || (json_extract(meta_json, '\$.underlay.mtu') > 0) FROM host_meta WHERE host = 'h1'")" = "eth0:1"
+check "results show prints the hosts' metadata" bash -c "'$BIN/cntb' results show 1 | grep -q 'host h1 (metadata of batch 1)'"
+check "export json has the run's host metadata" test "$("$BIN/cntb" results export --format json | jq -r '.[0].hosts.h1.kernel.release')" = "$(uname -r)"
+check "diff-hosts of a batch with itself: no differences" bash -c "'$BIN/cntb' results diff-hosts 1 1 | grep -q 'no differences'"
 
 # Bad input: refused before anything runs, exit 2, file:line:col, database untouched.
 cat > "$WORK/bad.json" <<'JSON'

@@ -136,12 +136,30 @@ START_TEST(test_compare_csv_two_groups)
     ci_text(33e9, 1e9, 3, -1, lo2, sizeof lo2);
     ci_text(33e9, 1e9, 3, +1, hi2, sizeof hi2);
     snprintf(want, sizeof want,
-             "network,n,mean_bit_per_s,stddev_bit_per_s,ci95_low_bit_per_s,"
-             "ci95_high_bit_per_s,change_pct\n"
-             "host,3,41000000000,1000000000,%s,%s,+0.0\n"
-             "bridge,3,33000000000,1000000000,%s,%s,-19.5\n",
+             "network,n,mean_bit_per_s,median_bit_per_s,stddev_bit_per_s,ci95_low_bit_per_s,"
+             "ci95_high_bit_per_s,change_pct,change_ci95_low_pct,change_ci95_high_pct,p_welch,"
+             "significant,flags\n"
+             "host,3,41000000000,41000000000,1000000000,%s,%s,+0.0,,,,,\n"
+             "bridge,3,33000000000,33000000000,1000000000,%s,%s,-19.5,",
              lo1, hi1, lo2, hi2);
-    ck_assert_str_eq(text, want);
+    ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "%s\nwant\n%s", text, want);
+    {
+        /*
+         * {32, 33, 34} against {40, 41, 42} (Gbit/s), python3 reference
+         * (statistics.mean/variance, Simpson-integrated t density): Welch
+         * t = -9.797958971, df = 4, p = 0.000608184944; Fieller 95 % interval
+         * of the change [-24.413134539, -14.364814311] %.
+         */
+        double lo, hi, pw;
+        char sig[8] = "";
+
+        ck_assert_int_eq(sscanf(text + strlen(want), "%lf,%lf,%lf,%3[a-z],\n", &lo, &hi, &pw,
+                                sig), 4);
+        ck_assert_double_eq_tol(lo, -24.413134539, 1e-5);
+        ck_assert_double_eq_tol(hi, -14.364814311, 1e-5);
+        ck_assert_double_eq_tol(pw, 0.000608184944, 1e-9);
+        ck_assert_str_eq(sig, "yes");
+    }
     /* The CI is mean -+ 4.302653 sd / sqrt(3): check one bound against the table. */
     ck_assert(fabs(strtod(lo1, NULL) - (41e9 - 4.302653e9 / sqrt(3))) < 1e3);
     free(text);
@@ -150,7 +168,9 @@ START_TEST(test_compare_csv_two_groups)
     ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_TABLE,
                              &text, err, sizeof err), 0);
     ck_assert_msg(strstr(text, "mean (Gbit/s)") && strstr(text, "95% CI (Gbit/s)") &&
-                      strstr(text, "change vs network=host"), "%s", text);
+                      strstr(text, "change vs network=host") && strstr(text, "median (Gbit/s)") &&
+                      strstr(text, "[-24.4, -14.4] %") && strstr(text, "p (Welch)"),
+                  "%s", text);
     ck_assert_msg(strstr(text, "41.00") && strstr(text, "[38.52, 43.48]") &&
                       strstr(text, "baseline") && strstr(text, "-19.5 %"), "%s", text);
     ck_assert_msg(strstr(text, "host") < strstr(text, "bridge"), "order of appearance: %s",
@@ -169,39 +189,55 @@ START_TEST(test_compare_baseline_per_placement)
                              RESULTS_CSV, &text, err, sizeof err), 0);
     /* Header, then groups in order of appearance; the failed run is not counted. */
     line = strtok(text, "\n");
-    ck_assert_str_eq(line, "network,placement,n,mean_bit_per_s,stddev_bit_per_s,"
-                           "ci95_low_bit_per_s,ci95_high_bit_per_s,change_pct");
+    ck_assert_str_eq(line, "network,placement,n,mean_bit_per_s,median_bit_per_s,"
+                           "stddev_bit_per_s,ci95_low_bit_per_s,ci95_high_bit_per_s,change_pct,"
+                           "change_ci95_low_pct,change_ci95_high_pct,p_welch,significant,flags");
     while ((line = strtok(NULL, "\n")) != NULL) {
-        const char *change = strrchr(line, ',') + 1;
+        char f[14][64];
+        int nf = 0;
 
+        for (const char *p = line; nf < 14; nf++) {
+            size_t l = strcspn(p, ",");
+
+            snprintf(f[nf], sizeof f[nf], "%.*s", (int)l, p);
+            if (!p[l]) {
+                nf++;
+                break;
+            }
+            p += l + 1;
+        }
+        ck_assert_int_eq(nf, 14);
         rows++;
         if (strncmp(line, "host,same-host,3,41000000000,", 29) == 0 ||
             strncmp(line, "host,cross-host,3,10000000000,", 30) == 0)
-            ck_assert_str_eq(change, "+0.0");
-        else if (strncmp(line, "bridge,same-host,3,33000000000,", 31) == 0)
-            ck_assert_str_eq(change, "-19.5");       /* against host same-host */
-        else if (strncmp(line, "bridge,cross-host,3,9000000000,", 31) == 0)
-            ck_assert_str_eq(change, "-10.0");       /* against host cross-host */
-        else if (strncmp(line, "macvlan,cross-host,1,7000000000,,,,", 35) == 0)
-            ck_assert_str_eq(change, "-30.0");
-        else
+            ck_assert_str_eq(f[8], "+0.0");
+        else if (strncmp(line, "bridge,same-host,3,33000000000,", 31) == 0) {
+            ck_assert_str_eq(f[8], "-19.5");       /* against host same-host */
+            ck_assert_str_eq(f[13], "failed:1");   /* the failed run of the point */
+        } else if (strncmp(line, "bridge,cross-host,3,9000000000,", 31) == 0)
+            ck_assert_str_eq(f[8], "-10.0");       /* against host cross-host */
+        else if (strncmp(line, "macvlan,cross-host,1,7000000000,7000000000,,,,", 46) == 0) {
+            ck_assert_str_eq(f[8], "-30.0");
+            ck_assert_str_eq(f[9], "");            /* n = 1: no interval, no test */
+            ck_assert_str_eq(f[11], "");
+        } else
             ck_abort_msg("unexpected row %s", line);
     }
     ck_assert_int_eq(rows, 5);
     free(text);
 
-    /* Grouped by placement alone with a placement baseline. */
+    /* --by placement alone: network varies, so it is added to the key (never pooled). */
     ck_assert_int_eq(compare(b, "placement", "placement=same-host", "throughput_bps",
-                             RESULTS_TABLE, &text, err, sizeof err), 0);
-    ck_assert_msg(strstr(text, "same-host   6") && strstr(text, "cross-host  7"), "%s", text);
+                             RESULTS_CSV, &text, err, sizeof err), 0);
+    ck_assert_msg(strncmp(text, "placement,network,n,", 20) == 0 &&
+                      strstr(text, "\ncross-host,bridge,3,9000000000,") &&
+                      strstr(text, "\ncross-host,macvlan,1,"), "%s", text);
     free(text);
 
-    /* A baseline value no group has: change "-" everywhere; n = 1 shows CI "-". */
+    /* A baseline value no group has is a bad argument. */
     ck_assert_int_eq(compare(b, "network,placement", "network=ipvlan", "throughput_bps",
-                             RESULTS_TABLE, &text, err, sizeof err), 0);
-    ck_assert_ptr_null(strstr(text, "baseline"));
-    ck_assert_msg(strstr(text, "macvlan  cross-host  1           7.00                -  -"),
-                  "%s", text);
+                             RESULTS_TABLE, &text, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "network=ipvlan: no group"), "%s", err);
     free(text);
 }
 END_TEST
@@ -234,8 +270,10 @@ START_TEST(test_compare_json_and_units)
     free(text);
     ck_assert_int_eq(compare(b, "network", NULL, "rtt_us_p50", RESULTS_CSV, &text, err,
                              sizeof err), 0);
-    ck_assert_msg(strncmp(text, "network,n,mean_us,stddev_us,ci95_low_us,ci95_high_us,"
-                                "change_pct\nhost,6,25,0,25,25,\n", 80) == 0, "%s", text);
+    ck_assert_msg(strncmp(text, "network,placement,n,mean_us,median_us,stddev_us,ci95_low_us,"
+                                "ci95_high_us,change_pct,change_ci95_low_pct,"
+                                "change_ci95_high_pct,p_welch,significant,flags\n"
+                                "host,same-host,3,25,25,0,25,25,,,,,,\n", 174) == 0, "%s", text);
     free(text);
 }
 END_TEST
@@ -261,10 +299,11 @@ START_TEST(test_compare_latest_all_and_none)
                              sizeof err), 0);
     ck_assert_msg(strstr(text, "mean (Mbit/s)") && strstr(text, "5.00"), "%s", text);
     free(text);
-    /* -1 = every batch: host has 6 + 1 runs. */
+    /* -1 = every batch: the run without placement is a group of its own. */
     ck_assert_int_eq(compare(-1, "network", NULL, "throughput_bps", RESULTS_CSV, &text, err,
                              sizeof err), 0);
-    ck_assert_msg(strstr(text, "\nhost,7,"), "%s", text);
+    ck_assert_msg(strstr(text, "\nhost,same-host,3,") && strstr(text, "\nhost,(none),1,5000000,"),
+                  "%s", text);
     free(text);
     /* A metric no run has. */
     ck_assert_int_eq(compare(b1, "network", NULL, "setup_ms", RESULTS_TABLE, &text, err,
@@ -287,7 +326,10 @@ START_TEST(test_compare_errors)
         { 0, "network,network", NULL, "throughput_bps", "twice" },
         { 0, "network') --", NULL, "throughput_bps", "bad --by" },
         { 0, "abcdefghijklmnopqrstuvwxyz_abcdefg", NULL, "throughput_bps", "bad --by" },
-        { 0, "network", "placement=same-host", "throughput_bps", "not one of --by" },
+        { 0, "network", "nesting=bare", "throughput_bps", "unknown key 'nesting'" },
+        { 0, "network,size", NULL, "throughput_bps", "unknown key 'size'" },
+        { 0, "network", NULL, "foo_bar", "unknown metric 'foo_bar'" },
+        { 0, "network", "network=ipvlan", "throughput_bps", "no group" },
         { 0, "network", "network", "throughput_bps", "expected param=value" },
         { 0, "network", "network=", "throughput_bps", "bad --baseline" },
         { 0, "network", NULL, "Throughput", "bad metric" },
@@ -309,6 +351,201 @@ START_TEST(test_compare_errors)
         ck_assert_str_eq(text, "");
         free(text);
     }
+}
+END_TEST
+
+
+/* Baseline groups match on every parameter but the baseline one; flags; --matrix. */
+START_TEST(test_compare_match_sizes_flags_matrix)
+{
+#define H64 "{\"network\":\"host\",\"size\":64}"
+#define B64 "{\"network\":\"bridge\",\"size\":64}"
+#define H1K "{\"network\":\"host\",\"size\":1448}"
+#define B1K "{\"network\":\"bridge\",\"size\":1448}"
+    const char *const params[] = { H64, B64, H1K, B1K, H64, B64, H1K, B1K, B1K, B64 };
+    const double value[] = { 1e9, 0.5e9, 10e9, 9e9, 1.2e9, 0.6e9, 11e9, 10e9, 99e9, NAN };
+    const char *const flags[] = { NULL, NULL, NULL, "tool_bound", NULL, NULL, NULL,
+                                  "tool_bound", "invalid", NULL };
+    int point[10], rep[10];
+    int64_t ids[10], b;
+    char err[256] = "", *text = NULL;
+    json_t *j;
+
+    for (int i = 0; i < 10; i++) {
+        point[i] = i % 4;
+        rep[i] = i / 4;
+    }
+    b = store_batch_insert(tstore, "sizes", "{}", "lab", 10, params, point, rep, ids);
+    ck_assert_int_gt(b, 0);
+    for (int i = 0; i < 10; i++) {
+        if (!isnan(value[i])) {
+            json_t *r = json_pack("{s:{s:f}}", "metrics", "throughput_bps", value[i]);
+
+            if (flags[i])
+                json_object_set_new(r, "flags", json_pack("[s]", flags[i]));
+            ck_assert_int_eq(store_result_insert(tstore, ids[i], 0, "h1", r), 1);
+            json_decref(r);
+        }
+        ck_assert_int_eq(store_run_set_state(tstore, ids[i], isnan(value[i]) ? "skipped" : "done",
+                                             NULL), 0);
+    }
+    ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_JSON, &text,
+                             err, sizeof err), 0);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_array_size(j) == 4, "%s", text);
+    /* bridge at 64 bytes against host at 64 bytes only: 0.55 vs 1.1 Gbit/s = -50 %. */
+    {
+        json_t *r = json_array_get(j, 1);
+
+        ck_assert_str_eq(json_string_value(json_object_get(r, "network")), "bridge");
+        ck_assert_str_eq(json_string_value(json_object_get(r, "size")), "64");
+        ck_assert(json_real_value(json_object_get(r, "change_pct")) == -50.0);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "flags"),
+                                                            "skipped")), 1);
+        /* at 1448 bytes: 9.5 vs 10.5 Gbit/s = -9.5 %; the invalid run (99e9) is not counted. */
+        r = json_array_get(j, 3);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "size")), "1448");
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "n")), 2);
+        ck_assert(json_real_value(json_object_get(r, "change_pct")) == -9.5);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "flags"),
+                                                            "tool_bound")), 2);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "flags"),
+                                                            "invalid")), 1);
+        ck_assert(json_is_boolean(json_object_get(r, "significant")));
+    }
+    json_decref(j);
+    free(text);
+    /* The table shows the flags column. */
+    ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_TABLE,
+                             &text, err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "flags (runs)") && strstr(text, "tool_bound:2 invalid:1"), "%s",
+                  text);
+    free(text);
+    /* --matrix: every batch of the matrix; an unknown matrix is an error. */
+    {
+        results_select_t sel = { .batch = 0, .matrix = "sizes" };
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        ck_assert_int_eq(results_compare_sel(tstore, &sel, "network", NULL, "throughput_bps",
+                                             RESULTS_CSV, f, err, sizeof err), 0);
+        fclose(f);
+        ck_assert_msg(strstr(text, "\nhost,64,2,"), "%s", text);
+        free(text);
+        sel.matrix = "nope";
+        f = open_memstream(&text, &len);
+        ck_assert_int_eq(results_compare_sel(tstore, &sel, "network", NULL, "throughput_bps",
+                                             RESULTS_CSV, f, err, sizeof err), -1);
+        fclose(f);
+        ck_assert_str_eq(err, "no batch of matrix 'nope'");
+        free(text);
+    }
+}
+END_TEST
+
+
+/* Host metadata: show prints it with samples, diff-hosts names changes, export carries it. */
+START_TEST(test_meta_show_diff_export)
+{
+    const char *const p1[] = { "{\"network\":\"host\",\"size\":64}" };
+    const double v1[] = { 5e9 };
+    const char *const s1[] = { "done" };
+    char err[256] = "", *text = NULL;
+    size_t len = 0;
+    FILE *f;
+    int64_t b1 = add_batch(1, p1, v1, s1), b2 = add_batch(1, p1, v1, s1);
+    json_t *m1 = json_pack("{s:{s:s}, s:{s:i, s:{s:b}}, s:{s:s}}", "kernel", "release", "6.1.0",
+                           "underlay", "mtu", 1500, "offloads", "tso", 1, "versions", "iperf3",
+                           "3.12");
+    json_t *m2 = json_deep_copy(m1), *j, *run;
+    results_select_t all = { .batch = -1 };
+
+    json_object_set_new(json_object_get(m2, "underlay"), "mtu", json_integer(9000));
+    json_object_set_new(json_object_get(m2, "versions"), "iperf3", json_string("3.16"));
+    ck_assert_int_eq(store_host_meta_insert(tstore, b1, "h1", m1), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h1", m2), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h2", m2), 0);
+    ck_assert_int_eq(store_run_set_hosts(tstore, 1, "h1", "h1"), 0);
+    ck_assert_int_eq(store_host_meta_insert(tstore, 99, "h1", m1), -1);   /* no batch 99 */
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, b2, RESULTS_CSV, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "host,key,batch_1,batch_2\n") &&
+                      strstr(text, "h1,underlay.mtu,1500,9000\n") &&
+                      strstr(text, "h1,versions.iperf3,3.12,3.16\n") &&
+                      strstr(text, "h2,(host),,used\n") && !strstr(text, "kernel.release"),
+                  "%s", text);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, b1, RESULTS_TABLE, f, err, sizeof err), 0);
+    ck_assert_int_eq(results_diff_hosts(tstore, b1, 42, RESULTS_TABLE, f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "no batch 42");
+    fclose(f);
+    ck_assert_msg(strstr(text, "no differences"), "%s", text);
+    free(text);
+
+    /* show: the run's samples and its hosts' metadata. */
+    {
+        json_t *r = json_pack("{s:{s:f}, s:[{s:f, s:f}, {s:f, s:f}]}", "metrics",
+                              "throughput_bps", 5e9, "samples", "t_s", 1.0, "throughput_bps",
+                              4.9e9, "t_s", 2.0, "throughput_bps", 5.1e9);
+
+        ck_assert_int_eq(store_result_insert(tstore, 1, 1, "h1", r), 1);
+        json_decref(r);
+    }
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "t (s)") && strstr(text, "5100000000") &&
+                      strstr(text, "host h1 (metadata of batch 1)") &&
+                      strstr(text, "underlay.mtu") && strstr(text, "1500"), "%s", text);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_show(tstore, 1, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "samples")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+                         json_object_get(j, "hosts"), "h1"), "underlay"), "mtu")), 1500);
+    json_decref(j);
+    free(text);
+
+    /* export: JSON per run with params, metrics, flags, hosts; CSV with units in headers. */
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_array_size(j) == 2, "%s", text);
+    run = json_array_get(j, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(run, "id")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "state")), "done");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(run, "params"), "size")),
+                     64);
+    ck_assert(json_real_value(json_object_get(json_object_get(run, "metrics"),
+                                              "throughput_bps")) == 5e9);
+    ck_assert(json_is_array(json_object_get(run, "flags")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+                         json_object_get(run, "hosts"), "h1"), "underlay"), "mtu")), 1500);
+    json_decref(j);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_CSV, f, err, sizeof err), 0);
+    fclose(f);
+    {
+        const char *want = "id,batch,state,reason,client_host,server_host,flags,network,"
+                           "size (bytes),rtt_us_p50 (us),throughput_bps (bit/s)\n"
+                           "1,1,done,,h1,h1,,host,64,25,5000000000\n";
+
+        ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "%s", text);
+    }
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_export(tstore, &all, RESULTS_TABLE, f, err, sizeof err), -1);
+    fclose(f);
+    free(text);
+    json_decref(m1);
+    json_decref(m2);
 }
 END_TEST
 
@@ -385,10 +622,12 @@ results_suite(void)
     tcase_add_test(tc, test_compare_json_and_units);
     tcase_add_test(tc, test_compare_latest_all_and_none);
     tcase_add_test(tc, test_compare_errors);
+    tcase_add_test(tc, test_compare_match_sizes_flags_matrix);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);
     tcase_add_test(tl, test_list_and_show);
+    tcase_add_test(tl, test_meta_show_diff_export);
     suite_add_tcase(s, tl);
     return s;
 }

@@ -80,7 +80,7 @@ START_TEST(test_migrate_fresh_and_reopen)
 {
     store_t *s = open_rw();
 
-    ck_assert_int_eq(store_schema_version(s), 1);
+    ck_assert_int_eq(store_schema_version(s), 2);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
                            " ('batch', 'run', 'result', 'metric', 'sample')"), 5);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
@@ -92,8 +92,9 @@ START_TEST(test_migrate_fresh_and_reopen)
 
     /* Reopening applies nothing: the schema is unchanged. */
     s = open_rw();
-    ck_assert_int_eq(store_schema_version(s), 1);
-    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema"), 11);
+    ck_assert_int_eq(store_schema_version(s), 2);
+    /* 001: 5 tables, 2 indexes, 4 autoindexes; 002: host_meta (+1 autoindex), 3 views, 4 indexes. */
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema"), 20);
     {
         sqlite3_stmt *st = NULL;
 
@@ -103,6 +104,35 @@ START_TEST(test_migrate_fresh_and_reopen)
         ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
         sqlite3_finalize(st);
     }
+    store_close(&s);
+}
+END_TEST
+
+
+/* 002-analysis: host_meta per (batch, host), the views, the flags of results. */
+START_TEST(test_analysis_views_and_host_meta)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids);
+    json_t *meta = json_pack("{s:{s:s}}", "kernel", "release", "6.1.0");
+    json_t *res = json_pack("{s:{s:f, s:f}, s:[s, s]}", "metrics", "throughput_bps", 1e9,
+                            "rtt_us_p50", 30.0, "flags", "tool_bound", "fragmented");
+
+    ck_assert_int_eq(store_host_meta_insert(s, b, "h1", meta), 0);
+    json_object_set_new(json_object_get(meta, "kernel"), "release", json_string("6.2.0"));
+    ck_assert_int_eq(store_host_meta_insert(s, b, "h1", meta), 0);     /* replaces */
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM host_meta"), 1);
+    ck_assert_int_eq(q1(s, "SELECT json_extract(meta_json, '$.kernel.release') = '6.2.0'"
+                           " FROM host_meta"), 1);
+    ck_assert_int_eq(store_host_meta_insert(s, b, "", meta), -1);
+    ck_assert_int_eq(store_host_meta_insert(s, b, "h1", json_object_get(meta, "nope")), -1);
+    ck_assert_int_eq(store_result_insert(s, ids[0], 0, "h1", res), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_metric WHERE run_id = 1"), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_flag WHERE run_id = 1"), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_params WHERE network = 'bridge'"
+                           " AND matrix_name = 'demo' AND size IS NULL"), 1);
+    json_decref(meta);
+    json_decref(res);
     store_close(&s);
 }
 END_TEST
@@ -275,7 +305,7 @@ START_TEST(test_readonly)
     store_close(&s);
     s = store_open(tdb, true, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
-    ck_assert_int_eq(store_schema_version(s), 1);
+    ck_assert_int_eq(store_schema_version(s), 2);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run"), 3);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), -1);
     store_close(&s);
@@ -307,6 +337,7 @@ store_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_migrate_fresh_and_reopen);
     tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_analysis_views_and_host_meta);
     tcase_add_test(tc, test_batch_and_runs);
     tcase_add_test(tc, test_result_exactly_once);
     tcase_add_test(tc, test_result_bad_metric_rolls_back);

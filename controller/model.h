@@ -1,0 +1,65 @@
+/*
+ * model.h — `cntb model fit|predict`: the per-packet and per-byte cost of
+ * each network path, from packet-rate sweeps over sizes.
+ */
+#ifndef CNTB_MODEL_H
+#define CNTB_MODEL_H
+
+#include "results.h"
+
+#define MODEL_MAX_SIZES 64
+
+/* One path (all keys but size equal) and its line time/packet = a + b size. */
+typedef struct {
+    char **val;              /* values of the model's keys (size's entry unused), borrowed */
+    stats_linfit_t fit;      /* x = size (bytes), y = time per packet (ns) */
+    bool fitted;             /* false: fewer than 3 runs or one size only */
+    int nsizes;
+    double size[MODEL_MAX_SIZES];   /* bytes, ascending */
+    double resid[MODEL_MAX_SIZES];  /* mean residual at that size, ns (measured - fitted) */
+    int base;                /* the baseline path, -1 none */
+} model_path_t;
+
+typedef struct {
+    results_groups_t gs;     /* the (path, size) groups of throughput_pps, owned */
+    int sidx;                /* index of "size" in gs.keys */
+    model_path_t *p;         /* paths in order of first appearance */
+    int np;
+} model_t;
+
+/*
+ * Fits every path of the selection: groups of throughput_pps by `by` plus
+ * size (and every other parameter that varies, as in compare); each run
+ * gives one point (size, 1e9 / pps ns); least squares per path (stats.c).
+ * baseline "param=value" (or NULL) names the baseline path of each path.
+ * Returns 0 (caller frees with model_free), 1 when no run has
+ * throughput_pps (message in err), -1 with err on a bad argument.
+ */
+int model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
+                    const char *baseline, model_t *m, char *err, size_t errlen);
+
+/* Frees what model_fit_paths filled; accepts a zeroed m. */
+void model_free(model_t *m);
+
+/*
+ * Prints the fits: per path its keys, runs, sizes, a (ns per packet), b (ns
+ * per byte) with standard errors, R², the mean residual per size (ns), and
+ * against its baseline path the differences of a and b (the path's own
+ * per-packet and per-byte overhead).  0, 1 (no data), -1 with err.
+ */
+int model_fit(store_t *store, const results_select_t *sel, const char *by,
+              const char *baseline, results_format_t format, FILE *out, char *err,
+              size_t errlen);
+
+/*
+ * Predicts, for each path matching every "param=value" of where[0..nwhere-1],
+ * the time per packet at size bytes (1..1048576), with the 95 % prediction
+ * interval of one new run (Draper & Smith 1.4), and from it packet/s =
+ * 1e9 / t and bit/s = packet/s * size * 8 (L4 payload).  0, 1 (no data),
+ * -1 with err (bad size, a filter that matches no path).
+ */
+int model_predict(store_t *store, const results_select_t *sel, const char *by,
+                  const char *const *where, int nwhere, double size, results_format_t format,
+                  FILE *out, char *err, size_t errlen);
+
+#endif
