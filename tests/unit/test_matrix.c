@@ -366,7 +366,7 @@ START_TEST(test_new_key_refusals)
                    "  \"baseline\": {\"network\": \"nat\"}\n}",
                    "m.json:3:15: $.baseline: matches no point of the matrix");
     expect_refusal("{\n  \"baseline\": {\"colour\": 1}\n}",
-                   "m.json:2:27: $.baseline.colour: unknown parameter \"colour\"");
+                   "m.json:2:26: $.baseline.colour: unknown parameter \"colour\"");
     expect_refusal("{\n  \"include\": [{\"size\": 0}]\n}",
                    "m.json:2:24: $.include[0].size: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"order\": \"shuffled\"\n}",
@@ -396,7 +396,7 @@ START_TEST(test_range_refusals)
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 100}}\n}",
                    "m.json:2:20: $.vary.size: a range needs \"to\"");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"step\": 0}}\n}",
-                   "m.json:2:48: $.vary.size.step: must be between 1 and 1048576 (got 0)");
+                   "m.json:2:49: $.vary.size.step: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 0, \"to\": 9}}\n}",
                    "m.json:2:31: $.vary.size.from: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"by\": 2}}\n}",
