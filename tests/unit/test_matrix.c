@@ -398,7 +398,7 @@ START_TEST(test_range_refusals)
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"step\": 0}}\n}",
                    "m.json:2:49: $.vary.size.step: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 0, \"to\": 9}}\n}",
-                   "m.json:2:31: $.vary.size.from: must be between 1 and 1048576 (got 0)");
+                   "m.json:2:29: $.vary.size.from: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"by\": 2}}\n}",
                    "m.json:2:46: $.vary.size.by: unknown key \"by\"");
     expect_refusal("{\n  \"vary\": {\"network\": {\"from\": 1, \"to\": 9}}\n}",
