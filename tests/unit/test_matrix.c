@@ -400,7 +400,7 @@ START_TEST(test_range_refusals)
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 0, \"to\": 9}}\n}",
                    "m.json:2:29: $.vary.size.from: must be between 1 and 1048576 (got 0)");
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"by\": 2}}\n}",
-                   "m.json:2:46: $.vary.size.by: unknown key \"by\"");
+                   "m.json:2:47: $.vary.size.by: unknown key \"by\"");
     expect_refusal("{\n  \"vary\": {\"network\": {\"from\": 1, \"to\": 9}}\n}",
                    "m.json:2:24: $.vary.network: must be an array (got object)");
     expect_refusal("{\n  \"vary\": {\"size\": \"64..128\"}\n}",
