@@ -402,7 +402,7 @@ START_TEST(test_range_refusals)
     expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"by\": 2}}\n}",
                    "m.json:2:47: $.vary.size.by: unknown key \"by\"");
     expect_refusal("{\n  \"vary\": {\"network\": {\"from\": 1, \"to\": 9}}\n}",
-                   "m.json:2:24: $.vary.network: must be an array (got object)");
+                   "m.json:2:23: $.vary.network: must be an array (got object)");
     expect_refusal("{\n  \"vary\": {\"size\": \"64..128\"}\n}",
                    "m.json:2:21: $.vary.size: must be an array or a range {from, to, step} (got string)");
 }
