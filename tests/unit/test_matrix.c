@@ -404,7 +404,7 @@ START_TEST(test_range_refusals)
     expect_refusal("{\n  \"vary\": {\"network\": {\"from\": 1, \"to\": 9}}\n}",
                    "m.json:2:23: $.vary.network: must be an array (got object)");
     expect_refusal("{\n  \"vary\": {\"size\": \"64..128\"}\n}",
-                   "m.json:2:21: $.vary.size: must be an array or a range {from, to, step} (got string)");
+                   "m.json:2:20: $.vary.size: must be an array or a range {from, to, step} (got string)");
 }
 END_TEST
 
