@@ -373,14 +373,14 @@ START_TEST(test_new_key_refusals)
                    "m.json:2:12: $.order: unknown order \"shuffled\" (one of sequential, random)");
     expect_refusal("{\n  \"seed\": 7\n}", "m.json:2:11: $.seed: a seed needs \"order\": \"random\"");
     expect_refusal("{\n  \"order\": \"random\", \"seed\": -1\n}",
-                   "m.json:2:31: $.seed: must be between 0 and 9007199254740991 (got -1)");
+                   "m.json:2:30: $.seed: must be between 0 and 9007199254740991 (got -1)");
     expect_refusal("{\n  \"retries\": 11\n}", "m.json:2:14: $.retries: must be between 0 and 10 (got 11)");
     expect_refusal("{\n  \"pause_s\": -1\n}", "m.json:2:14: $.pause_s: must be >= 0 and <= 3600 (got -1)");
     expect_refusal("{\n  \"pause_s\": \"2\"\n}", "m.json:2:14: $.pause_s: must be a number (got string)");
     expect_refusal("{\n  \"timeouts\": {\"setup_s\": 0}\n}",
-                   "m.json:2:28: $.timeouts.setup_s: must be > 0 and <= 86400 (got 0)");
+                   "m.json:2:27: $.timeouts.setup_s: must be > 0 and <= 86400 (got 0)");
     expect_refusal("{\n  \"timeouts\": {\"boot_s\": 3}\n}",
-                   "m.json:2:27: $.timeouts.boot_s: unknown key \"boot_s\"");
+                   "m.json:2:26: $.timeouts.boot_s: unknown key \"boot_s\"");
     expect_refusal("{\n  \"hosts\": []\n}", "m.json:2:12: $.hosts: must list 1 to 64 hosts");
     expect_refusal("{\n  \"hosts\": [\"h1\", \"h1\"]\n}", "m.json:2:19: $.hosts[1]: host listed twice");
     expect_refusal("{\n  \"hosts\": [\"h 1\"]\n}",
