@@ -18,7 +18,7 @@ CREATE TABLE queue (
     calendar    INTEGER NOT NULL DEFAULT 0 CHECK (calendar IN (0, 1)), -- 1: every_s is whole local days
     next_start  TEXT,                             -- UTC ISO 8601 of the next start; NULL when none is left
     state       TEXT    NOT NULL DEFAULT 'waiting'
-                CHECK (state IN ('waiting', 'done', 'cancelled', 'failed')),
+                CHECK (state IN ('waiting', 'started', 'cancelled', 'failed')), -- started: a one-off that made its batch
     error       TEXT,                             -- why the entry failed to start a batch, else NULL
     batch_id    INTEGER REFERENCES batch(id) ON DELETE SET NULL, -- the last batch it started
     batches     INTEGER NOT NULL DEFAULT 0 CHECK (batches >= 0), -- how many batches it started
