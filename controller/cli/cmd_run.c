@@ -155,12 +155,13 @@ int
 run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out)
 {
     char name[8];
-    int64_t queue_id = 0;
+    int64_t queue_id = 0, batch = 0;
     int total = 0;
-    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, batch_out, &total);
+    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total);
     if (rc)
         return rc;
-    int64_t batch = *batch_out;
+    if (batch_out)
+        *batch_out = batch;
     printf("batch %" PRId64 ": %d runs queued on testbed %s (queue entry %" PRId64 ")\n", batch,
            total, name, queue_id);
     fflush(stdout);
