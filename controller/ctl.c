@@ -729,6 +729,40 @@ step_timeouts(ctl_t *self, ctl_run_t *r)
     }
 }
 
+/*
+ * An agent went silent: its runs past leasing fail now rather than at their
+ * stage timeout, and their teardown does not wait for that host (a run in
+ * leasing waits for the agent to come back, up to lease_s).
+ */
+static void
+runs_lose_host(ctl_t *self, const char *host)
+{
+    for (int i = 0; i < CTL_RUNS_MAX; i++) {
+        ctl_run_t *r = &self->runs[i];
+        int hi = r->id ? host_index(r, host) : -1;
+        if (hi < 0 || r->stage <= STAGE_LEASING)
+            continue;
+        if (r->stage == STAGE_TEARDOWN) {
+            if (!r->failed) {
+                snprintf(r->reason, sizeof r->reason,
+                         "agent of host %s disconnected during teardown", host);
+                r->failed = true;
+            }
+        } else {
+            run_fail(self, r, "agent of host %s disconnected during %s", host,
+                     stage_names[r->stage]);
+        }
+        for (int h = 0; h < r->nhosts; h++)
+            if (strcmp(r->hosts[h], host) == 0)
+                r->acked[h] = true;
+        bool all = true;
+        for (int h = 0; h < r->nhosts; h++)
+            all = all && r->acked[h];
+        if (all)
+            run_finish(self, r, "failed");
+    }
+}
+
 /* ---- the queue -------------------------------------------------------------- */
 
 /*
@@ -1135,6 +1169,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
                 a->connected = false;
                 log_warn("agent %s silent for %lld ms: disconnected", a->host,
                          (long long) (now - a->last_seen_ms));
+                runs_lose_host(self, a->host);
                 continue;
             }
             send_to(self, a->host, MSG_HEARTBEAT, NULL);
