@@ -89,10 +89,13 @@ int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch
  * at (NULL = now) and every (NULL = once) in the user's time zone, and asks
  * the controller (of testbed_file, or the only one running) to queue it.
  * Fills name (8 bytes: the testbed), *queue_id, *batch (0 when it starts
- * later) and *runs.  Returns 0 or an exit code with a message printed.
+ * later), *runs and, when not NULL, next_start (32 bytes: the next start as
+ * local ISO 8601 with offset, "" when none).  Returns 0 or an exit code with
+ * a message printed.
  */
 int queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
-                 const char *every, char *name, int64_t *queue_id, int64_t *batch, int *runs);
+                 const char *every, char *name, int64_t *queue_id, int64_t *batch, int *runs,
+                 char *next_start);
 
 /*
  * Follows batch `batch` of testbed `name` (total runs) until it is over or

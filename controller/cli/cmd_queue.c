@@ -24,7 +24,8 @@
 
 int
 queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
-             const char *every, char *name, int64_t *queue_id, int64_t *batch, int *runs)
+             const char *every, char *name, int64_t *queue_id, int64_t *batch, int *runs,
+             char *next_start)
 {
     char err[FERR_MAX], serr[SCHEDULE_ERR_MAX];
     size_t len = 0;
@@ -78,6 +79,13 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     *queue_id = json_integer_value(json_object_get(ans, "queue"));
     *batch = json_integer_value(json_object_get(ans, "batch"));
     *runs = (int) json_integer_value(json_object_get(ans, "runs"));
+    if (next_start) {
+        time_t t;
+        const char *ns = json_string_value(json_object_get(ans, "next_start"));
+        next_start[0] = '\0';
+        if (ns && schedule_parse_utc(ns, &t) == 0)
+            schedule_format_local(t, next_start, 32);
+    }
     json_decref(ans);
     return 0;
 }
@@ -116,12 +124,13 @@ queue_list_cmd(const char *testbed_file, const char *format)
         free(s);
     } else {
         bool csv = strcmp(format, "csv") == 0;
-        const char *hdr[] = { "id", "name", "state", "next_start(local)", "every", "at(local)",
-                              "batch", "batch_state", "runs_finished/runs", "file" };
-        for (int i = 0; i < 10; i++)
-            printf(csv ? "%s%s" : (i == 0 ? "%s%-4s" : "%s%-s"), i ? (csv ? "," : "  ") : "",
-                   hdr[i]);
-        printf("\n");
+        if (csv)
+            printf("id,name,state,next_start(local),every,at(local),batch,batch_state,"
+                   "runs_finished/runs,file\n");
+        else
+            printf("%-4s  %-16s  %-9s  %-25s  %-6s  %-25s  %-6s  %-11s  %-18s  %s\n", "id",
+                   "name", "state", "next_start(local)", "every", "at(local)", "batch",
+                   "batch_state", "runs_finished/runs", "file");
         size_t i;
         json_t *e;
         json_array_foreach(list, i, e) {
@@ -144,7 +153,7 @@ queue_list_cmd(const char *testbed_file, const char *format)
                        json_string_value(json_object_get(e, "name")), state, next, every, at,
                        batch, bstate, prog, json_string_value(json_object_get(e, "file")));
             else
-                printf("%-4lld  %s  %s  %s  %s  %s  %s  %s  %s  %s\n",
+                printf("%-4lld  %-16s  %-9s  %-25s  %-6s  %-25s  %-6s  %-11s  %-18s  %s\n",
                        (long long) json_integer_value(json_object_get(e, "id")),
                        json_string_value(json_object_get(e, "name")), state, next, every, at,
                        batch, bstate, prog, json_string_value(json_object_get(e, "file")));
@@ -244,12 +253,16 @@ cmd_queue(int argc, char **argv)
         char name[8];
         int64_t id = 0, batch = 0;
         int runs = 0;
-        int rc = queue_submit(argv[optind + 1], tb, at, every, name, &id, &batch, &runs);
+        char next[32] = "";
+        int rc = queue_submit(argv[optind + 1], tb, at, every, name, &id, &batch, &runs, next);
         if (rc)
             return rc;
         printf("queue entry %" PRId64 ": %s, %d runs per batch", id, argv[optind + 1], runs);
         if (batch)
             printf(", started now as batch %" PRId64, batch);
+        if (next[0])
+            printf(", %s start %s%s%s", batch ? "next" : "first", next, every ? ", every " : "",
+                   every ? every : "");
         printf("\n");
         fflush(stdout);
         if (follow && batch)

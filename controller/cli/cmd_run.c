@@ -157,7 +157,8 @@ run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out
     char name[8];
     int64_t queue_id = 0, batch = 0;
     int total = 0;
-    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total);
+    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total,
+                          NULL);
     if (rc)
         return rc;
     if (batch_out)
