@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_queue.sh — the queue and the scheduler on a 4-host emulated testbed:
+# test_scheduler.sh — the queue and the scheduler on a 4-host emulated testbed:
 #  1. a matrix queued with --at a few seconds ahead (ISO 8601 UTC) starts on
 #     its own, not before its time;
 #  2. two batches restricted to disjoint hosts (h1, h2) run concurrently
@@ -10,11 +10,11 @@
 #     completes with every run done exactly once (one result each, no run
 #     missing, no point and repetition twice), the cut-short attempt on record;
 #  5. a run whose host has no agent waits lease_s, then is skipped with the reason.
-# Usage: test_queue.sh BINDIR.  Exit 77 = skipped (not root, no jq/sqlite3).
+# Usage: test_scheduler.sh BINDIR.  Exit 77 = skipped (not root, no jq/sqlite3).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
 BIN=$(cd "$BIN" && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "test_queue: skipped (needs root)"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "test_scheduler: skipped (needs root)"; exit 77; }
 command -v jq >/dev/null && command -v sqlite3 >/dev/null || { echo "needs jq and sqlite3"; exit 77; }
 
 NAME="q$(( $$ % 100000 ))"
@@ -138,5 +138,5 @@ check "nothing queued by refusals" test "$(q "SELECT count(*) FROM queue")" -eq 
 echo "# controller log:"; tail -n 5 "/run/cntb/$NAME/controller.log" | sed 's/^/# /'
 "$BIN/cntb" testbed destroy "$NAME" >/dev/null
 check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
-echo "test_queue: $PASS passed, $FAIL failed"
+echo "test_scheduler: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
