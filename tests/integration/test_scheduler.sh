@@ -9,7 +9,8 @@
 #  4. the controller SIGKILLed mid-batch and started again: the batch
 #     completes with every run done exactly once (one result each, no run
 #     missing, no point and repetition twice), the cut-short attempt on record;
-#  5. a run whose host has no agent waits lease_s, then is skipped with the reason.
+#  5. retries: an attempt failed by its agent dying is recorded, the retry is done;
+#  6. a run whose host has no agent waits lease_s, then is skipped with the reason.
 # Usage: test_scheduler.sh BINDIR.  Exit 77 = skipped (not root, no jq/sqlite3).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
@@ -114,7 +115,21 @@ check "k: no point and repetition twice" test "$(q "SELECT count(DISTINCT point 
 check "k: the cut-short attempt is on record" test "$(q "SELECT count(*) FROM run_attempt WHERE state = 'interrupted' AND reason = 'interrupted in collect' AND run_id IN (SELECT id FROM run WHERE batch_id = $K)")" -eq 1
 check "k: throughput stored for every run" test "$(q "SELECT count(*) FROM metric WHERE name = 'throughput_bps' AND value > 0 AND run_id IN (SELECT id FROM run WHERE batch_id = $K)")" -eq 6
 
-# 5. No agent on the host: wait lease_s, then skipped with the reason.
+# 5. Retries: the agent of h4 dies mid-run; the attempt fails with that reason,
+#    the run waits for the agent (restarted by deploy) and is done on its retry.
+matrix r '["h4"]' 1 6 ', "retries": 1, "timeouts": {"lease_s": 60}'
+"$BIN/cntb" queue add "$WORK/r.json" --testbed "$TB" >/dev/null
+check "batch r: its run in collect" wait_for 30 \
+  "SELECT count(*) = 1 FROM run r JOIN batch b ON b.id = r.batch_id WHERE b.matrix_name = 'r' AND r.state = 'collect'"
+kill "$(cat /run/cntb/$NAME/agent-h4.pid)"
+check "the failed attempt is on record with its reason" wait_for 20 \
+  "SELECT count(*) = 1 FROM run_attempt a JOIN run r ON r.id = a.run_id JOIN batch b ON b.id = r.batch_id WHERE b.matrix_name = 'r' AND a.attempt = 1 AND a.state = 'failed' AND a.reason = 'agent of host h4 disconnected during collect' AND a.client_host = 'h4'"
+"$BIN/cntb" deploy "$TB" >/dev/null
+check "the retry is done" wait_for 60 \
+  "SELECT count(*) = 1 FROM run r JOIN batch b ON b.id = r.batch_id WHERE b.matrix_name = 'r' AND r.state = 'done' AND b.state = 'done'"
+check "r: one result" test "$(q "SELECT count(*) FROM result WHERE run_id IN (SELECT r.id FROM run r JOIN batch b ON b.id = r.batch_id WHERE b.matrix_name = 'r')")" -eq 1
+
+# 6. No agent on the host: wait lease_s, then skipped with the reason.
 kill "$(cat /run/cntb/$NAME/agent-h4.pid)"
 sleep 7  # the controller notices the silence after 5 s
 matrix n '["h4"]' 1 1 ', "timeouts": {"lease_s": 8}'
