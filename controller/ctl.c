@@ -997,21 +997,17 @@ cli_queue_add(ctl_t *self, json_t *req)
         if (batch < 0)
             return cli_error("the batch could not be made (cntb queue list shows why)", 1);
     }
-    queue_entry_t e;
     char next[32] = "";
     json_t *answer = json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "queue", (json_int_t) id, "batch",
                                (json_int_t) batch, "runs", runs);
-    if (queue_get(self->store, id, &e) == 0) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(store_db(self->store), "SELECT next_start FROM queue WHERE id = ?1",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, id);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-                snprintf(next, sizeof next, "%s", (const char *) sqlite3_column_text(st, 0));
-        }
-        sqlite3_finalize(st);
-        queue_entry_free(&e);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(self->store), "SELECT next_start FROM queue WHERE id = ?1", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            snprintf(next, sizeof next, "%s", (const char *) sqlite3_column_text(st, 0));
     }
+    sqlite3_finalize(st);
     if (next[0])
         json_object_set_new(answer, "next_start", json_string(next));
     log_info("queue entry %" PRId64 " added: %s%s%s", id, file, next[0] ? ", next start " : "",

@@ -33,11 +33,15 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     int64_t every_s = 0;
     bool calendar = false;
     int rc;
+    char named[8] = "";
     matrix_t *m = matrix_load_file(matrix_file, err);
     if (!m) {
         fprintf(stderr, "%s\n", err);
         return EXIT_USAGE;
     }
+    /* A matrix that names its testbed goes to that testbed's controller. */
+    if (matrix_testbed(m) && strlen(matrix_testbed(m)) < sizeof named)
+        snprintf(named, sizeof named, "%s", matrix_testbed(m));
     matrix_destroy(&m);
     if (at && schedule_parse_at(at, time(NULL), &when, serr) < 0) {
         cli_error("%s", serr);
@@ -52,7 +56,12 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
         fprintf(stderr, "%s\n", err);
         return EXIT_USAGE;
     }
-    rc = cli_pick_testbed(testbed_file, name);
+    if (!testbed_file && named[0]) {
+        snprintf(name, 8, "%s", named);
+        rc = 0;
+    } else {
+        rc = cli_pick_testbed(testbed_file, name);
+    }
     if (rc) {
         free(text);
         return rc;
