@@ -226,7 +226,8 @@ usage(FILE *f)
             "        start, period, first start, its last batch and that batch's progress.\n"
             "cancel  no further start; the batch the entry started stops after its current\n"
             "        run (its queued runs are skipped).\n"
-            "The controller of --testbed (or the only one running) keeps the queue.\n"
+            "The controller of --testbed (else of the matrix's \"testbed\", else the only one\n"
+            "running) keeps the queue.\n"
             "Exit codes: 0 ok, 2 bad input (a matrix error is FILE:LINE:COL: PATH: message),\n"
             "3 no controller.  docs/queue.md.\n");
 }
