@@ -1,12 +1,26 @@
 /*
  * ctl.c — the controller's loop, scheduler and run state machine (ctl.h).
  *
- * Runs are taken from the database in batch order (queued, lowest batch then
- * index first) one at a time: on the emulated testbed every host shares the
- * machine's cores, so two runs at once would measure each other.  A run's
- * progress lives in `ctl_run_t`; every transition is written to the database
- * before the next message goes out, so a restarted controller knows where it
- * was.
+ * Scheduling.  Every 200 ms tick: (1) queue entries that are due become
+ * batches (the matrix text is expanded again, checked against this testbed,
+ * its runs stored in execution order); (2) the unfinished batches are taken
+ * oldest first, and a batch with no run in flight and its pause over gets
+ * its next queued run if the hosts that run needs can be leased: a
+ * same-host run needs one bare-metal host of the batch's host set, a
+ * cross-host run two.  A host is leased by at most one run at a time, so
+ * batches on disjoint hosts run at the same time and batches that share a
+ * host take turns.  Hosts an older batch is waiting for are reserved for it
+ * during the tick, so a younger batch cannot starve it.  Runs of one batch
+ * run one after the other (pause_s apart).
+ *
+ * A run's progress lives in a slot of `runs[]` (ctl_run_t); every
+ * transition is written to the database before the next message goes out,
+ * so a restarted controller knows where it was: runs found in flight are
+ * requeued (store_requeue_interrupted) and their hosts told to tear them down
+ * when their agents say HELLO again.  A result is stored only for a run in
+ * flight in its collect stage; anything else (a result re-delivered for an
+ * attempt that was cut short) is acknowledged and dropped, so every run ends
+ * with the one result set of its final attempt.
  */
 #include "ctl.h"
 
@@ -14,6 +28,8 @@
 #include "log.h"
 #include "matrix.h"
 #include "proto.h"
+#include "queue.h"
+#include "schedule.h"
 #include "store.h"
 #include "testbed.h"
 
@@ -26,6 +42,10 @@
 #include <unistd.h>
 
 #define CTL_AGENTS_MAX 1024
+#define CTL_RUNS_MAX 64      /* runs in flight at once (one per batch at most) */
+#define CTL_BATCHES_MAX 64   /* unfinished batches held in memory */
+#define CTL_STALE_MAX 256    /* runs cut short by a restart, to tear down */
+#define CTL_HOSTS_MAX 256    /* testbed hosts that can be leased */
 
 typedef struct {
     char host[32];
@@ -39,17 +59,29 @@ typedef struct {
 typedef enum { STAGE_NONE, STAGE_LEASING, STAGE_SETUP, STAGE_RUNNING, STAGE_COLLECT,
                STAGE_TEARDOWN } ctl_stage_t;
 
+/* An unfinished batch. */
 typedef struct {
-    int64_t id;
-    int64_t batch;
+    int64_t id;                 /* 0 = free slot */
+    matrix_t *m;                /* owned: the matrix as stored with the batch */
+    int nhosts;                 /* hosts it may lease, bare-metal, in order */
+    int host[CTL_HOSTS_MAX];    /* indices into the testbed's hosts */
+    int64_t not_before_ms;      /* pause_s after its last run */
+    int64_t in_flight;          /* its run in flight, 0 = none */
+} ctl_batch_t;
+
+typedef struct {
+    int64_t id;                 /* 0 = free slot */
+    ctl_batch_t *batch;         /* borrowed */
     json_t *params;             /* owned */
     char network[32];
     char placement[16];
     ctl_stage_t stage;
     int64_t stage_since_ms;
     int64_t deadline_ms;
+    int timeout_ms[MATRIX_STAGES]; /* from the matrix, else the CTL_*_MS defaults */
     int nhosts;                 /* 1 (same-host) or 2 */
-    char hosts[2][32];          /* [0] client, [1] server (same as [0] when same-host) */
+    int host_idx[2];            /* leased testbed hosts: [0] client, [1] server */
+    char hosts[2][32];          /* their names ([1] = [0] when same-host) */
     bool acked[2];              /* SETUP_OK / TEARDOWN_OK per host */
     bool server_ready;
     char server_addr[16];
@@ -62,6 +94,11 @@ typedef struct {
 } ctl_run_t;
 
 typedef struct {
+    int64_t run;
+    char host[32];
+} ctl_stale_t;
+
+typedef struct {
     const ctl_config_t *cfg;
     testbed_t *testbed;
     store_t *store;
@@ -70,7 +107,11 @@ typedef struct {
     zloop_t *loop;
     int nagents;
     ctl_agent_t agents[CTL_AGENTS_MAX];
-    ctl_run_t run;              /* the run in flight; id 0 = none */
+    ctl_run_t runs[CTL_RUNS_MAX];       /* the runs in flight */
+    ctl_batch_t batches[CTL_BATCHES_MAX];
+    int64_t lease[CTL_HOSTS_MAX];       /* per testbed host: the run holding it, 0 = free */
+    int nstale;
+    ctl_stale_t stale[CTL_STALE_MAX];   /* TEARDOWN owed to hosts after a restart */
     int64_t last_heartbeat_ms;
     bool stop;
 } ctl_t;
@@ -92,10 +133,161 @@ agent_find(ctl_t *self, const char *host)
     return NULL;
 }
 
+static bool
+agent_connected(ctl_t *self, const char *host)
+{
+    ctl_agent_t *a = agent_find(self, host);
+    return a && a->connected;
+}
+
 static void
 send_to(ctl_t *self, const char *host, msg_type_t type, json_t *body)
 {
     proto_send(self->agents_sock, host, type, body);
+}
+
+static ctl_run_t *
+run_by_id(ctl_t *self, int64_t id)
+{
+    if (id <= 0)
+        return NULL;
+    for (int i = 0; i < CTL_RUNS_MAX; i++)
+        if (self->runs[i].id == id)
+            return &self->runs[i];
+    return NULL;
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+static void
+batch_forget(ctl_batch_t *b)
+{
+    matrix_destroy(&b->m);
+    memset(b, 0, sizeof *b);
+}
+
+/* Skips every queued run of a batch with a reason (its matrix cannot be used). */
+static void
+batch_skip_all(ctl_t *self, int64_t batch, const char *reason)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(self->store),
+                           "UPDATE run SET state = 'skipped', reason = ?2, finished_at = "
+                           "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE batch_id = ?1 AND "
+                           "state = 'queued'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, batch);
+        sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+}
+
+/*
+ * The host set of a matrix as testbed host indices: $.hosts in its order,
+ * else every bare-metal host of the testbed.  Returns the count, or -1 with
+ * the reason in why (a host not in the testbed or not bare-metal).
+ */
+static int
+hosts_of(ctl_t *self, const matrix_t *m, int *out, char *why, size_t len)
+{
+    const json_t *hosts = matrix_hosts(m);
+    testbed_t *tb = self->testbed;
+    int n = 0;
+    if (!hosts) {
+        for (int i = 0; i < tb->host_count && n < CTL_HOSTS_MAX; i++)
+            if (strcmp(tb->hosts[i].kind, "bare-metal") == 0)
+                out[n++] = i;
+        return n;
+    }
+    for (size_t j = 0; j < json_array_size(hosts) && n < CTL_HOSTS_MAX; j++) {
+        const char *name = json_string_value(json_array_get(hosts, j));
+        int found = -1;
+        for (int i = 0; i < tb->host_count; i++)
+            if (strcmp(tb->hosts[i].name, name) == 0)
+                found = i;
+        if (found < 0) {
+            snprintf(why, len, "$.hosts[%zu]: no host %s in testbed %s", j, name, tb->name);
+            return -1;
+        }
+        if (strcmp(tb->hosts[found].kind, "bare-metal") != 0) {
+            snprintf(why, len, "$.hosts[%zu]: host %s is a %s, not bare-metal", j, name,
+                     tb->hosts[found].kind);
+            return -1;
+        }
+        out[n++] = found;
+    }
+    return n;
+}
+
+/* The cached batch id, loading it on first use; NULL when it cannot be used (runs skipped). */
+static ctl_batch_t *
+batch_get(ctl_t *self, int64_t id)
+{
+    ctl_batch_t *free_slot = NULL;
+    for (int i = 0; i < CTL_BATCHES_MAX; i++) {
+        if (self->batches[i].id == id)
+            return &self->batches[i];
+        if (!self->batches[i].id && !free_slot)
+            free_slot = &self->batches[i];
+    }
+    if (!free_slot)
+        return NULL; /* more unfinished batches than slots: it waits its turn */
+    sqlite3_stmt *st = NULL;
+    char err[FERR_MAX] = "", name[32];
+    matrix_t *m = NULL;
+    if (sqlite3_prepare_v2(store_db(self->store), "SELECT matrix_json FROM batch WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    snprintf(name, sizeof name, "batch %" PRId64, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *) sqlite3_column_text(st, 0);
+        m = matrix_load_text(name, text, strlen(text), err);
+    }
+    sqlite3_finalize(st);
+    ctl_batch_t *b = free_slot;
+    memset(b, 0, sizeof *b);
+    if (m)
+        b->nhosts = hosts_of(self, m, b->host, err, sizeof err);
+    if (!m || b->nhosts < 0) {
+        log_error("batch %" PRId64 " cannot run: %s", id, err);
+        batch_skip_all(self, id, err);
+        store_batch_set_state(self->store, id, "failed");
+        matrix_destroy(&m);
+        return NULL;
+    }
+    b->id = id;
+    b->m = m;
+    return b;
+}
+
+/* Sets a batch done when none of its runs is left to run. */
+static void
+batch_maybe_finish(ctl_t *self, int64_t batch)
+{
+    sqlite3_stmt *st = NULL;
+    const char *state = NULL;
+    int left = -1;
+    if (sqlite3_prepare_v2(store_db(self->store),
+                           "SELECT (SELECT count(*) FROM run WHERE batch_id = ?1 AND state NOT IN "
+                           "('done', 'failed', 'skipped')), state FROM batch WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, batch);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        left = sqlite3_column_int(st, 0);
+        state = strcmp((const char *) sqlite3_column_text(st, 1), "cancelled") == 0 ? "cancelled"
+                                                                                   : "done";
+    }
+    sqlite3_finalize(st);
+    if (left != 0)
+        return;
+    store_batch_set_state(self->store, batch, state);
+    log_info("batch %" PRId64 " %s", batch, state);
+    for (int i = 0; i < CTL_BATCHES_MAX; i++)
+        if (self->batches[i].id == batch && !self->batches[i].in_flight)
+            batch_forget(&self->batches[i]);
 }
 
 /* ---- run state machine ------------------------------------------------ */
@@ -107,31 +299,30 @@ run_clear(ctl_run_t *r)
     memset(r, 0, sizeof *r);
 }
 
+static const char *const stage_names[] = { "none", "leasing", "setup", "running", "collect",
+                                           "teardown" };
+
 static void
-run_enter(ctl_t *self, ctl_stage_t stage, int64_t timeout_ms)
+run_enter(ctl_t *self, ctl_run_t *r, ctl_stage_t stage, int64_t timeout_ms)
 {
-    ctl_run_t *r = &self->run;
-    static const char *const names[] = { "none", "leasing", "setup", "running", "collect",
-                                         "teardown" };
     r->stage = stage;
     r->stage_since_ms = now_ms();
     r->deadline_ms = r->stage_since_ms + timeout_ms;
     r->acked[0] = r->acked[1] = false;
     if (stage != STAGE_TEARDOWN || !r->failed)
-        store_run_set_state(self->store, r->id, names[stage], NULL);
+        store_run_set_state(self->store, r->id, stage_names[stage], NULL);
     else
         store_run_set_state(self->store, r->id, "teardown", r->reason);
 }
 
-static void run_teardown(ctl_t *self);
+static void run_teardown(ctl_t *self, ctl_run_t *r);
 
 /* Records a failure reason (the first one wins) and moves to teardown. */
 static void
-run_fail(ctl_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+run_fail(ctl_t *self, ctl_run_t *r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void
-run_fail(ctl_t *self, const char *fmt, ...)
+run_fail(ctl_t *self, ctl_run_t *r, const char *fmt, ...)
 {
-    ctl_run_t *r = &self->run;
     if (!r->failed) {
         va_list ap;
         va_start(ap, fmt);
@@ -141,42 +332,46 @@ run_fail(ctl_t *self, const char *fmt, ...)
         log_warn("run %" PRId64 " failed: %s", r->id, r->reason);
     }
     if (r->stage != STAGE_TEARDOWN && r->stage >= STAGE_SETUP)
-        run_teardown(self);
+        run_teardown(self, r);
 }
 
+/*
+ * Ends a run: done, skipped, or failed — a failed run with retries left is
+ * recorded in run_attempt and queued again.  Releases its hosts and starts
+ * its batch's pause.
+ */
 static void
-batch_maybe_finish(ctl_t *self, int64_t batch)
+run_finish(ctl_t *self, ctl_run_t *r, const char *state)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT count(*), sum(state = 'failed') FROM run WHERE batch_id = ?1 "
-                           "AND state NOT IN ('done', 'failed', 'skipped')",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_int64(st, 1, batch);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
-        store_batch_set_state(self->store, batch, "done");
-        log_info("batch %" PRId64 " done", batch);
+    ctl_batch_t *b = r->batch;
+    int retries = b && b->m ? matrix_retries(b->m) : 0;
+    int failed_before = strcmp(state, "failed") == 0 ? store_run_failed_attempts(self->store, r->id)
+                                                     : -1;
+    if (failed_before >= 0 && failed_before < retries) {
+        store_run_retry(self->store, r->id, r->reason);
+        log_warn("run %" PRId64 " attempt %d failed (%s): retrying (%d of %d retries left)", r->id,
+                 failed_before + 1, r->reason, retries - failed_before - 1, retries);
+    } else {
+        store_run_set_state(self->store, r->id, state, r->reason[0] ? r->reason : NULL);
+        log_info("run %" PRId64 " %s%s%s", r->id, state, r->reason[0] ? ": " : "", r->reason);
     }
-    sqlite3_finalize(st);
-}
-
-static void
-run_finish(ctl_t *self, const char *state)
-{
-    ctl_run_t *r = &self->run;
-    store_run_set_state(self->store, r->id, state, r->reason[0] ? r->reason : NULL);
-    log_info("run %" PRId64 " %s%s%s", r->id, state, r->reason[0] ? ": " : "", r->reason);
-    int64_t batch = r->batch;
+    for (int i = 0; i < CTL_HOSTS_MAX; i++)
+        if (self->lease[i] == r->id)
+            self->lease[i] = 0;
+    int64_t batch = b ? b->id : 0;
+    if (b) {
+        b->in_flight = 0;
+        b->not_before_ms = now_ms() + (int64_t) (matrix_pause_s(b->m) * 1000);
+    }
     run_clear(r);
-    batch_maybe_finish(self, batch);
+    if (batch)
+        batch_maybe_finish(self, batch);
 }
 
 static void
-run_teardown(ctl_t *self)
+run_teardown(ctl_t *self, ctl_run_t *r)
 {
-    ctl_run_t *r = &self->run;
-    run_enter(self, STAGE_TEARDOWN, CTL_TEARDOWN_MS);
+    run_enter(self, r, STAGE_TEARDOWN, r->timeout_ms[MATRIX_TEARDOWN]);
     for (int i = 0; i < r->nhosts; i++)
         send_to(self, r->hosts[i], MSG_TEARDOWN,
                 json_pack("{s:I}", "run", (json_int_t) r->id));
@@ -215,91 +410,180 @@ caps_allow(ctl_agent_t *a, const char *network, const char *placement, const cha
     return true;
 }
 
-/* Loads the next queued run, if any, into self->run (stage leasing). */
+/*
+ * Picks `need` hosts of the batch's set that are neither leased nor
+ * reserved, those with a connected agent first.  Fills pick; returns true
+ * when enough are free.
+ */
+static bool
+hosts_pick(ctl_t *self, const ctl_batch_t *b, const bool *reserved, int need, int *pick)
+{
+    int n = 0;
+    for (int pass = 0; pass < 2 && n < need; pass++)
+        for (int j = 0; j < b->nhosts && n < need; j++) {
+            int h = b->host[j];
+            bool conn = agent_connected(self, self->testbed->hosts[h].name);
+            if (self->lease[h] || reserved[h] || (pass == 0) != conn)
+                continue;
+            pick[n++] = h;
+        }
+    return n == need;
+}
+
+/*
+ * Gives batch b its next queued run when its hosts can be leased.  Marks in
+ * reserved the hosts it waits for.
+ */
 static void
-schedule_next(ctl_t *self)
+batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
 {
     sqlite3_stmt *st = NULL;
+    ctl_run_t *r = NULL;
+    if (b->in_flight || now_ms() < b->not_before_ms)
+        return;
     if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT id, batch_id, params_json FROM run WHERE state = 'queued' "
-                           "ORDER BY batch_id, idx LIMIT 1",
+                           "SELECT id, params_json FROM run WHERE batch_id = ?1 AND "
+                           "state = 'queued' ORDER BY idx LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK) {
         log_error("scheduler query: %s", sqlite3_errmsg(store_db(self->store)));
         return;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        ctl_run_t *r = &self->run;
-        run_clear(r);
-        r->id = sqlite3_column_int64(st, 0);
-        r->batch = sqlite3_column_int64(st, 1);
-        r->params = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
-        snprintf(r->network, sizeof r->network, "%s",
-                 json_string_value(json_object_get(r->params, "network")) ?: "?");
-        snprintf(r->placement, sizeof r->placement, "%s",
-                 json_string_value(json_object_get(r->params, "placement")) ?: "?");
-        r->port = 5300 + (int) (r->id % 1000);
-        store_batch_set_state(self->store, r->batch, "running");
-        run_enter(self, STAGE_LEASING, CTL_LEASE_MS);
-        log_info("run %" PRId64 ": %s %s", r->id, r->network, r->placement);
+    sqlite3_bind_int64(st, 1, b->id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        batch_maybe_finish(self, b->id);
+        return;
     }
+    int64_t id = sqlite3_column_int64(st, 0);
+    json_t *params = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
     sqlite3_finalize(st);
+    const char *placement = json_string_value(json_object_get(params, "placement")) ?: "?";
+    int need = strcmp(placement, "cross-host") == 0 ? 2 : 1, pick[2];
+    if (b->nhosts < need) {
+        char why[200];
+        snprintf(why, sizeof why, "placement %s needs %d bare-metal hosts, the batch may use %d",
+                 placement, need, b->nhosts);
+        store_run_set_state(self->store, id, "skipped", why);
+        log_info("run %" PRId64 " skipped: %s", id, why);
+        json_decref(params);
+        batch_maybe_finish(self, b->id);
+        return;
+    }
+    if (!hosts_pick(self, b, reserved, need, pick)) {
+        /* Wait for the lease; keep the first hosts of its set for it. */
+        for (int j = 0, n = 0; j < b->nhosts && n < need; j++)
+            if (!reserved[b->host[j]]) {
+                reserved[b->host[j]] = true;
+                n++;
+            }
+        json_decref(params);
+        return;
+    }
+    for (int i = 0; i < CTL_RUNS_MAX && !r; i++)
+        if (!self->runs[i].id)
+            r = &self->runs[i];
+    if (!r) {
+        json_decref(params);
+        return;
+    }
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->batch = b;
+    r->params = params;
+    snprintf(r->network, sizeof r->network, "%s",
+             json_string_value(json_object_get(params, "network")) ?: "?");
+    snprintf(r->placement, sizeof r->placement, "%s", placement);
+    static const int defaults[MATRIX_STAGES] = { CTL_LEASE_MS, CTL_SETUP_MS, CTL_START_MS,
+                                                 CTL_COLLECT_GRACE_MS, CTL_TEARDOWN_MS };
+    for (int s = 0; s < MATRIX_STAGES; s++)
+        r->timeout_ms[s] = matrix_timeout_ms(b->m, (matrix_stage_t) s, defaults[s]);
+    r->nhosts = need;
+    r->host_idx[0] = pick[0];
+    r->host_idx[1] = pick[need - 1];
+    testbed_host_t *hc = &self->testbed->hosts[pick[0]], *hs = &self->testbed->hosts[pick[need - 1]];
+    snprintf(r->hosts[0], sizeof r->hosts[0], "%s", hc->name);
+    snprintf(r->hosts[1], sizeof r->hosts[1], "%s", hs->name);
+    snprintf(r->peer_addr[0], 16, "%s", hs->address);
+    snprintf(r->peer_addr[1], 16, "%s", hc->address);
+    r->port = 5300 + (int) (r->id % 1000);
+    for (int i = 0; i < need; i++)
+        self->lease[pick[i]] = id;
+    b->in_flight = id;
+    store_batch_set_state(self->store, b->id, "running");
+    run_enter(self, r, STAGE_LEASING, r->timeout_ms[MATRIX_LEASE]);
+    log_info("run %" PRId64 " (batch %" PRId64 "): %s %s on %s%s%s", r->id, b->id, r->network,
+             r->placement, r->hosts[0], need == 2 ? "," : "", need == 2 ? r->hosts[1] : "");
 }
 
-/* Leasing: pick hosts, check agents and capabilities, then send SETUP. */
+/* Every unfinished batch, oldest first, gets a chance at its next run. */
 static void
-step_leasing(ctl_t *self)
+schedule_batches(ctl_t *self)
 {
-    ctl_run_t *r = &self->run;
-    testbed_t *tb = self->testbed;
+    bool reserved[CTL_HOSTS_MAX] = { false };
+    int64_t ids[CTL_BATCHES_MAX];
+    int n = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(self->store),
+                           "SELECT id FROM batch WHERE state IN ('queued', 'running') ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (n < CTL_BATCHES_MAX && sqlite3_step(st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++) {
+        ctl_batch_t *b = batch_get(self, ids[i]);
+        if (b)
+            batch_step(self, b, reserved);
+    }
+    /* Batches cancelled or finished elsewhere leave the cache once idle. */
+    for (int i = 0; i < CTL_BATCHES_MAX; i++) {
+        ctl_batch_t *b = &self->batches[i];
+        bool listed = false;
+        for (int j = 0; j < n && !listed; j++)
+            listed = ids[j] == b->id;
+        if (b->id && !listed && !b->in_flight)
+            batch_forget(b);
+    }
+}
+
+/* Leasing: the hosts are ours; wait for their agents, check capabilities, send SETUP. */
+static void
+step_leasing(ctl_t *self, ctl_run_t *r)
+{
     const char *traffic = json_string_value(json_object_get(r->params, "traffic")) ?: "?";
     const char *nesting = json_string_value(json_object_get(r->params, "nesting")) ?: "bare";
-    int bare[2] = { -1, -1 }, nb = 0;
-    for (int i = 0; i < tb->host_count && nb < 2; i++)
-        if (strcmp(tb->hosts[i].kind, "bare-metal") == 0)
-            bare[nb++] = i;
     if (strcmp(nesting, "bare") != 0) {
         snprintf(r->reason, sizeof r->reason, "nesting %s is not supported yet", nesting);
-        run_finish(self, "skipped");
+        run_finish(self, r, "skipped");
         return;
     }
-    bool cross = strcmp(r->placement, "cross-host") == 0;
-    if (nb < (cross ? 2 : 1)) {
-        snprintf(r->reason, sizeof r->reason, "placement %s needs %d bare-metal hosts, testbed has %d",
-                 r->placement, cross ? 2 : 1, nb);
-        run_finish(self, "skipped");
-        return;
-    }
-    r->nhosts = cross ? 2 : 1;
-    snprintf(r->hosts[0], sizeof r->hosts[0], "%s", tb->hosts[bare[0]].name);
-    snprintf(r->hosts[1], sizeof r->hosts[1], "%s", tb->hosts[bare[cross ? 1 : 0]].name);
-    snprintf(r->peer_addr[0], 16, "%s", tb->hosts[bare[cross ? 1 : 0]].address);
-    snprintf(r->peer_addr[1], 16, "%s", tb->hosts[bare[0]].address);
+    bool cross = r->nhosts == 2;
     for (int i = 0; i < r->nhosts; i++) {
         ctl_agent_t *a = agent_find(self, r->hosts[i]);
         if (!a || !a->connected) {
             if (now_ms() > r->deadline_ms) {
                 snprintf(r->reason, sizeof r->reason,
                          "agent of host %s not connected within %d s", r->hosts[i],
-                         CTL_LEASE_MS / 1000);
-                run_finish(self, "failed");
+                         r->timeout_ms[MATRIX_LEASE] / 1000);
+                run_finish(self, r, "skipped");
             }
             return; /* wait for it */
         }
         char why[400];
         if (!caps_allow(a, r->network, r->placement, traffic, why, sizeof why)) {
             snprintf(r->reason, sizeof r->reason, "%s", why);
-            run_finish(self, "skipped");
+            run_finish(self, r, "skipped");
             return;
         }
     }
     store_run_set_hosts(self->store, r->id, r->hosts[0], r->hosts[1]);
     for (int i = 0; i < r->nhosts; i++) {
         ctl_agent_t *a = agent_find(self, r->hosts[i]);
-        if (json_is_object(a->meta) &&
-            store_host_meta_insert(self->store, r->batch, r->hosts[i], a->meta) < 0)
+        if (a && json_is_object(a->meta) &&
+            store_host_meta_insert(self->store, r->batch->id, r->hosts[i], a->meta) < 0)
             log_error("run %" PRId64 ": host metadata: %s", r->id, store_errmsg(self->store));
     }
-    run_enter(self, STAGE_SETUP, CTL_SETUP_MS);
+    run_enter(self, r, STAGE_SETUP, r->timeout_ms[MATRIX_SETUP]);
     for (int i = 0; i < r->nhosts; i++) {
         json_t *b = json_pack("{s:I, s:s, s:s, s:b, s:b, s:O}", "run", (json_int_t) r->id,
                               "network", r->network, "placement", r->placement, "client",
@@ -320,21 +604,19 @@ host_index(ctl_run_t *r, const char *host)
 }
 
 static void
-start_server(ctl_t *self)
+start_server(ctl_t *self, ctl_run_t *r)
 {
-    ctl_run_t *r = &self->run;
-    run_enter(self, STAGE_RUNNING, CTL_START_MS);
+    run_enter(self, r, STAGE_RUNNING, r->timeout_ms[MATRIX_START]);
     send_to(self, r->hosts[r->nhosts - 1], MSG_START,
             json_pack("{s:I, s:s, s:i, s:O}", "run", (json_int_t) r->id, "role", "server", "port",
                       r->port, "params", r->params));
 }
 
 static void
-start_client(ctl_t *self)
+start_client(ctl_t *self, ctl_run_t *r)
 {
-    ctl_run_t *r = &self->run;
     double duration = json_number_value(json_object_get(r->params, "duration_s"));
-    run_enter(self, STAGE_COLLECT, (int64_t) (duration * 1000) + CTL_COLLECT_GRACE_MS);
+    run_enter(self, r, STAGE_COLLECT, (int64_t) (duration * 1000) + r->timeout_ms[MATRIX_COLLECT]);
     send_to(self, r->hosts[0], MSG_START,
             json_pack("{s:I, s:s, s:i, s:s, s:O}", "run", (json_int_t) r->id, "role", "client",
                       "port", r->port, "server_addr", r->server_addr, "params", r->params));
@@ -343,20 +625,19 @@ start_client(ctl_t *self)
 static void
 on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
 {
-    ctl_run_t *r = &self->run;
     int64_t run = json_integer_value(json_object_get(b, "run"));
-    bool ours = r->id != 0 && run == r->id;
-    int hi = ours ? host_index(r, host) : -1;
+    ctl_run_t *r = run_by_id(self, run);
+    int hi = r ? host_index(r, host) : -1;
     switch (type) {
     case MSG_HEARTBEAT: return;
     case MSG_SETUP_OK:
-        if (!ours || r->stage != STAGE_SETUP || hi < 0)
+        if (!r || r->stage != STAGE_SETUP || hi < 0)
             return;
         r->acked[hi] = true;
         if (hi == r->nhosts - 1) {
             const char *sa = json_string_value(json_object_get(b, "server_addr"));
             if (!sa) {
-                run_fail(self, "host %s set up without a server address", host);
+                run_fail(self, r, "host %s set up without a server address", host);
                 return;
             }
             snprintf(r->server_addr, sizeof r->server_addr, "%s", sa);
@@ -364,38 +645,45 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         for (int i = 0; i < r->nhosts; i++)
             if (!r->acked[i])
                 return;
-        start_server(self);
+        start_server(self, r);
         return;
     case MSG_START_OK: {
         const char *role = json_string_value(json_object_get(b, "role"));
-        if (ours && r->stage == STAGE_RUNNING && strcmp(role, "server") == 0 && !r->server_ready) {
+        if (r && r->stage == STAGE_RUNNING && strcmp(role, "server") == 0 && !r->server_ready) {
             r->server_ready = true;
-            start_client(self);
+            start_client(self, r);
         }
         return;
     }
     case MSG_RESULT: {
         int seq = (int) json_integer_value(json_object_get(b, "seq"));
+        if (!r || r->stage != STAGE_COLLECT || hi < 0) {
+            /* An attempt that is over (cut short by a restart, failed, timed out): its
+             * result does not count.  Acknowledge so that the agent forgets it. */
+            log_info("run %" PRId64 ": result seq %d from %s for no attempt in collect: dropped",
+                     run, seq, host);
+            send_to(self, host, MSG_RESULT_ACK,
+                    json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
+            return;
+        }
         int rc = store_result_insert(self->store, run, seq, host, json_object_get(b, "result"));
         if (rc < 0) {
             send_to(self, host, MSG_ERROR,
                     json_pack("{s:s, s:I, s:s}", "message", "result could not be stored", "run",
                               (json_int_t) run, "stage", "collect"));
-            if (ours)
-                run_fail(self, "result from %s could not be stored", host);
+            run_fail(self, r, "result from %s could not be stored: %s", host,
+                     store_errmsg(self->store));
             return;
         }
         send_to(self, host, MSG_RESULT_ACK, json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
         if (rc == 0)
             log_info("run %" PRId64 ": duplicate result seq %d from %s acknowledged", run, seq, host);
-        if (ours && r->stage == STAGE_COLLECT) {
-            r->result_stored = true;
-            run_teardown(self);
-        }
+        r->result_stored = true;
+        run_teardown(self, r);
         return;
     }
     case MSG_TEARDOWN_OK:
-        if (!ours || r->stage != STAGE_TEARDOWN || hi < 0)
+        if (!r || r->stage != STAGE_TEARDOWN || hi < 0)
             return;
         r->acked[hi] = true;
         const char *leaks = json_string_value(json_object_get(b, "leaks"));
@@ -406,8 +694,8 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         for (int i = 0; i < r->nhosts; i++)
             if (!r->acked[i])
                 return;
-        run_finish(self, r->skipped && !r->failed ? "skipped"
-                         : r->failed || !r->result_stored ? "failed" : "done");
+        run_finish(self, r, r->skipped && !r->failed ? "skipped"
+                            : r->failed || !r->result_stored ? "failed" : "done");
         return;
     case MSG_ERROR: {
         const char *m = json_string_value(json_object_get(b, "message"));
@@ -416,14 +704,15 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         /* An agent that refuses the run's parameters before building
          * anything (a mode that can never carry the traffic) ends it as
          * skipped with its reason; teardown still runs on every host. */
-        if (ours && r->stage == STAGE_SETUP && strcmp(stage, "skip") == 0 && !r->failed) {
+        if (r && hi >= 0 && r->stage == STAGE_SETUP && strcmp(stage, "skip") == 0 &&
+            !r->failed) {
             snprintf(r->reason, sizeof r->reason, "%s: %s", host, m ? m : "refused");
             r->skipped = true;
-            run_teardown(self);
+            run_teardown(self, r);
             return;
         }
-        if (ours && r->stage != STAGE_TEARDOWN)
-            run_fail(self, "%s on %s: %s", stage, host, m);
+        if (r && hi >= 0 && r->stage != STAGE_TEARDOWN)
+            run_fail(self, r, "%s on %s: %s", stage, host, m);
         return;
     }
     default: {
@@ -435,27 +724,162 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
 }
 
 static void
-step_timeouts(ctl_t *self)
+step_timeouts(ctl_t *self, ctl_run_t *r)
 {
-    ctl_run_t *r = &self->run;
     if (r->id == 0 || now_ms() <= r->deadline_ms)
         return;
     switch (r->stage) {
-    case STAGE_SETUP: run_fail(self, "setup timed out after %d s", CTL_SETUP_MS / 1000); break;
-    case STAGE_RUNNING:
-        run_fail(self, "server did not start within %d s", CTL_START_MS / 1000);
+    case STAGE_SETUP:
+        run_fail(self, r, "setup timed out after %d s", r->timeout_ms[MATRIX_SETUP] / 1000);
         break;
-    case STAGE_COLLECT: run_fail(self, "no result before the collect timeout"); break;
+    case STAGE_RUNNING:
+        run_fail(self, r, "server did not start within %d s", r->timeout_ms[MATRIX_START] / 1000);
+        break;
+    case STAGE_COLLECT: run_fail(self, r, "no result before the collect timeout"); break;
     case STAGE_TEARDOWN:
         for (int i = 0; i < r->nhosts; i++)
             if (!r->acked[i] && !r->failed) {
                 snprintf(r->reason, sizeof r->reason, "teardown timed out on host %s", r->hosts[i]);
                 r->failed = true;
             }
-        run_finish(self, "failed");
+        run_finish(self, r, "failed");
         break;
     default: break;
     }
+}
+
+/*
+ * An agent went silent: its runs past leasing fail now rather than at their
+ * stage timeout, and their teardown does not wait for that host (a run in
+ * leasing waits for the agent to come back, up to lease_s).
+ */
+static void
+runs_lose_host(ctl_t *self, const char *host)
+{
+    for (int i = 0; i < CTL_RUNS_MAX; i++) {
+        ctl_run_t *r = &self->runs[i];
+        int hi = r->id ? host_index(r, host) : -1;
+        if (hi < 0 || r->stage <= STAGE_LEASING)
+            continue;
+        if (r->stage == STAGE_TEARDOWN) {
+            if (!r->failed) {
+                snprintf(r->reason, sizeof r->reason,
+                         "agent of host %s disconnected during teardown", host);
+                r->failed = true;
+            }
+        } else {
+            run_fail(self, r, "agent of host %s disconnected during %s", host,
+                     stage_names[r->stage]);
+        }
+        for (int h = 0; h < r->nhosts; h++)
+            if (strcmp(r->hosts[h], host) == 0)
+                r->acked[h] = true;
+        bool all = true;
+        for (int h = 0; h < r->nhosts; h++)
+            all = all && r->acked[h];
+        if (all)
+            run_finish(self, r, "failed");
+    }
+}
+
+/* ---- the queue -------------------------------------------------------------- */
+
+/*
+ * Checks a matrix against this controller's testbed: $.testbed names it,
+ * $.hosts are bare-metal hosts of it.  0, or -1 with a ferr-style message.
+ */
+static int
+matrix_fits(ctl_t *self, const matrix_t *m, const char *file, const char *text, char *err)
+{
+    const char *tb = matrix_testbed(m);
+    int hosts[CTL_HOSTS_MAX];
+    char why[256];
+    if (tb && strcmp(tb, self->testbed->name) != 0) {
+        ferr_set(err, file, text, strlen(text), "$.testbed",
+                 "the matrix is for testbed %s; this controller runs testbed %s", tb,
+                 self->testbed->name);
+        return -1;
+    }
+    if (hosts_of(self, m, hosts, why, sizeof why) < 0) {
+        char path[32];
+        const char *colon = strchr(why, ':');
+        snprintf(path, sizeof path, "%.*s", colon ? (int) (colon - why) : 0, why);
+        ferr_set(err, file, text, strlen(text), path, "%s", colon ? colon + 2 : why);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Makes the batch of queue entry id now: expands its matrix, stores the
+ * runs, advances the entry.  Returns the batch id, or -1 (the entry is
+ * marked failed with the reason).
+ */
+static int64_t
+queue_start(ctl_t *self, int64_t id, time_t now)
+{
+    queue_entry_t e;
+    char err[FERR_MAX];
+    int64_t batch = -1;
+    matrix_t *m = NULL;
+    char **params = NULL;
+    int *point = NULL, *rep = NULL, n = 0;
+    if (queue_get(self->store, id, &e) < 0)
+        return -1;
+    m = matrix_load_text(e.file, e.matrix, strlen(e.matrix), err);
+    if (!m || matrix_fits(self, m, e.file, e.matrix, err) < 0) {
+        log_error("queue entry %" PRId64 ": %s", id, err);
+        queue_failed(self->store, id, err);
+        goto out;
+    }
+    n = matrix_run_count(m);
+    params = calloc((size_t) n, sizeof *params);
+    point = calloc((size_t) n, sizeof *point);
+    rep = calloc((size_t) n, sizeof *rep);
+    if (!params || !point || !rep) {
+        queue_failed(self->store, id, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        params[i] = json_dumps(matrix_run_params(m, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        point[i] = matrix_run_point(m, i);
+        rep[i] = matrix_run_repetition(m, i);
+    }
+    char *doc = json_dumps(matrix_document(m), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    batch = store_batch_insert(self->store, matrix_name(m), doc, self->testbed->name, n,
+                               (const char *const *) params, point, rep, NULL);
+    free(doc);
+    if (batch < 0) {
+        log_error("queue entry %" PRId64 ": the batch could not be stored: %s", id,
+                  store_errmsg(self->store));
+        goto out;
+    }
+    time_t next = e.every_s > 0 ? schedule_next(e.at, e.every_s, e.calendar, now) : 0;
+    queue_started(self->store, id, batch, next > 0 ? next : 0);
+    char when[32] = "";
+    if (next > 0)
+        schedule_format_local(next, when, sizeof when);
+    log_info("queue entry %" PRId64 ": batch %" PRId64 " of matrix %s, %d runs%s%s", id, batch,
+             matrix_name(m), n, next > 0 ? "; next start " : "", when);
+out:
+    for (int i = 0; params && i < n; i++)
+        free(params[i]);
+    free(params);
+    free(point);
+    free(rep);
+    matrix_destroy(&m);
+    queue_entry_free(&e);
+    return batch;
+}
+
+static void
+queue_tick(ctl_t *self)
+{
+    int64_t ids[16];
+    time_t now = time(NULL);
+    int n = queue_due(self->store, now, ids, 16);
+    for (int i = 0; i < n; i++)
+        queue_start(self, ids[i], now);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -516,10 +940,25 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         send_to(self, host, MSG_WELCOME,
                 json_pack("{s:i, s:s, s:i}", "proto", PROTO_VERSION, "testbed",
                           self->testbed->name, "heartbeat_ms", CTL_HEARTBEAT_MS));
+        /* Runs this host had in flight when the controller stopped: tear them down
+         * before anything new goes to it (one connection keeps the order). */
+        for (int i = 0; i < self->nstale;) {
+            if (strcmp(self->stale[i].host, host) == 0) {
+                log_info("run %" PRId64 ": cut short by a restart, teardown on %s",
+                         self->stale[i].run, host);
+                send_to(self, host, MSG_TEARDOWN,
+                        json_pack("{s:I}", "run", (json_int_t) self->stale[i].run));
+                self->stale[i] = self->stale[--self->nstale];
+            } else {
+                i++;
+            }
+        }
         goto out;
     }
     ctl_agent_t *a = agent_find(self, identity);
     if (!a || !a->connected) {
+        /* The agent takes ERROR stage "hello" as a request to say HELLO again
+         * (a controller that restarted does not know it yet). */
         send_to(self, identity, MSG_ERROR,
                 json_pack("{s:s, s:s}", "message", "say HELLO first", "stage", "hello"));
         goto out;
@@ -538,48 +977,90 @@ cli_error(const char *message, int code)
     return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", message, "code", code);
 }
 
+/*
+ * queue_add {file, matrix (text), at (epoch seconds, optional: now), every_s,
+ * every (text), calendar}: validates the matrix (exit code 2 on refusal,
+ * nothing stored), stores the entry and, when it is due, makes its batch at
+ * once.  Answers {ok, queue, batch (0 when not started yet), runs, next_start}.
+ */
 static json_t *
-cli_submit(ctl_t *self, json_t *req)
+cli_queue_add(ctl_t *self, json_t *req)
 {
     const char *file = json_string_value(json_object_get(req, "file"));
     const char *text = json_string_value(json_object_get(req, "matrix"));
-    if (!file || !text)
-        return cli_error("submit needs file and matrix", 2);
+    json_t *jat = json_object_get(req, "at");
+    int64_t every_s = json_integer_value(json_object_get(req, "every_s"));
+    const char *every = json_string_value(json_object_get(req, "every"));
+    bool calendar = json_is_true(json_object_get(req, "calendar"));
+    time_t now = time(NULL), at = jat ? (time_t) json_integer_value(jat) : now;
     char err[FERR_MAX];
-    matrix_t *m = matrix_load_text(file, text, json_string_length(json_object_get(req, "matrix")), err);
-    if (!m)
+    if (!file || !text || (jat && !json_is_integer(jat)) || every_s < 0 ||
+        every_s > SCHEDULE_EVERY_MAX_S || (every_s > 0 && !every))
+        return cli_error("queue_add needs file, matrix, and a valid at/every", 2);
+    if (strlen(text) != json_string_length(json_object_get(req, "matrix")))
+        return cli_error("the matrix text contains a NUL byte", 2);
+    matrix_t *m = matrix_load_text(file, text, strlen(text), err);
+    if (!m || matrix_fits(self, m, file, text, err) < 0) {
+        matrix_destroy(&m);
         return cli_error(err, 2);
-    int n = matrix_run_count(m);
-    char **params = calloc((size_t) n, sizeof *params);
-    int *point = calloc((size_t) n, sizeof *point), *rep = calloc((size_t) n, sizeof *rep);
-    json_t *answer = NULL;
-    if (!params || !point || !rep) {
-        answer = cli_error("out of memory", 1);
-        goto out;
     }
-    for (int i = 0; i < n; i++) {
-        params[i] = json_dumps(matrix_run_params(m, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
-        point[i] = matrix_run_point(m, i);
-        rep[i] = matrix_run_repetition(m, i);
-    }
-    char *doc = json_dumps(matrix_document(m), JSON_COMPACT | JSON_PRESERVE_ORDER);
-    int64_t batch = store_batch_insert(self->store, matrix_name(m), doc, self->testbed->name, n,
-                                       (const char *const *) params, point, rep, NULL);
-    free(doc);
-    if (batch < 0)
-        answer = cli_error("the batch could not be stored", 1);
-    else {
-        log_info("batch %" PRId64 " queued: matrix %s, %d runs", batch, matrix_name(m), n);
-        answer = json_pack("{s:b, s:I, s:i}", "ok", 1, "batch", (json_int_t) batch, "runs", n);
-    }
-out:
-    for (int i = 0; params && i < n; i++)
-        free(params[i]);
-    free(params);
-    free(point);
-    free(rep);
+    int runs = matrix_run_count(m);
+    int64_t id = queue_add(self->store, matrix_name(m), file, text, self->testbed->name, at,
+                           every_s, every, calendar);
     matrix_destroy(&m);
+    if (id < 0)
+        return cli_error("the queue entry could not be stored", 1);
+    int64_t batch = 0;
+    if (at <= now) {
+        batch = queue_start(self, id, now);
+        if (batch < 0)
+            return cli_error("the batch could not be made (cntb queue list shows why)", 1);
+    }
+    char next[32] = "";
+    json_t *answer = json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "queue", (json_int_t) id, "batch",
+                               (json_int_t) batch, "runs", runs);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(self->store), "SELECT next_start FROM queue WHERE id = ?1", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            snprintf(next, sizeof next, "%s", (const char *) sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (next[0])
+        json_object_set_new(answer, "next_start", json_string(next));
+    log_info("queue entry %" PRId64 " added: %s%s%s", id, file, next[0] ? ", next start " : "",
+             next);
     return answer;
+}
+
+/* submit {file, matrix}: the walking skeleton's request, now queue_add for now. */
+static json_t *
+cli_submit(ctl_t *self, json_t *req)
+{
+    json_object_del(req, "at");
+    json_object_del(req, "every_s");
+    return cli_queue_add(self, req);
+}
+
+static json_t *
+cli_queue_cancel(ctl_t *self, json_t *req)
+{
+    json_int_t id = json_integer_value(json_object_get(req, "id"));
+    int64_t batch = 0;
+    int rc = queue_cancel(self->store, id, &batch);
+    if (rc < 0)
+        return cli_error("no such queue entry", 2);
+    if (batch) {
+        /* A run in flight finishes; its batch then ends as cancelled. */
+        for (int i = 0; i < CTL_BATCHES_MAX; i++)
+            if (self->batches[i].id == batch && !self->batches[i].in_flight)
+                batch_forget(&self->batches[i]);
+        batch_maybe_finish(self, batch);
+    }
+    log_info("queue entry %lld cancelled%s", (long long) id, rc == 1 ? " (already)" : "");
+    return json_pack("{s:b, s:I, s:I, s:b}", "ok", 1, "queue", id, "batch", (json_int_t) batch,
+                     "already", rc == 1);
 }
 
 static json_t *
@@ -603,8 +1084,10 @@ cli_batch(ctl_t *self, json_t *req)
     if (sqlite3_prepare_v2(db,
                            "SELECT r.id, r.idx, r.repetition, r.state, r.reason, r.params_json, "
                            "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
-                           " m.name = 'throughput_bps') FROM run r WHERE r.batch_id = ?1 "
-                           "ORDER BY r.idx",
+                           " m.name = 'throughput_bps'), r.started_at, r.finished_at, "
+                           "r.client_host, r.server_host, "
+                           "(SELECT count(*) FROM run_attempt a WHERE a.run_id = r.id) "
+                           "FROM run r WHERE r.batch_id = ?1 ORDER BY r.idx",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, batch);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -616,6 +1099,13 @@ cli_batch(ctl_t *self, json_t *req)
             json_object_set_new(o, "params", json_loads((const char *) sqlite3_column_text(st, 5), 0, NULL));
             if (sqlite3_column_type(st, 6) != SQLITE_NULL)
                 json_object_set_new(o, "throughput_bps", json_real(sqlite3_column_double(st, 6)));
+            static const char *const extra[] = { "started_at", "finished_at", "client_host",
+                                                 "server_host" };
+            for (int k = 0; k < 4; k++)
+                if (sqlite3_column_type(st, 7 + k) != SQLITE_NULL)
+                    json_object_set_new(o, extra[k],
+                                        json_string((const char *) sqlite3_column_text(st, 7 + k)));
+            json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 11) + 1));
             json_array_append_new(runs, o);
         }
     }
@@ -654,7 +1144,15 @@ on_cli(zloop_t *loop, zsock_t *sock, void *arg)
                            self->testbed->host_count);
     } else if (strcmp(cmd, "submit") == 0)
         answer = cli_submit(self, req);
-    else if (strcmp(cmd, "batch") == 0)
+    else if (strcmp(cmd, "queue_add") == 0)
+        answer = cli_queue_add(self, req);
+    else if (strcmp(cmd, "queue_cancel") == 0)
+        answer = cli_queue_cancel(self, req);
+    else if (strcmp(cmd, "queue_list") == 0) {
+        json_t *list = queue_list(self->store);
+        answer = list ? json_pack("{s:b, s:o}", "ok", 1, "queue", list)
+                      : cli_error("the queue could not be read", 1);
+    } else if (strcmp(cmd, "batch") == 0)
         answer = cli_batch(self, req);
     else if (strcmp(cmd, "stop") == 0) {
         answer = json_pack("{s:b}", "ok", 1);
@@ -686,16 +1184,21 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
                 a->connected = false;
                 log_warn("agent %s silent for %lld ms: disconnected", a->host,
                          (long long) (now - a->last_seen_ms));
+                runs_lose_host(self, a->host);
                 continue;
             }
             send_to(self, a->host, MSG_HEARTBEAT, NULL);
         }
     }
-    if (self->run.id == 0)
-        schedule_next(self);
-    if (self->run.id != 0 && self->run.stage == STAGE_LEASING)
-        step_leasing(self);
-    step_timeouts(self);
+    queue_tick(self);
+    schedule_batches(self);
+    for (int i = 0; i < CTL_RUNS_MAX; i++) {
+        ctl_run_t *r = &self->runs[i];
+        if (r->id && r->stage == STAGE_LEASING)
+            step_leasing(self, r);
+        if (r->id)
+            step_timeouts(self, r);
+    }
     return 0;
 }
 
@@ -725,6 +1228,27 @@ ctl_run(const ctl_config_t *cfg)
         rc = 3;
         goto out;
     }
+    /* Runs in flight when the controller stopped: their hosts get a TEARDOWN
+     * when they say HELLO again, and the runs are queued again. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(self.store),
+                           "SELECT id, client_host, server_host FROM run WHERE state IN "
+                           "('leasing', 'setup', 'running', 'collect', 'teardown', 'interrupted')"
+                           " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN "
+                           "('done', 'failed', 'cancelled'))",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            for (int k = 1; k <= 2; k++) {
+                const char *h = (const char *) sqlite3_column_text(st, k);
+                if (!h || self.nstale >= CTL_STALE_MAX ||
+                    (k == 2 && strcmp(h, (const char *) sqlite3_column_text(st, 1) ?: "") == 0))
+                    continue;
+                self.stale[self.nstale].run = sqlite3_column_int64(st, 0);
+                snprintf(self.stale[self.nstale].host, sizeof self.stale[0].host, "%s", h);
+                self.nstale++;
+            }
+    }
+    sqlite3_finalize(st);
     int requeued = store_requeue_interrupted(self.store);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
@@ -750,13 +1274,17 @@ ctl_run(const ctl_config_t *cfg)
     log_info("controller of testbed %s: agents on tcp://%s:%d, database %s", self.testbed->name,
              self.testbed->ctl_address, self.testbed->ctl_port, cfg->db_path);
     zloop_start(self.loop);
-    if (self.run.id != 0) { /* stopping mid-run: agents tear down; the run is requeued on restart */
-        for (int i = 0; i < self.run.nhosts; i++)
-            send_to(&self, self.run.hosts[i], MSG_TEARDOWN,
-                    json_pack("{s:I}", "run", (json_int_t) self.run.id));
-        store_run_set_state(self.store, self.run.id, "interrupted", "controller stopped");
-        run_clear(&self.run);
+    for (int i = 0; i < CTL_RUNS_MAX; i++) {
+        ctl_run_t *r = &self.runs[i];
+        if (!r->id) /* stopping mid-run: agents tear down; the run is requeued on restart */
+            continue;
+        for (int h = 0; h < r->nhosts; h++)
+            send_to(&self, r->hosts[h], MSG_TEARDOWN, json_pack("{s:I}", "run", (json_int_t) r->id));
+        store_run_set_state(self.store, r->id, "interrupted", "controller stopped");
+        run_clear(r);
     }
+    for (int i = 0; i < CTL_BATCHES_MAX; i++)
+        batch_forget(&self.batches[i]);
     log_info("controller stopped");
     rc = 0;
 out:

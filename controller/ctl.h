@@ -1,27 +1,51 @@
 /*
- * ctl.h — cntb-controller: the scheduler and the run state machine.
+ * ctl.h — cntb-controller: the queue, the scheduler and the run state machine.
  *
  * One czmq zloop in one thread: the agents' ROUTER socket, the CLI's REP
- * socket, and a 200 ms tick (scheduling, stage timeouts, heartbeats).  The
- * controller alone writes the database.
+ * socket (requests ping, agents, queue_add, submit, queue_list,
+ * queue_cancel, batch, stop), and a 200 ms tick (due queue entries, scheduling,
+ * stage timeouts, heartbeats).  The controller alone writes the database.
  *
- * The run state machine (one run holds its hosts from leasing to the end):
+ * Queue entry → batch: `cntb queue add` stores an entry (state waiting);
+ * when next_start is due the tick expands its matrix into a batch (runs
+ * queued in execution order) and sets the next start (every) or "started".
+ * Cancel: no further start; the batch's queued runs become skipped, its run
+ * in flight finishes, then the batch is "cancelled".
+ *
+ * Scheduling: each unfinished batch has at most one run in flight; a run is
+ * taken (oldest batch first) when the hosts its placement needs — 1 or 2
+ * bare-metal hosts of the batch's host set ($.hosts, else every bare-metal
+ * host) — are not leased by another run.  A run holds its lease from leasing
+ * to the end, so batches on disjoint hosts run at the same time.
+ *
+ * The run state machine:
  *
  *   queued ──► leasing ──► setup ──► running ──► collect ──► teardown ──► done
- *                 │          │          │           │           │
- *                 │          └──────────┴───────────┴──► teardown ──► failed
- *                 └──► skipped (capability missing; reason stored)
+ *     ▲           │          │          │           │           │
+ *     │           │          └──────────┴───────────┴──► teardown ──► failed
+ *     │           └──► skipped (capability missing, agent not connected
+ *     │                         within lease_s, placement impossible; reason stored)
+ *     ├──── failed with retries left (attempt kept in run_attempt)
+ *     └──── interrupted (controller stopped or killed: requeued at start-up,
+ *                        attempt kept in run_attempt, partial result dropped)
  *
- *   leasing   the hosts of the placement are free and their agents connected
- *             (timeout CTL_LEASE_MS: failed "agent of host X not connected")
- *   setup     SETUP to every host of the run, barrier on SETUP_OK (CTL_SETUP_MS)
- *   running   START server, wait START_OK; START client (CTL_START_MS)
- *   collect   wait for the client's RESULT (duration_s + CTL_COLLECT_GRACE_MS);
- *             stored exactly once (run id, seq), then RESULT_ACK
- *   teardown  TEARDOWN to every host, wait TEARDOWN_OK (CTL_TEARDOWN_MS);
- *             always runs, also after a failure; leftovers fail the run
- * A controller restarted mid-batch marks runs that were in flight as
- * interrupted and queues them again.
+ *   leasing   hosts leased; wait for their agents to be connected (lease_s,
+ *             default CTL_LEASE_MS; then skipped "agent of host X not connected
+ *             within N s"), check capabilities
+ *   setup     SETUP to every host of the run, barrier on SETUP_OK (setup_s)
+ *   running   START server, wait START_OK; START client (start_s)
+ *   collect   wait for the client's RESULT (duration_s + collect_s); stored
+ *             exactly once (run id, seq), then RESULT_ACK.  A RESULT for a run
+ *             not in collect (an attempt that is over) is acknowledged, not stored
+ *   teardown  TEARDOWN to every host, wait TEARDOWN_OK (teardown_s); always
+ *             runs, also after a failure; leftovers fail the run.  An agent
+ *             that goes silent fails its runs past leasing at once
+ *   after     the run's hosts are released; its batch waits pause_s
+ * Timeouts come from the matrix's $.timeouts, else the defaults below.
+ * A controller restarted mid-batch queues the runs that were in flight again
+ * and sends their hosts a TEARDOWN when their agents say HELLO.  Messages
+ * from an agent that has not said HELLO (since this controller started) are
+ * not answered: the silence makes the agent say HELLO again.
  */
 #ifndef CNTB_CTL_H
 #define CNTB_CTL_H

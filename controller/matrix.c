@@ -8,20 +8,35 @@
  * both fixed and varied, a matrix with no runs left) come after.
  *
  * Expansion makes one params object per parameter point (the cartesian
- * product of the vary lists, first key slowest, minus exclusions); the runs
- * are the points repeated `repetitions` times, repetition-major, so run i is
- * point i % npoints of repetition i / npoints + 1 and nothing per run needs
- * storing.
+ * product of the vary lists, first key slowest, minus exclusions, plus the
+ * include points); the runs are the points repeated `repetitions` times,
+ * repetition-major, so sequential run j is point j % npoints of repetition
+ * j / npoints + 1.  The execution order is a permutation of j kept in
+ * `order[]`: the identity for "sequential"; for "random", each repetition's
+ * block of points is shuffled on its own (a randomised complete block
+ * design: every point runs once per block, so slow drift over a night spreads
+ * evenly over the points) by Fisher–Yates (Knuth, TAOCP vol. 2, 3.4.2,
+ * Algorithm P) drawing from xoshiro256** (Blackman & Vigna, "Scrambled linear
+ * pseudorandom number generators", ACM TOMS 2021) whose state is filled from
+ * the seed by splitmix64 (Steele, Lea & Flood, OOPSLA 2014), as its authors
+ * recommend.  Bounded draws reject the low remainder (as OpenBSD's
+ * arc4random_uniform) so that every permutation is equally likely.  The same
+ * seed gives the same order on every machine.
  */
 #include "matrix.h"
 #include "ferr.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MATRIX_MAX_RUNS 1000000 /* runs after expansion: a larger matrix is refused */
+#define MATRIX_MAX_RUNS_LIMIT 1000000 /* the largest max_runs a matrix may state */
+#define MATRIX_MAX_RUNS_DEFAULT 100000 /* max_runs when the matrix states none */
+#define MATRIX_RETRIES_MAX 10
+#define MATRIX_PAUSE_MAX_S 3600
+#define MATRIX_HOSTS_MAX 64
 #define MATRIX_PATH_MAX 512
 
 typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_BOOL } param_type_t;
@@ -69,12 +84,23 @@ static const param_t params[] = {
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
+static const char *const timeout_keys[MATRIX_STAGES] = { "lease_s", "setup_s", "start_s",
+                                                          "collect_s", "teardown_s" };
+
 struct matrix {
-    char *name;      /* owned */
-    json_t *doc;     /* owned: the document as loaded */
-    json_t *points;  /* owned: array of complete params objects */
-    int npoints;     /* >= 1 */
-    int repetitions; /* 1..1000 */
+    char *name;        /* owned */
+    json_t *doc;       /* owned: the document as loaded */
+    json_t *lists;     /* owned: parameter -> array of values (vary, ranges expanded) */
+    json_t *points;    /* owned: array of complete params objects */
+    int npoints;       /* >= 1 */
+    int repetitions;   /* 1..1000 */
+    int max_runs;      /* 1..1000000, default 100000 */
+    int *order;        /* owned: execution index -> sequential run index */
+    bool random;       /* order "random" */
+    uint64_t seed;     /* the seed of the random order */
+    int retries;       /* 0..10 */
+    double pause_s;    /* 0..3600 seconds */
+    int timeout_ms[MATRIX_STAGES]; /* 0 = the controller's default */
 };
 
 /* What every check needs to report an error. */
@@ -231,9 +257,74 @@ check_fixed(const vctx_t *c, const json_t *fixed)
     return 0;
 }
 
-/* $.vary: an object of non-empty lists of parameter values. */
+/*
+ * An integer range {"from": A, "to": B, "step": S} of parameter p at path:
+ * A and B in p's range, A <= B, S >= 1 (default 1).  Appends the values
+ * A, A+S, ... <= B to out.  Returns 0 or -1.
+ */
 static int
-check_vary(const vctx_t *c, const json_t *vary)
+check_range(const vctx_t *c, const param_t *p, const json_t *range, const char *path,
+            json_t *out)
+{
+    char kpath[MATRIX_PATH_MAX];
+    const char *key;
+    json_t *v, *from = NULL, *to = NULL, *step = NULL;
+
+    json_object_foreach((json_t *)range, key, v) {
+        path_key(kpath, path, key);
+        if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+            if (check_param_value(c, p, v, kpath) < 0)
+                return -1;
+            if (key[0] == 'f')
+                from = v;
+            else
+                to = v;
+        } else if (strcmp(key, "step") == 0) {
+            if (!json_is_integer(v))
+                return wrong_type(c, kpath, "an integer", v);
+            if (json_integer_value(v) < 1 || json_integer_value(v) > p->max) {
+                ferr_set(c->err, c->file, c->text, c->len, kpath,
+                         "must be between 1 and %lld (got %lld)", p->max,
+                         (long long)json_integer_value(v));
+                return -1;
+            }
+            step = v;
+        } else {
+            return unknown_key(c, kpath, key);
+        }
+    }
+    if (!from || !to) {
+        ferr_set(c->err, c->file, c->text, c->len, path, "a range needs \"%s\"",
+                 from ? "to" : "from");
+        return -1;
+    }
+    long long a = json_integer_value(from), b = json_integer_value(to);
+    long long st = step ? json_integer_value(step) : 1;
+    if (a > b) {
+        path_key(kpath, path, "to");
+        ferr_set(c->err, c->file, c->text, c->len, kpath, "must be >= from (%lld) (got %lld)", a,
+                 b);
+        return -1;
+    }
+    if ((b - a) / st + 1 > MATRIX_MAX_RUNS_LIMIT) {
+        ferr_set(c->err, c->file, c->text, c->len, path,
+                 "the range has more than %d values", MATRIX_MAX_RUNS_LIMIT);
+        return -1;
+    }
+    for (long long x = a; x <= b; x += st)
+        if (json_array_append_new(out, json_integer(x)) < 0) {
+            ferr_set(c->err, c->file, NULL, 0, path, "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+/*
+ * $.vary: an object of non-empty lists of parameter values, or of integer
+ * ranges; fills lists (parameter -> array of values, ranges expanded).
+ */
+static int
+check_vary(const vctx_t *c, const json_t *vary, json_t *lists)
 {
     char path[MATRIX_PATH_MAX], epath[MATRIX_PATH_MAX];
     const char *key;
@@ -246,8 +337,21 @@ check_vary(const vctx_t *c, const json_t *vary)
         path_key(path, "$.vary", key);
         if (!p)
             return unknown_key(c, path, key);
+        json_t *list = json_array();
+        if (!list || json_object_set_new(lists, key, list) < 0) {
+            ferr_set(c->err, c->file, NULL, 0, path, "out of memory");
+            return -1;
+        }
+        if (p->type == PARAM_INT && json_is_object(v)) {
+            if (check_range(c, p, v, path, list) < 0)
+                return -1;
+            continue;
+        }
         if (!json_is_array(v))
-            return wrong_type(c, path, "an array", v);
+            return wrong_type(c, path,
+                              p->type == PARAM_INT ? "an array or a range {from, to, step}"
+                                                   : "an array",
+                              v);
         if (json_array_size(v) == 0) {
             ferr_set(c->err, c->file, c->text, c->len, path, "must not be empty");
             return -1;
@@ -256,48 +360,159 @@ check_vary(const vctx_t *c, const json_t *vary)
             path_index(epath, path, i);
             if (check_param_value(c, p, json_array_get(v, i), epath) < 0)
                 return -1;
+            if (json_array_append(list, json_array_get(v, i)) < 0) {
+                ferr_set(c->err, c->file, NULL, 0, path, "out of memory");
+                return -1;
+            }
         }
     }
     return 0;
 }
 
-/* $.exclude: an array of objects, each a partial assignment of parameters. */
+/* One partial assignment of parameters (an exclude or include entry, the baseline). */
 static int
-check_exclude(const vctx_t *c, const json_t *exclude)
+check_assignment(const vctx_t *c, const json_t *entry, const char *path)
 {
-    char path[MATRIX_PATH_MAX], kpath[MATRIX_PATH_MAX], buf[128];
+    char kpath[MATRIX_PATH_MAX], buf[128];
     const char *key;
     json_t *v;
 
-    if (!json_is_array(exclude))
-        return wrong_type(c, "$.exclude", "an array", exclude);
-    for (size_t i = 0; i < json_array_size(exclude); i++) {
-        json_t *entry = json_array_get(exclude, i);
-        path_index(path, "$.exclude", i);
-        if (!json_is_object(entry))
-            return wrong_type(c, path, "an object", entry);
-        json_object_foreach(entry, key, v) {
-            const param_t *p = param_find(key);
-            path_key(kpath, path, key);
-            if (!p) {
-                ferr_set(c->err, c->file, c->text, c->len, kpath, "unknown parameter \"%s\"",
-                         printable(key, buf, sizeof buf));
+    if (!json_is_object(entry))
+        return wrong_type(c, path, "an object", entry);
+    json_object_foreach((json_t *)entry, key, v) {
+        const param_t *p = param_find(key);
+        path_key(kpath, path, key);
+        if (!p) {
+            ferr_set(c->err, c->file, c->text, c->len, kpath, "unknown parameter \"%s\"",
+                     printable(key, buf, sizeof buf));
+            return -1;
+        }
+        if (check_param_value(c, p, v, kpath) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* $.exclude or $.include: an array of partial assignments. */
+static int
+check_assignments(const vctx_t *c, const json_t *list, const char *base)
+{
+    char path[MATRIX_PATH_MAX];
+
+    if (!json_is_array(list))
+        return wrong_type(c, base, "an array", list);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        path_index(path, base, i);
+        if (check_assignment(c, json_array_get(list, i), path) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* An integer at path within lo..hi; stores it in *out.  0 or -1. */
+static int
+check_int(const vctx_t *c, const json_t *v, const char *path, long long lo, long long hi,
+          long long *out)
+{
+    if (!json_is_integer(v))
+        return wrong_type(c, path, "an integer", v);
+    if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        ferr_set(c->err, c->file, c->text, c->len, path, "must be between %lld and %lld (got %lld)",
+                 lo, hi, (long long)json_integer_value(v));
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* A number at path: > 0 (or >= 0 when zero_ok) and <= hi; stores it in *out.  0 or -1. */
+static int
+check_seconds(const vctx_t *c, const json_t *v, const char *path, bool zero_ok, double hi,
+              double *out)
+{
+    char buf[64];
+
+    if (!json_is_number(v))
+        return wrong_type(c, path, "a number", v);
+    double x = json_number_value(v);
+    if (!((zero_ok ? x >= 0 : x > 0) && x <= hi)) {
+        if (json_is_integer(v))
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(buf, sizeof buf, "%g", x);
+        ferr_set(c->err, c->file, c->text, c->len, path, "must be %s 0 and <= %g (got %s)",
+                 zero_ok ? ">=" : ">", hi, buf);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* $.timeouts: seconds per stage. */
+static int
+check_timeouts(const vctx_t *c, const json_t *t, matrix_t *self)
+{
+    char path[MATRIX_PATH_MAX];
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(t))
+        return wrong_type(c, "$.timeouts", "an object", t);
+    json_object_foreach((json_t *)t, key, v) {
+        int stage = -1;
+        double s;
+        path_key(path, "$.timeouts", key);
+        for (int i = 0; i < MATRIX_STAGES; i++)
+            if (strcmp(key, timeout_keys[i]) == 0)
+                stage = i;
+        if (stage < 0)
+            return unknown_key(c, path, key);
+        if (check_seconds(c, v, path, false, DURATION_MAX_S, &s) < 0)
+            return -1;
+        self->timeout_ms[stage] = s * 1000 < 1 ? 1 : (int)(s * 1000);
+    }
+    return 0;
+}
+
+/* $.hosts: a non-empty array of distinct host names. */
+static int
+check_hosts(const vctx_t *c, const json_t *hosts)
+{
+    char path[MATRIX_PATH_MAX];
+
+    if (!json_is_array(hosts))
+        return wrong_type(c, "$.hosts", "an array", hosts);
+    if (json_array_size(hosts) == 0 || json_array_size(hosts) > MATRIX_HOSTS_MAX) {
+        ferr_set(c->err, c->file, c->text, c->len, "$.hosts", "must list 1 to %d hosts",
+                 MATRIX_HOSTS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(hosts); i++) {
+        json_t *h = json_array_get(hosts, i);
+        path_index(path, "$.hosts", i);
+        if (!json_is_string(h))
+            return wrong_type(c, path, "a string", h);
+        if (!name_ok(json_string_value(h)) || json_string_length(h) > 31) {
+            ferr_set(c->err, c->file, c->text, c->len, path, "must match [A-Za-z0-9_.-]{1,31}");
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(json_string_value(json_array_get(hosts, j)), json_string_value(h)) == 0) {
+                ferr_set(c->err, c->file, c->text, c->len, path, "host listed twice");
                 return -1;
             }
-            if (check_param_value(c, p, v, kpath) < 0)
-                return -1;
-        }
     }
     return 0;
 }
 
 /* Every key of the document, in document order. */
 static int
-check_document(const vctx_t *c, const json_t *doc)
+check_document(const vctx_t *c, const json_t *doc, matrix_t *self)
 {
     char path[MATRIX_PATH_MAX];
     const char *key;
     json_t *v;
+    long long n;
 
     if (!json_is_object(doc))
         return wrong_type(c, "$", "an object", doc);
@@ -314,21 +529,61 @@ check_document(const vctx_t *c, const json_t *doc)
         } else if (strcmp(key, "fixed") == 0) {
             if (check_fixed(c, v) < 0)
                 return -1;
-        } else if (strcmp(key, "vary") == 0) {
-            if (check_vary(c, v) < 0)
-                return -1;
-        } else if (strcmp(key, "exclude") == 0) {
-            if (check_exclude(c, v) < 0)
-                return -1;
-        } else if (strcmp(key, "repetitions") == 0) {
-            if (!json_is_integer(v))
-                return wrong_type(c, path, "an integer", v);
-            if (json_integer_value(v) < 1 || json_integer_value(v) > 1000) {
+        } else if (strcmp(key, "testbed") == 0) {
+            if (!json_is_string(v))
+                return wrong_type(c, path, "a string", v);
+            if (!name_ok(json_string_value(v))) {
                 ferr_set(c->err, c->file, c->text, c->len, path,
-                         "must be between 1 and 1000 (got %lld)",
-                         (long long)json_integer_value(v));
+                         "must match [A-Za-z0-9_.-]{1,64}");
                 return -1;
             }
+        } else if (strcmp(key, "hosts") == 0) {
+            if (check_hosts(c, v) < 0)
+                return -1;
+        } else if (strcmp(key, "vary") == 0) {
+            if (check_vary(c, v, self->lists) < 0)
+                return -1;
+        } else if (strcmp(key, "exclude") == 0 || strcmp(key, "include") == 0) {
+            if (check_assignments(c, v, path) < 0)
+                return -1;
+        } else if (strcmp(key, "baseline") == 0) {
+            if (check_assignment(c, v, path) < 0)
+                return -1;
+        } else if (strcmp(key, "repetitions") == 0) {
+            if (check_int(c, v, path, 1, 1000, &n) < 0)
+                return -1;
+            self->repetitions = (int)n;
+        } else if (strcmp(key, "max_runs") == 0) {
+            if (check_int(c, v, path, 1, MATRIX_MAX_RUNS_LIMIT, &n) < 0)
+                return -1;
+            self->max_runs = (int)n;
+        } else if (strcmp(key, "order") == 0) {
+            if (!json_is_string(v))
+                return wrong_type(c, path, "a string", v);
+            if (strcmp(json_string_value(v), "random") == 0)
+                self->random = true;
+            else if (strcmp(json_string_value(v), "sequential") != 0) {
+                char buf[128];
+                ferr_set(c->err, c->file, c->text, c->len, path,
+                         "unknown order \"%s\" (one of sequential, random)",
+                         printable(json_string_value(v), buf, sizeof buf));
+                return -1;
+            }
+        } else if (strcmp(key, "seed") == 0) {
+            /* 2^53 - 1: the largest integer every JSON reader keeps exactly. */
+            if (check_int(c, v, path, 0, 9007199254740991LL, &n) < 0)
+                return -1;
+            self->seed = (uint64_t)n;
+        } else if (strcmp(key, "retries") == 0) {
+            if (check_int(c, v, path, 0, MATRIX_RETRIES_MAX, &n) < 0)
+                return -1;
+            self->retries = (int)n;
+        } else if (strcmp(key, "pause_s") == 0) {
+            if (check_seconds(c, v, path, true, MATRIX_PAUSE_MAX_S, &self->pause_s) < 0)
+                return -1;
+        } else if (strcmp(key, "timeouts") == 0) {
+            if (check_timeouts(c, v, self) < 0)
+                return -1;
         } else {
             return unknown_key(c, path, key);
         }
@@ -344,6 +599,12 @@ check_document(const vctx_t *c, const json_t *doc)
             }
         }
     }
+    /* A seed only orders a random matrix: elsewhere it is a mistake. */
+    if (json_object_get(doc, "seed") && !self->random) {
+        ferr_set(c->err, c->file, c->text, c->len, "$.seed",
+                 "a seed needs \"order\": \"random\"");
+        return -1;
+    }
     return 0;
 }
 
@@ -355,38 +616,146 @@ value_equal(const json_t *a, const json_t *b)
         return strcmp(json_string_value(a), json_string_value(b)) == 0;
     if (json_is_number(a) && json_is_number(b))
         return json_number_value(a) == json_number_value(b);
+    if (json_is_boolean(a) && json_is_boolean(b))
+        return json_is_true(a) == json_is_true(b);
     return false;
 }
 
+/* The point matches every key of the partial assignment entry. */
 static bool
-point_excluded(const json_t *point, const json_t *exclude)
+point_matches(const json_t *point, const json_t *entry)
 {
-    for (size_t i = 0; i < json_array_size(exclude); i++) {
-        json_t *entry = json_array_get(exclude, i), *v;
-        const char *key;
-        bool all = true;
-        json_object_foreach(entry, key, v) {
-            if (!value_equal(json_object_get(point, key), v)) {
-                all = false;
-                break;
-            }
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)entry, key, v)
+        if (!value_equal(json_object_get(point, key), v))
+            return false;
+    return true;
+}
+
+/* Marks in matched[] every exclude entry the point matches; true when any does. */
+static bool
+point_excluded(const json_t *point, const json_t *exclude, bool *matched)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < json_array_size(exclude); i++)
+        if (point_matches(point, json_array_get(exclude, i))) {
+            matched[i] = true;
+            any = true;
         }
-        if (all)
-            return true;
+    return any;
+}
+
+/* A complete params object: chosen[i] when set, else fixed, else the default. */
+static json_t *
+point_make(const json_t *fixed, const json_t *const *chosen)
+{
+    json_t *point = json_object();
+
+    if (!point)
+        return NULL;
+    for (int i = 0; i < NPARAMS; i++) {
+        json_t *val;
+        if (chosen[i])
+            val = json_incref((json_t *)chosen[i]);
+        else if (fixed && json_object_get(fixed, params[i].name))
+            val = json_incref(json_object_get(fixed, params[i].name));
+        else if (params[i].type == PARAM_ENUM)
+            val = json_string(params[i].def_str);
+        else if (params[i].type == PARAM_BOOL)
+            val = json_boolean(params[i].def_int);
+        else
+            val = json_integer(params[i].def_int);
+        if (json_object_set_new(point, params[i].name, val) < 0) {
+            json_decref(point);
+            return NULL;
+        }
     }
-    return false;
+    return point;
+}
+
+/* splitmix64 (Steele, Lea & Flood 2014): seeds xoshiro256**'s state. */
+static uint64_t
+splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** 1.0 (Blackman & Vigna), the reference algorithm. */
+static uint64_t
+xoshiro256ss(uint64_t s[4])
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in 0..n-1 (n >= 1) without modulo bias: rejects the low 2^64 mod n draws. */
+static uint64_t
+uniform_below(uint64_t s[4], uint64_t n)
+{
+    uint64_t threshold = (0 - n) % n, x;
+    do
+        x = xoshiro256ss(s);
+    while (x < threshold);
+    return x % n;
+}
+
+/* Fills self->order: identity, or each repetition block shuffled (Fisher–Yates). */
+static int
+make_order(matrix_t *self)
+{
+    int n = self->npoints * self->repetitions;
+    uint64_t s[4], x = self->seed;
+
+    self->order = malloc((size_t)n * sizeof *self->order);
+    if (!self->order)
+        return -1;
+    for (int i = 0; i < n; i++)
+        self->order[i] = i;
+    if (!self->random)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        s[i] = splitmix64(&x);
+    for (int r = 0; r < self->repetitions; r++) {
+        int *block = self->order + (size_t)r * self->npoints;
+        for (int i = self->npoints - 1; i > 0; i--) {
+            int j = (int)uniform_below(s, (uint64_t)i + 1), t = block[i];
+            block[i] = block[j];
+            block[j] = t;
+        }
+    }
+    return 0;
 }
 
 /*
- * Expands the validated document into self->points.  Returns 0, or -1 with
- * an error (no runs left, too many runs, out of memory).
+ * Expands the validated document into self->points and self->order.
+ * Returns 0, or -1 with an error (an exclude entry or the baseline matching
+ * no point, no runs left, too many runs, out of memory).
  */
 static int
 expand(const vctx_t *c, matrix_t *self)
 {
     json_t *fixed = json_object_get(self->doc, "fixed");
-    json_t *vary = json_object_get(self->doc, "vary");
     json_t *exclude = json_object_get(self->doc, "exclude");
+    json_t *include = json_object_get(self->doc, "include");
+    json_t *baseline = json_object_get(self->doc, "baseline");
     json_t *lists[NPARAMS];     /* vary lists in file order */
     int list_param[NPARAMS];    /* the parameter of each list */
     size_t cursor[NPARAMS] = { 0 };
@@ -394,46 +763,32 @@ expand(const vctx_t *c, matrix_t *self)
     long long total = 1;
     const char *key;
     json_t *v, *point = NULL;
+    bool *matched = NULL;
+    char path[MATRIX_PATH_MAX];
 
-    if (vary) {
-        json_object_foreach(vary, key, v) {
-            lists[nlists] = v;
-            list_param[nlists] = param_index(param_find(key));
-            total *= (long long)json_array_size(v);
-            if (total > MATRIX_MAX_RUNS) {
-                ferr_set(c->err, c->file, c->text, c->len, "$",
-                         "the matrix expands to more than %d runs", MATRIX_MAX_RUNS);
-                goto out;
-            }
-            nlists++;
+    json_object_foreach(self->lists, key, v) {
+        lists[nlists] = v;
+        list_param[nlists] = param_index(param_find(key));
+        total *= (long long)json_array_size(v);
+        if (total > self->max_runs) {
+            ferr_set(c->err, c->file, c->text, c->len, "$",
+                     "the matrix expands to more than %d runs (max_runs)", self->max_runs);
+            goto out;
         }
+        nlists++;
     }
+    matched = calloc(json_array_size(exclude) + 1, sizeof *matched);
     self->points = json_array();
-    if (!self->points)
+    if (!self->points || !matched)
         goto nomem;
     for (long long n = 0; n < total; n++) {
         const json_t *chosen[NPARAMS] = { NULL };
         for (int l = 0; l < nlists; l++)
             chosen[list_param[l]] = json_array_get(lists[l], cursor[l]);
-        point = json_object();
+        point = point_make(fixed, chosen);
         if (!point)
             goto nomem;
-        for (int i = 0; i < NPARAMS; i++) {
-            json_t *val;
-            if (chosen[i])
-                val = json_incref((json_t *)chosen[i]);
-            else if (fixed && json_object_get(fixed, params[i].name))
-                val = json_incref(json_object_get(fixed, params[i].name));
-            else if (params[i].type == PARAM_ENUM)
-                val = json_string(params[i].def_str);
-            else if (params[i].type == PARAM_BOOL)
-                val = json_boolean(params[i].def_int);
-            else
-                val = json_integer(params[i].def_int);
-            if (json_object_set_new(point, params[i].name, val) < 0)
-                goto nomem;
-        }
-        if (exclude && point_excluded(point, exclude)) {
+        if (exclude && point_excluded(point, exclude, matched)) {
             json_decref(point);
         } else if (json_array_append_new(self->points, point) < 0) {
             point = NULL;
@@ -447,23 +802,62 @@ expand(const vctx_t *c, matrix_t *self)
             cursor[l] = 0;
         }
     }
+    /* An exclusion that removes nothing is a typo or a stale line: say so. */
+    for (size_t i = 0; i < json_array_size(exclude); i++)
+        if (!matched[i]) {
+            path_index(path, "$.exclude", i);
+            ferr_set(c->err, c->file, c->text, c->len, path, "matches no point of the matrix");
+            goto out;
+        }
+    /* Include points come after the product, in file order; one already there is not added. */
+    for (size_t i = 0; i < json_array_size(include); i++) {
+        const json_t *chosen[NPARAMS] = { NULL };
+        json_object_foreach(json_array_get(include, i), key, v)
+            chosen[param_index(param_find(key))] = v;
+        point = point_make(fixed, chosen);
+        if (!point)
+            goto nomem;
+        bool dup = false;
+        for (size_t j = 0; j < json_array_size(self->points) && !dup; j++)
+            dup = point_matches(json_array_get(self->points, j), point);
+        if (dup)
+            json_decref(point);
+        else if (json_array_append_new(self->points, point) < 0) {
+            point = NULL;
+            goto nomem;
+        }
+        point = NULL;
+    }
     self->npoints = (int)json_array_size(self->points);
     if (self->npoints == 0) {
         ferr_set(c->err, c->file, c->text, c->len, "$",
                  "the matrix expands to no runs (every point is excluded)");
         goto out;
     }
-    if ((long long)self->npoints * self->repetitions > MATRIX_MAX_RUNS) {
+    if ((long long)self->npoints * self->repetitions > self->max_runs) {
         ferr_set(c->err, c->file, c->text, c->len, "$",
-                 "the matrix expands to more than %d runs", MATRIX_MAX_RUNS);
+                 "the matrix expands to more than %d runs (max_runs)", self->max_runs);
         goto out;
     }
+    if (baseline) {
+        bool any = false;
+        for (int j = 0; j < self->npoints && !any; j++)
+            any = point_matches(json_array_get(self->points, (size_t)j), baseline);
+        if (!any) {
+            ferr_set(c->err, c->file, c->text, c->len, "$.baseline",
+                     "matches no point of the matrix");
+            goto out;
+        }
+    }
+    if (make_order(self) < 0)
+        goto nomem;
     rc = 0;
     goto out;
 nomem:
     ferr_set(c->err, c->file, NULL, 0, "$", "out of memory");
 out:
     json_decref(point);
+    free(matched);
     return rc;
 }
 
@@ -485,10 +879,15 @@ matrix_load_text(const char *file, const char *text, size_t len, char *err)
     vctx_t c = { file ? file : "(input)", text, len, err };
     matrix_t *self = NULL;
     json_error_t jerr;
-    json_t *reps;
 
     self = calloc(1, sizeof *self);
-    if (!self) {
+    if (self) {
+        self->repetitions = 1;
+        self->max_runs = MATRIX_MAX_RUNS_DEFAULT;
+        self->seed = 1;
+        self->lists = json_object();
+    }
+    if (!self || !self->lists) {
         ferr_set(err, c.file, NULL, 0, "$", "out of memory");
         goto fail;
     }
@@ -497,10 +896,8 @@ matrix_load_text(const char *file, const char *text, size_t len, char *err)
         ferr_json_syntax(err, c.file, &jerr);
         goto fail;
     }
-    if (check_document(&c, self->doc) < 0)
+    if (check_document(&c, self->doc, self) < 0)
         goto fail;
-    reps = json_object_get(self->doc, "repetitions");
-    self->repetitions = reps ? (int)json_integer_value(reps) : 1;
     if (expand(&c, self) < 0)
         goto fail;
     if (json_object_get(self->doc, "name"))
@@ -540,7 +937,9 @@ matrix_destroy(matrix_t **self_p)
     matrix_t *self = *self_p;
     free(self->name);
     json_decref(self->doc);
+    json_decref(self->lists);
     json_decref(self->points);
+    free(self->order);
     free(self);
     *self_p = NULL;
 }
@@ -568,7 +967,7 @@ matrix_run_params(const matrix_t *self, int i)
 {
     if (i < 0 || i >= matrix_run_count(self))
         return NULL;
-    return json_array_get(self->points, (size_t)(i % self->npoints));
+    return json_array_get(self->points, (size_t)(self->order[i] % self->npoints));
 }
 
 int
@@ -576,7 +975,7 @@ matrix_run_repetition(const matrix_t *self, int i)
 {
     if (i < 0 || i >= matrix_run_count(self))
         return -1;
-    return i / self->npoints + 1;
+    return self->order[i] / self->npoints + 1;
 }
 
 int
@@ -584,5 +983,64 @@ matrix_run_point(const matrix_t *self, int i)
 {
     if (i < 0 || i >= matrix_run_count(self))
         return -1;
-    return i % self->npoints;
+    return self->order[i] % self->npoints;
+}
+
+const char *
+matrix_testbed(const matrix_t *self)
+{
+    return json_string_value(json_object_get(self->doc, "testbed"));
+}
+
+const json_t *
+matrix_hosts(const matrix_t *self)
+{
+    return json_object_get(self->doc, "hosts");
+}
+
+const json_t *
+matrix_baseline(const matrix_t *self)
+{
+    return json_object_get(self->doc, "baseline");
+}
+
+bool
+matrix_run_is_baseline(const matrix_t *self, int i)
+{
+    const json_t *b = matrix_baseline(self), *p = matrix_run_params(self, i);
+    return b && p && point_matches(p, b);
+}
+
+int
+matrix_retries(const matrix_t *self)
+{
+    return self->retries;
+}
+
+double
+matrix_pause_s(const matrix_t *self)
+{
+    return self->pause_s;
+}
+
+int
+matrix_timeout_ms(const matrix_t *self, matrix_stage_t stage, int def_ms)
+{
+    if ((int)stage < 0 || stage >= MATRIX_STAGES || self->timeout_ms[stage] <= 0)
+        return def_ms;
+    return self->timeout_ms[stage];
+}
+
+bool
+matrix_order_random(const matrix_t *self, uint64_t *seed)
+{
+    if (seed)
+        *seed = self->seed;
+    return self->random;
+}
+
+int
+matrix_max_runs(const matrix_t *self)
+{
+    return self->max_runs;
 }

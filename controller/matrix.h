@@ -4,10 +4,17 @@
  * A matrix file (schemas/matrix.schema.json, docs/matrix.md) is
  *   {
  *     "name": "demo",                                   optional, default: file stem
+ *     "testbed": "lab",                                 optional: the testbed it is meant for
+ *     "hosts": ["h1", "h2"],                            optional: the hosts its runs may lease
  *     "fixed": { "traffic": "tcp_stream", "size": 16384, "duration_s": 3 },
- *     "vary":  { "network": ["host", "bridge"], "placement": ["same-host", "cross-host"] },
- *     "exclude": [ { "network": "bridge", "placement": "cross-host" } ],
- *     "repetitions": 3
+ *     "vary":  { "network": ["host", "bridge"], "size": {"from": 64, "to": 1472, "step": 64} },
+ *     "exclude": [ { "network": "bridge", "size": 64 } ],   each must match some point
+ *     "include": [ { "network": "nat", "placement": "cross-host" } ],  extra points
+ *     "repetitions": 3, "order": "random", "seed": 42,
+ *     "baseline": { "network": "host" },                must match some point
+ *     "timeouts": { "lease_s": 30, "setup_s": 30, "start_s": 15, "collect_s": 30,
+ *                   "teardown_s": 30 },
+ *     "retries": 1, "pause_s": 2, "max_runs": 100000
  *   }
  * Parameters (each may be in fixed or vary, not both; absent ones take defaults):
  *   network     none|host|container|bridge|macvlan|ipvlan|nat|overlay|routing  default host
@@ -23,17 +30,33 @@
  *   cpu_pinning true|false: each traffic process on its own core               default false
  *   mtu         integer bytes 0..65535, container side, 0 = the mode's default default 0
  *               (the agent refuses 1..67 and more than the mode allows: skipped)
- * Expansion: the cartesian product of the vary lists (in file order, first key
- * varying slowest), minus every point that matches all keys of an exclude
- * entry, repeated `repetitions` times (1..1000): all points for repetition 1,
- * then all for repetition 2, ...  Every run's params object holds every
- * parameter above with its value.
+ * (the table params[] in matrix.c is the authority; other parameters are
+ * rows there).  Expansion: the cartesian product of the vary lists (in file
+ * order, first key varying slowest), minus every point that matches all keys
+ * of an exclude entry, plus the include points (completed from fixed and
+ * defaults, not excluded, not duplicated), repeated `repetitions` times
+ * (1..1000): sequentially all points for repetition 1, then all for
+ * repetition 2, ...; with "order": "random" each repetition's points are
+ * shuffled with the seed (default 1).  Runs are numbered 0.. in execution
+ * order.  Every run's params object holds every parameter with its value.
  */
 #ifndef CNTB_MATRIX_H
 #define CNTB_MATRIX_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* The stages with a timeout of their own ($.timeouts keys in this order). */
+typedef enum {
+    MATRIX_LEASE,    /* lease_s: waiting for the hosts' agents to be connected */
+    MATRIX_SETUP,    /* setup_s: every host builds its part */
+    MATRIX_START,    /* start_s: the server answers START */
+    MATRIX_COLLECT,  /* collect_s: grace after duration_s for the client's result */
+    MATRIX_TEARDOWN, /* teardown_s */
+    MATRIX_STAGES
+} matrix_stage_t;
 
 typedef struct matrix matrix_t;
 
@@ -43,7 +66,9 @@ typedef struct matrix matrix_t;
  * error in err (FERR_MAX bytes; see ferr.h).  Refuses: unreadable file,
  * invalid JSON, unknown keys at any level, wrong types, unknown enum values,
  * out-of-range numbers, a parameter both fixed and varied, an empty vary list,
- * repetitions outside 1..1000, a matrix that expands to no runs.
+ * a bad range, repetitions outside 1..1000, an exclude entry or a baseline
+ * that matches no point, a seed without random order, a matrix that expands
+ * to no runs or to more than max_runs (default 100000, at most 1000000).
  */
 matrix_t *matrix_load_file(const char *path, char *err);
 
@@ -59,10 +84,11 @@ const char *matrix_name(const matrix_t *self);
 /* The document as loaded (borrowed). */
 const json_t *matrix_document(const matrix_t *self);
 
-/* Number of runs after expansion, >= 1. */
+/* Number of runs after expansion, 1..max_runs. */
 int matrix_run_count(const matrix_t *self);
 
-/* Parameters of run i (0 <= i < count), a complete object (borrowed). */
+/* Parameters of run i in execution order (0 <= i < count), a complete object
+ * (borrowed); NULL when i is out of range. */
 const json_t *matrix_run_params(const matrix_t *self, int i);
 
 /* Repetition number of run i, 1-based. */
@@ -70,5 +96,32 @@ int matrix_run_repetition(const matrix_t *self, int i);
 
 /* Point index of run i: runs of the same parameter point share it, 0-based. */
 int matrix_run_point(const matrix_t *self, int i);
+
+/* $.testbed, or NULL (borrowed). */
+const char *matrix_testbed(const matrix_t *self);
+
+/* $.hosts (an array of distinct host names), or NULL: any host (borrowed). */
+const json_t *matrix_hosts(const matrix_t *self);
+
+/* $.baseline (a partial assignment), or NULL (borrowed). */
+const json_t *matrix_baseline(const matrix_t *self);
+
+/* Run i matches the baseline. */
+bool matrix_run_is_baseline(const matrix_t *self, int i);
+
+/* $.retries: attempts after a failed one, 0..10 (default 0). */
+int matrix_retries(const matrix_t *self);
+
+/* $.pause_s: seconds between two runs of a batch, 0..3600 (default 0). */
+double matrix_pause_s(const matrix_t *self);
+
+/* The timeout of a stage in ms from $.timeouts, or def_ms when the matrix sets none. */
+int matrix_timeout_ms(const matrix_t *self, matrix_stage_t stage, int def_ms);
+
+/* True for "order": "random"; *seed (when not NULL) gets the seed. */
+bool matrix_order_random(const matrix_t *self, uint64_t *seed);
+
+/* $.max_runs (default 100000). */
+int matrix_max_runs(const matrix_t *self);
 
 #endif

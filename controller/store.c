@@ -607,6 +607,11 @@ out:
     return rc;
 }
 
+/* Runs of unfinished batches: the scope of a requeue after a restart. */
+#define STORE_UNFINISHED \
+    " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', 'cancelled'))"
+#define STORE_IN_FLIGHT "('leasing', 'setup', 'running', 'collect', 'teardown')"
+
 int
 store_requeue_interrupted(store_t *self)
 {
@@ -619,15 +624,24 @@ store_requeue_interrupted(store_t *self)
     /* Two steps so that the reason names the stage that was cut short. */
     if (store_exec(self, "UPDATE run SET state = 'interrupted',"
                          " reason = 'interrupted in ' || state"
-                         " WHERE state IN ('leasing', 'setup', 'running', 'collect', 'teardown')"
-                         " AND batch_id IN (SELECT id FROM batch"
-                         "  WHERE state NOT IN ('done', 'failed', 'cancelled'))") < 0)
+                         " WHERE state IN " STORE_IN_FLIGHT STORE_UNFINISHED) < 0)
+        goto fail;
+    /* The cut-short attempt is kept in run_attempt; its partial result goes,
+     * so that the run ends with the one result set of its final attempt. */
+    if (store_exec(self, "INSERT INTO run_attempt (run_id, attempt, state, reason, client_host,"
+                         " server_host, started_at, finished_at)"
+                         " SELECT id, (SELECT count(*) FROM run_attempt a WHERE a.run_id = run.id)"
+                         " + 1, 'interrupted', coalesce(reason, 'interrupted'), client_host,"
+                         " server_host, started_at, " STORE_NOW
+                         " FROM run WHERE state = 'interrupted'" STORE_UNFINISHED) < 0 ||
+        store_exec(self, "DELETE FROM metric WHERE run_id IN (SELECT id FROM run"
+                         " WHERE state = 'interrupted'" STORE_UNFINISHED ")") < 0 ||
+        store_exec(self, "DELETE FROM result WHERE run_id IN (SELECT id FROM run"
+                         " WHERE state = 'interrupted'" STORE_UNFINISHED ")") < 0)
         goto fail;
     if (store_exec(self, "UPDATE run SET state = 'queued', started_at = NULL,"
                          " finished_at = NULL, client_host = NULL, server_host = NULL"
-                         " WHERE state = 'interrupted'"
-                         " AND batch_id IN (SELECT id FROM batch"
-                         "  WHERE state NOT IN ('done', 'failed', 'cancelled'))") < 0)
+                         " WHERE state = 'interrupted'" STORE_UNFINISHED) < 0)
         goto fail;
     n = sqlite3_changes(self->db);
     if (store_exec(self, "COMMIT") < 0)
@@ -636,6 +650,72 @@ store_requeue_interrupted(store_t *self)
 fail:
     store_rollback(self);
     return -1;
+}
+
+int
+store_run_retry(store_t *self, int64_t run, const char *reason)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    static const char *const sql[] = {
+        "INSERT INTO run_attempt (run_id, attempt, state, reason, client_host, server_host,"
+        " started_at, finished_at) SELECT id, (SELECT count(*) FROM run_attempt a"
+        " WHERE a.run_id = run.id) + 1, 'failed', ?2, client_host, server_host, started_at, "
+        STORE_NOW " FROM run WHERE id = ?1",
+        "DELETE FROM metric WHERE run_id = ?1",
+        "DELETE FROM result WHERE run_id = ?1",
+        "UPDATE run SET state = 'queued', reason = NULL, started_at = NULL, finished_at = NULL,"
+        " client_host = NULL, server_host = NULL WHERE id = ?1",
+    };
+
+    if (!self)
+        return -1;
+    if (store_exec(self, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        st = store_prepare(self, sql[i]);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, run);
+        if (i == 0)
+            sqlite3_bind_text(st, 2, reason ? reason : "failed", -1, SQLITE_STATIC);
+        if (store_step_done(self, st) < 0)
+            goto fail;
+        if (i == 0 && sqlite3_changes(self->db) == 0) {
+            store_seterr(self, "no run %lld", (long long)run);
+            goto fail;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (store_exec(self, "COMMIT") < 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    store_rollback(self);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+store_run_failed_attempts(store_t *self, int64_t run)
+{
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    if (!self)
+        return -1;
+    st = store_prepare(self, "SELECT count(*) FROM run_attempt WHERE run_id = ?1"
+                             " AND state = 'failed'");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, run);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 int64_t

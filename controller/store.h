@@ -13,6 +13,8 @@
  *   sample(run_id, seq, t_s, name, value)               per-second samples
  *   host_meta(batch_id, host, taken_at, meta_json)      PRIMARY KEY(batch_id, host)
  * and the views run_params, run_metric, run_flag (schemas/sql/002-analysis.sql).
+ *   queue(id, name, file, matrix, testbed, at, every_s, ..., next_start, state)  (003)
+ *   run_attempt(run_id, attempt, state, reason, ...)    failed/interrupted attempts (003)
  * Timestamps are UTC ISO 8601 text ("2026-11-29T23:59:01.123Z").
  * Run states: queued leasing setup running collect teardown done failed skipped interrupted.
  */
@@ -80,10 +82,25 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
 
 /*
  * Marks every run of unfinished batches that is between leasing and
- * teardown as "interrupted" and queues it again (state queued).  Returns the
+ * teardown as "interrupted" and queues it again (state queued), in one
+ * transaction: each such attempt (and each run a clean stop left
+ * "interrupted") is recorded in run_attempt with the stage it was cut short
+ * in, and its partial result, metrics and samples are deleted, so that the
+ * run ends with exactly the result set of its final attempt.  Returns the
  * number of runs requeued, or -1.
  */
 int store_requeue_interrupted(store_t *self);
+
+/*
+ * A failed attempt of a run that has retries left: records it in
+ * run_attempt (state failed, reason, hosts, started_at), deletes its result,
+ * metrics and samples, and queues the run again, in one transaction.
+ * 0 or -1 (rolled back).
+ */
+int store_run_retry(store_t *self, int64_t run, const char *reason);
+
+/* The number of failed attempts recorded for a run (run_attempt), or -1. */
+int store_run_failed_attempts(store_t *self, int64_t run);
 
 /*
  * The batch id to show by default: the most recent batch, or 0 when there is

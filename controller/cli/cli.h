@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "testbed.h"
@@ -74,6 +75,7 @@ int cmd_run(int argc, char **argv);
 int cmd_results(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 /* Helpers the demo reuses. */
 int testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len);
@@ -82,5 +84,25 @@ int controller_start(const char *testbed_file, const char *db);
 int controller_stop(const char *name);
 int deploy_agents(const char *testbed_file, bool stop);
 int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out);
+
+/*
+ * Validates the matrix file here (exit 2 with its one-line error), parses
+ * at (NULL = now) and every (NULL = once) in the user's time zone, and asks
+ * the controller (of testbed_file, or the only one running) to queue it.
+ * Fills name (8 bytes: the testbed), *queue_id, *batch (0 when it starts
+ * later), *runs and, when not NULL, next_start (32 bytes: the next start as
+ * local ISO 8601 with offset, "" when none).  Returns 0 or an exit code with
+ * a message printed.
+ */
+int queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
+                 const char *every, char *name, int64_t *queue_id, int64_t *batch, int *runs,
+                 char *next_start);
+
+/*
+ * Follows batch `batch` of testbed `name` (total runs) until it is over or
+ * Ctrl-C; matrix_file names the varied parameters.  Returns 0, 1 when a run
+ * failed (or following was interrupted), 3 when the controller went away.
+ */
+int follow_batch(const char *name, int64_t batch, int total, const char *matrix_file);
 
 #endif

@@ -271,6 +271,7 @@ usage(FILE *f)
             "  deploy FILE [--stop]                    start (or stop) the agents of a testbed\n"
             "  matrix expand FILE [--format table|json]  the runs a matrix makes\n"
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
+            "  queue add FILE [--at TIME] [--every DURATION] | list | cancel ID\n"
             "  results list|show|compare|diff-hosts|export|plot ...  the results database\n"
             "  model fit|predict ...                   per-packet and per-byte cost of each path\n"
             "  demo                                    the whole job on an emulated testbed\n"
@@ -306,7 +307,8 @@ main(int argc, char **argv)
     } cmds[] = { { "testbed", cmd_testbed }, { "controller", cmd_controller },
                  { "deploy", cmd_deploy },   { "matrix", cmd_matrix },
                  { "run", cmd_run },         { "results", cmd_results },
-                 { "model", cmd_model },     { "demo", cmd_demo } };
+                 { "model", cmd_model },     { "demo", cmd_demo },
+                 { "queue", cmd_queue } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmds[i].name, cmd) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

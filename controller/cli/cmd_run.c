@@ -2,9 +2,12 @@
  * cmd_run.c — `cntb matrix expand` and `cntb run`.
  *
  * `run` validates the matrix here first (so a bad file is refused with exit 2
- * before anything is queued), hands the text to the controller, which
- * validates it again and stores the batch, then follows the batch: one line
- * per run as it finishes, and a summary.
+ * before anything is queued), hands the text to the controller as a queue
+ * entry for now (`queue_add`), which validates it again and stores the
+ * batch, then follows the batch by polling it every 300 ms: on a terminal one
+ * progress line redrawn in place (done/total, failed, skipped, elapsed, ETA,
+ * the run in flight), otherwise one line per run as it finishes; then a
+ * summary.  The ETA is the mean time per finished run times the runs left.
  */
 #include "cli.h"
 
@@ -13,40 +16,14 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static char *
-read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, r;
-    do {
-        if (cap - n < 4096) {
-            char *nb = realloc(buf, cap ? cap * 2 : 8192);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 8192;
-        }
-        r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-    } while (r > 0 && n < 16 * 1024 * 1024);
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* "network=bridge placement=same-host size=16384 ..." for the parameters that vary. */
 static void
@@ -84,21 +61,34 @@ matrix_expand_cmd(const char *file, const char *format)
     if (strcmp(format, "json") == 0) {
         json_t *arr = json_array();
         for (int i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:i, s:i, s:i, s:O}", "index", i, "point",
+            json_array_append_new(arr, json_pack("{s:i, s:i, s:i, s:b, s:O}", "index", i, "point",
                                                  matrix_run_point(m, i), "repetition",
-                                                 matrix_run_repetition(m, i), "params",
+                                                 matrix_run_repetition(m, i), "baseline",
+                                                 matrix_run_is_baseline(m, i),
                                                  matrix_run_params(m, i)));
         char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", s);
         free(s);
         json_decref(arr);
     } else {
-        printf("# matrix %s: %d runs\n", matrix_name(m), n);
+        uint64_t seed = 0;
+        bool random = matrix_order_random(m, &seed);
+        char order[48];
+        if (random)
+            snprintf(order, sizeof order, "random order, seed %llu", (unsigned long long) seed);
+        else
+            snprintf(order, sizeof order, "sequential order");
+        printf("# matrix %s: %d runs (%d points x %d repetitions, %s)\n", matrix_name(m), n,
+               n / (matrix_run_repetition(m, n - 1) > 0 ? matrix_run_repetition(m, n - 1) : 1),
+               matrix_run_repetition(m, n - 1), order);
+        printf("# index rep point baseline parameters\n");
         for (int i = 0; i < n; i++) {
             char d[512];
             describe(matrix_run_params(m, i), NULL, d, sizeof d);
-            printf("%d rep=%d %s\n", i, matrix_run_repetition(m, i), d);
+            printf("%d rep=%d point=%d%s %s\n", i, matrix_run_repetition(m, i),
+                   matrix_run_point(m, i), matrix_run_is_baseline(m, i) ? " baseline" : "", d);
         }
+        printf("# %d runs\n", n);
     }
     matrix_destroy(&m);
     return 0;
@@ -118,8 +108,11 @@ cmd_matrix(int argc, char **argv)
         case 'f': format = optarg; break;
         case 'h':
             printf("usage: cntb matrix expand FILE [--format table|json]\n"
-                   "Validates a matrix file and prints the runs it makes, in execution order:\n"
-                   "index, repetition and every parameter.  docs/matrix.md has the format.\n");
+                   "Validates a matrix file and prints the runs it makes, in execution order\n"
+                   "(random order included): index, repetition, point, whether it matches the\n"
+                   "baseline, and every parameter; the table starts and ends with the count.\n"
+                   "A bad matrix: one line FILE:LINE:COL: PATH: message, exit 2.\n"
+                   "docs/matrix.md has the format.\n");
             return 0;
         default: return EXIT_USAGE;
         }
@@ -146,54 +139,53 @@ format_rate(double bps, char *out, size_t len)
         snprintf(out, len, "%.0f bit/s", bps);
 }
 
+/* "1:02:03" or "2:03" for a number of seconds. */
+static void
+format_hms(long long s, char *out, size_t len)
+{
+    if (s < 0)
+        s = 0;
+    if (s >= 3600)
+        snprintf(out, len, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(out, len, "%lld:%02lld", s / 60, s % 60);
+}
+
 int
 run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out)
 {
-    char err[FERR_MAX];
-    size_t len = 0;
-    matrix_t *m = matrix_load_file(matrix_file, err);
-    if (!m) {
-        fprintf(stderr, "%s\n", err);
-        return EXIT_USAGE;
-    }
-    json_t *vary = json_object_get(matrix_document(m), "vary");
-    json_incref(vary);
-    matrix_destroy(&m);
-    char *text = read_file(matrix_file, &len);
     char name[8];
-    int rc = cli_pick_testbed(testbed_file, name);
-    if (rc || !text) {
-        free(text);
-        json_decref(vary);
-        return rc ? rc : EXIT_USAGE;
-    }
-    json_t *req = json_pack("{s:s, s:s, s:s%}", "cmd", "submit", "file", matrix_file, "matrix",
-                            text, len);
-    free(text);
-    json_t *ans = cli_request(name, req, 10000, false);
-    if (!ans) {
-        json_decref(vary);
-        return EXIT_ENV;
-    }
-    if (!json_is_true(json_object_get(ans, "ok"))) {
-        fprintf(stderr, "%s\n", json_string_value(json_object_get(ans, "error")));
-        rc = (int) json_integer_value(json_object_get(ans, "code"));
-        json_decref(ans);
-        json_decref(vary);
-        return rc ? rc : EXIT_USAGE;
-    }
-    int64_t batch = json_integer_value(json_object_get(ans, "batch"));
-    int total = (int) json_integer_value(json_object_get(ans, "runs"));
-    json_decref(ans);
+    int64_t queue_id = 0, batch = 0;
+    int total = 0;
+    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total,
+                          NULL);
+    if (rc)
+        return rc;
     if (batch_out)
         *batch_out = batch;
-    printf("batch %" PRId64 ": %d runs queued on testbed %s\n", batch, total, name);
+    printf("batch %" PRId64 ": %d runs queued on testbed %s (queue entry %" PRId64 ")\n", batch,
+           total, name, queue_id);
     fflush(stdout);
+    return follow_batch(name, batch, total, matrix_file);
+}
+
+int
+follow_batch(const char *name, int64_t batch, int total, const char *matrix_file)
+{
+    char err[FERR_MAX];
+    int rc = 0;
+    bool tty = isatty(STDOUT_FILENO);
+    json_t *vary = NULL;
+    matrix_t *m = matrix_load_file(matrix_file, err);
+    if (m)
+        vary = json_incref(json_object_get(matrix_document(m), "vary"));
+    matrix_destroy(&m);
 
     /* Follow: print each run once when it reaches a final state. */
     char *shown = calloc((size_t) total + 1, 1);
     int done = 0, failed = 0, skipped = 0, finished = 0;
     const char *last_state = "";
+    bool drawn = false;
     time_t t0 = time(NULL);
     while (!zsys_interrupted && shown) {
         json_t *st = cli_request(name, json_pack("{s:s, s:I}", "cmd", "batch", "batch",
@@ -204,42 +196,75 @@ run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out
             break;
         }
         size_t i;
-        json_t *r;
+        json_t *r, *flight = NULL;
         json_array_foreach(json_object_get(st, "runs"), i, r) {
-            if (i >= (size_t) total || shown[i])
+            const char *state = json_string_value(json_object_get(r, "state")) ?: "";
+            if (i >= (size_t) total || shown[i]) {
                 continue;
-            const char *state = json_string_value(json_object_get(r, "state"));
+            }
             if (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0 &&
-                strcmp(state, "skipped") != 0)
+                strcmp(state, "skipped") != 0) {
+                if (strcmp(state, "queued") != 0 && !flight)
+                    flight = r;
                 continue;
+            }
             shown[i] = 1;
             finished++;
-            char d[512], rate[48] = "";
-            describe(json_object_get(r, "params"), vary, d, sizeof d);
-            if (json_object_get(r, "throughput_bps"))
-                format_rate(json_number_value(json_object_get(r, "throughput_bps")), rate,
-                            sizeof rate);
-            const char *reason = json_string_value(json_object_get(r, "reason"));
-            printf("[%d/%d] run %lld %s rep %lld: %s%s%s%s%s\n", finished, total,
-                   (long long) json_integer_value(json_object_get(r, "id")), d,
-                   (long long) json_integer_value(json_object_get(r, "repetition")), state,
-                   rate[0] ? " " : "", rate, reason ? ": " : "", reason ? reason : "");
-            fflush(stdout);
             if (strcmp(state, "done") == 0)
                 done++;
             else if (strcmp(state, "failed") == 0)
                 failed++;
             else
                 skipped++;
+            if (tty && strcmp(state, "failed") != 0)
+                continue; /* the bar counts it; failures get their own line */
+            char d[512], rate[48] = "";
+            describe(json_object_get(r, "params"), vary, d, sizeof d);
+            if (json_object_get(r, "throughput_bps"))
+                format_rate(json_number_value(json_object_get(r, "throughput_bps")), rate,
+                            sizeof rate);
+            const char *reason = json_string_value(json_object_get(r, "reason"));
+            printf("%s[%d/%d] run %lld %s rep %lld: %s%s%s%s%s\n", drawn ? "\r\033[K" : "",
+                   finished, total, (long long) json_integer_value(json_object_get(r, "id")), d,
+                   (long long) json_integer_value(json_object_get(r, "repetition")), state,
+                   rate[0] ? " " : "", rate, reason ? ": " : "", reason ? reason : "");
+            drawn = false;
         }
-        last_state = strcmp(json_string_value(json_object_get(st, "state")) ?: "", "done") == 0
-                         ? "done"
+        if (tty) {
+            /* [#####.....] 12/40 done 10 failed 1 skipped 1 | 3:12 elapsed, ETA 8:00 | run 57 ... */
+            char bar[21], el[16], eta[16] = "?", fl[256] = "";
+            long long elapsed = (long long) (time(NULL) - t0);
+            int fill = total ? finished * 20 / total : 20;
+            for (int k = 0; k < 20; k++)
+                bar[k] = k < fill ? '#' : '.';
+            bar[20] = '\0';
+            format_hms(elapsed, el, sizeof el);
+            if (finished > 0)
+                format_hms(elapsed * (total - finished) / finished, eta, sizeof eta);
+            if (flight) {
+                char d[200];
+                describe(json_object_get(flight, "params"), vary, d, sizeof d);
+                snprintf(fl, sizeof fl, " | run %lld %s (%s)",
+                         (long long) json_integer_value(json_object_get(flight, "id")), d,
+                         json_string_value(json_object_get(flight, "state")));
+            }
+            printf("\r\033[K[%s] %d/%d done %d failed %d skipped %d | %s elapsed, ETA %s%s", bar,
+                   finished, total, done, failed, skipped, el, eta, fl);
+            drawn = true;
+        }
+        fflush(stdout);
+        const char *bs = json_string_value(json_object_get(st, "state")) ?: "";
+        last_state = strcmp(bs, "done") == 0 || strcmp(bs, "cancelled") == 0 ||
+                             strcmp(bs, "failed") == 0
+                         ? "over"
                          : "";
         json_decref(st);
         if (finished >= total || last_state[0])
             break;
         usleep(300000);
     }
+    if (drawn)
+        printf("\n");
     free(shown);
     json_decref(vary);
     if (zsys_interrupted) {
@@ -270,9 +295,12 @@ cmd_run(int argc, char **argv)
         case 'h':
             printf("usage: cntb run FILE [--testbed FILE]\n"
                    "Queues the matrix FILE on the running controller (of --testbed, or the only\n"
-                   "one running) and follows the batch: a line per finished run, then a summary.\n"
-                   "A bad matrix is refused before anything is queued (exit 2).  Exit 0 when no\n"
-                   "run failed, 1 when some did.  Ctrl-C stops following; the batch goes on.\n");
+                   "one running) to start now (cntb queue add FILE) and follows the batch: on a\n"
+                   "terminal a progress line (done/total, failed, skipped, elapsed, ETA, the run\n"
+                   "in flight) and a line per failed run; otherwise a line per finished run.\n"
+                   "Then a summary.  A bad matrix is refused before anything is queued (exit 2).\n"
+                   "Exit 0 when no run failed, 1 when some did.  Ctrl-C stops following; the\n"
+                   "batch goes on (cntb queue cancel ID stops it after its current run).\n");
             return 0;
         default: return EXIT_USAGE;
         }

@@ -1,17 +1,22 @@
 /*
  * test_matrix.c — unit tests of controller/matrix.c: every refusal with its
  * exact one-line error (file, line, column, path), defaults, expansion count
- * and order, exclusions, repetitions, loading from a file.
+ * and order, exclusions, inclusions, integer ranges, the seeded random order,
+ * the other keys, repetitions, loading from a file (demo and nightly).
  */
 #include "ferr.h"
 #include "matrix.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define ORDER_SEED_42 "7,2,4,0,3,5,1,6,2,0,3,1,4,6,5,7,0,6,4,7,1,3,2,5"
+#define NIGHTLY_RUNS 1980 /* 396 points (docs/matrix.md) x 5 repetitions */
 
 static void
 expect_refusal(const char *text, const char *want)
@@ -31,13 +36,19 @@ load_ok(const char *file, const char *text)
     return m;
 }
 
-/* The params of run i, compact, keys in the order the object holds them. */
+/*
+ * The params of run i, compact, keys in the order the object holds them, begin
+ * with `want` (an object): its keys come first, in that order, with those
+ * values; parameters added later to the table follow them and are not checked.
+ */
 static void
 expect_params(const matrix_t *m, int i, const char *want)
 {
     char *s = json_dumps(matrix_run_params(m, i), JSON_COMPACT);
     ck_assert_ptr_nonnull(s);
-    ck_assert_msg(strcmp(s, want) == 0, "run %d: got %s, want %s", i, s, want);
+    size_t n = strlen(want) - 1; /* without the closing brace */
+    ck_assert_msg(strncmp(s, want, n) == 0 && (s[n] == ',' || s[n] == '}'),
+                  "run %d: got %s, want it to begin with %s", i, s, want);
     free(s);
 }
 
@@ -358,8 +369,74 @@ START_TEST(test_too_many_runs)
     for (int i = 2; i <= 1001; i++)
         n += (size_t)snprintf(t + n, cap - n, ",%d", i);
     snprintf(t + n, cap - n, "]}}");
-    expect_refusal(t, "m.json:1:1: $: the matrix expands to more than 1000000 runs");
+    expect_refusal(t, "m.json:1:1: $: the matrix expands to more than 100000 runs (max_runs)");
     free(t);
+    /* The default maximum is 100000; max_runs raises it up to 1000000. */
+    expect_refusal("{\"vary\": {\"size\": {\"from\": 1, \"to\": 1001}}, \"repetitions\": 100}",
+                   "m.json:1:1: $: the matrix expands to more than 100000 runs (max_runs)");
+    char err[FERR_MAX];
+    const char *ok = "{\"vary\": {\"size\": {\"from\": 1, \"to\": 1001}}, \"repetitions\": 100,"
+                     " \"max_runs\": 200000}";
+    matrix_t *m = matrix_load_text("m.json", ok, strlen(ok), err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_int_eq(matrix_run_count(m), 100100);
+    ck_assert_int_eq(matrix_max_runs(m), 200000);
+    matrix_destroy(&m);
+    expect_refusal("{\n  \"max_runs\": 1000001\n}",
+                   "m.json:2:15: $.max_runs: must be between 1 and 1000000 (got 1000001)");
+    expect_refusal("{\"max_runs\": 2, \"vary\": {\"streams\": [1, 2, 3]}}",
+                   "m.json:1:1: $: the matrix expands to more than 2 runs (max_runs)");
+}
+END_TEST
+
+START_TEST(test_new_key_refusals)
+{
+    expect_refusal("{\n  \"vary\": {\"network\": [\"host\", \"bridge\"]},\n"
+                   "  \"exclude\": [{\"network\": \"bridge\"}, {\"network\": \"nat\"}]\n}",
+                   "m.json:3:38: $.exclude[1]: matches no point of the matrix");
+    expect_refusal("{\n  \"vary\": {\"network\": [\"host\", \"bridge\"]},\n"
+                   "  \"baseline\": {\"network\": \"nat\"}\n}",
+                   "m.json:3:15: $.baseline: matches no point of the matrix");
+    expect_refusal("{\n  \"baseline\": {\"colour\": 1}\n}",
+                   "m.json:2:26: $.baseline.colour: unknown parameter \"colour\"");
+    expect_refusal("{\n  \"include\": [{\"size\": 0}]\n}",
+                   "m.json:2:24: $.include[0].size: must be between 1 and 1048576 (got 0)");
+    expect_refusal("{\n  \"order\": \"shuffled\"\n}",
+                   "m.json:2:12: $.order: unknown order \"shuffled\" (one of sequential, random)");
+    expect_refusal("{\n  \"seed\": 7\n}", "m.json:2:11: $.seed: a seed needs \"order\": \"random\"");
+    expect_refusal("{\n  \"order\": \"random\", \"seed\": -1\n}",
+                   "m.json:2:30: $.seed: must be between 0 and 9007199254740991 (got -1)");
+    expect_refusal("{\n  \"retries\": 11\n}", "m.json:2:14: $.retries: must be between 0 and 10 (got 11)");
+    expect_refusal("{\n  \"pause_s\": -1\n}", "m.json:2:14: $.pause_s: must be >= 0 and <= 3600 (got -1)");
+    expect_refusal("{\n  \"pause_s\": \"2\"\n}", "m.json:2:14: $.pause_s: must be a number (got string)");
+    expect_refusal("{\n  \"timeouts\": {\"setup_s\": 0}\n}",
+                   "m.json:2:27: $.timeouts.setup_s: must be > 0 and <= 86400 (got 0)");
+    expect_refusal("{\n  \"timeouts\": {\"boot_s\": 3}\n}",
+                   "m.json:2:26: $.timeouts.boot_s: unknown key \"boot_s\"");
+    expect_refusal("{\n  \"hosts\": []\n}", "m.json:2:12: $.hosts: must list 1 to 64 hosts");
+    expect_refusal("{\n  \"hosts\": [\"h1\", \"h1\"]\n}", "m.json:2:19: $.hosts[1]: host listed twice");
+    expect_refusal("{\n  \"hosts\": [\"h 1\"]\n}",
+                   "m.json:2:13: $.hosts[0]: must match [A-Za-z0-9_.-]{1,31}");
+    expect_refusal("{\n  \"testbed\": 3\n}", "m.json:2:14: $.testbed: must be a string (got number)");
+}
+END_TEST
+
+START_TEST(test_range_refusals)
+{
+    expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 100, \"to\": 50}}\n}",
+                   "m.json:2:40: $.vary.size.to: must be >= from (100) (got 50)");
+    expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 100}}\n}",
+                   "m.json:2:20: $.vary.size: a range needs \"to\"");
+    expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"step\": 0}}\n}",
+                   "m.json:2:49: $.vary.size.step: must be between 1 and 1048576 (got 0)");
+    expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 0, \"to\": 9}}\n}",
+                   "m.json:2:29: $.vary.size.from: must be between 1 and 1048576 (got 0)");
+    expect_refusal("{\n  \"vary\": {\"size\": {\"from\": 1, \"to\": 9, \"by\": 2}}\n}",
+                   "m.json:2:47: $.vary.size.by: unknown key \"by\"");
+    expect_refusal("{\n  \"vary\": {\"network\": {\"from\": 1, \"to\": 9}}\n}",
+                   "m.json:2:23: $.vary.network: must be an array (got object)");
+    expect_refusal("{\n  \"vary\": {\"size\": \"64..128\"}\n}",
+                   "m.json:2:20: $.vary.size: must be an array or a range {from, to, step} (got string)");
 }
 END_TEST
 
@@ -475,6 +552,147 @@ START_TEST(test_exclusions)
 }
 END_TEST
 
+START_TEST(test_ranges)
+{
+    matrix_t *m = load_ok("m.json", "{\"vary\": {\"size\": {\"from\": 64, \"to\": 300, \"step\": 64},"
+                                    " \"streams\": {\"from\": 1, \"to\": 2}}}");
+    ck_assert_int_eq(matrix_run_count(m), 8);
+    int want_size[] = { 64, 64, 128, 128, 192, 192, 256, 256 };
+    for (int i = 0; i < 8; i++) {
+        const json_t *p = matrix_run_params(m, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "size")), want_size[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "streams")), i % 2 + 1);
+    }
+    matrix_destroy(&m);
+    /* A range with from == to is one value; the step may overshoot. */
+    m = load_ok("m.json", "{\"vary\": {\"size\": {\"from\": 1472, \"to\": 1472, \"step\": 1000}}}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, 0), "size")), 1472);
+    matrix_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_includes_and_baseline)
+{
+    /* 2 x 2 product minus 1 excluded, plus 2 includes of which one duplicates a point. */
+    matrix_t *m = load_ok("m.json",
+                          "{\"fixed\": {\"size\": 1000},\n"
+                          " \"vary\": {\"network\": [\"host\", \"bridge\"],"
+                          " \"placement\": [\"same-host\", \"cross-host\"]},\n"
+                          " \"exclude\": [{\"network\": \"bridge\", \"placement\": \"cross-host\"}],\n"
+                          " \"include\": [{\"network\": \"nat\", \"placement\": \"cross-host\", \"size\": 64},\n"
+                          "             {\"network\": \"host\"},\n"
+                          "             {\"network\": \"bridge\", \"placement\": \"cross-host\"}],\n"
+                          " \"baseline\": {\"network\": \"host\"}, \"repetitions\": 2}");
+    /* host/same, host/cross, bridge/same, nat/cross/64, bridge/cross (include beats exclude). */
+    ck_assert_int_eq(matrix_run_count(m), 10);
+    expect_params(m, 3,
+                  "{\"network\":\"nat\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
+                  "\"traffic\":\"tcp_stream\",\"size\":64,\"streams\":1,\"duration_s\":10}");
+    expect_params(m, 4,
+                  "{\"network\":\"bridge\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
+                  "\"traffic\":\"tcp_stream\",\"size\":1000,\"streams\":1,\"duration_s\":10}");
+    ck_assert_int_eq(matrix_run_point(m, 8), 3);
+    ck_assert_int_eq(matrix_run_repetition(m, 8), 2);
+    ck_assert(matrix_run_is_baseline(m, 0));
+    ck_assert(matrix_run_is_baseline(m, 1));
+    ck_assert(!matrix_run_is_baseline(m, 2));
+    ck_assert_str_eq(json_string_value(json_object_get(matrix_baseline(m), "network")), "host");
+    matrix_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_other_keys)
+{
+    matrix_t *m = load_ok("m.json", "{\"testbed\": \"lab\", \"hosts\": [\"h3\", \"h4\"], \"retries\": 2,"
+                                    " \"pause_s\": 1.5, \"timeouts\": {\"setup_s\": 5, \"collect_s\": 0.25}}");
+    ck_assert_str_eq(matrix_testbed(m), "lab");
+    ck_assert_int_eq((int)json_array_size(matrix_hosts(m)), 2);
+    ck_assert_int_eq(matrix_retries(m), 2);
+    ck_assert(matrix_pause_s(m) == 1.5);
+    ck_assert_int_eq(matrix_timeout_ms(m, MATRIX_SETUP, 30000), 5000);
+    ck_assert_int_eq(matrix_timeout_ms(m, MATRIX_COLLECT, 30000), 250);
+    ck_assert_int_eq(matrix_timeout_ms(m, MATRIX_LEASE, 30000), 30000);
+    ck_assert_int_eq(matrix_timeout_ms(m, MATRIX_TEARDOWN, 7), 7);
+    ck_assert(!matrix_order_random(m, NULL));
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{}");
+    ck_assert_ptr_null(matrix_testbed(m));
+    ck_assert_ptr_null(matrix_hosts(m));
+    ck_assert_ptr_null(matrix_baseline(m));
+    ck_assert_int_eq(matrix_retries(m), 0);
+    ck_assert(matrix_pause_s(m) == 0);
+    ck_assert_int_eq(matrix_max_runs(m), 100000);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* The execution order of a random matrix as "rep:point" list. */
+static void
+order_of(const char *text, char *out, size_t len)
+{
+    matrix_t *m = load_ok("m.json", text);
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < matrix_run_count(m); i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%d", i ? "," : "",
+                                 matrix_run_point(m, i));
+    matrix_destroy(&m);
+}
+
+START_TEST(test_random_order)
+{
+    const char *a = "{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3,"
+                    " \"order\": \"random\", \"seed\": 42}";
+    const char *b = "{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3,"
+                    " \"order\": \"random\", \"seed\": 43}";
+    char o1[256], o2[256], o3[256];
+    order_of(a, o1, sizeof o1);
+    order_of(a, o2, sizeof o2);
+    order_of(b, o3, sizeof o3);
+    ck_assert_str_eq(o1, o2);                 /* same seed, same order */
+    ck_assert_str_ne(o1, o3);                 /* another seed, another order */
+    /* The order for seed 42 is fixed for ever (splitmix64 + xoshiro256** + Fisher-Yates):
+     * a change here changes every stored nightly order. */
+    ck_assert_str_eq(o1, ORDER_SEED_42);
+    /* Each repetition is a permutation of the 8 points, and the parameters follow the point. */
+    matrix_t *m = load_ok("m.json", a);
+    for (int r = 0; r < 3; r++) {
+        int seen = 0;
+        for (int i = r * 8; i < r * 8 + 8; i++) {
+            ck_assert_int_eq(matrix_run_repetition(m, i), r + 1);
+            seen |= 1 << matrix_run_point(m, i);
+            ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, i), "size")),
+                             matrix_run_point(m, i) + 1);
+        }
+        ck_assert_int_eq(seen, 0xff);
+    }
+    uint64_t seed = 0;
+    ck_assert(matrix_order_random(m, &seed));
+    ck_assert_uint_eq(seed, 42);
+    matrix_destroy(&m);
+    /* Without a seed, random uses seed 1. */
+    order_of("{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3, \"order\": \"random\"}",
+             o2, sizeof o2);
+    order_of("{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3, \"order\": \"random\","
+             " \"seed\": 1}", o3, sizeof o3);
+    ck_assert_str_eq(o2, o3);
+}
+END_TEST
+
+START_TEST(test_nightly_matrix_file)
+{
+    char err[FERR_MAX];
+    matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/nightly.json", err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_str_eq(matrix_name(m), "nightly");
+    ck_assert_int_eq(matrix_run_count(m), NIGHTLY_RUNS);
+    ck_assert(matrix_order_random(m, NULL));
+    ck_assert_str_eq(json_string_value(json_object_get(matrix_baseline(m), "network")), "host");
+    matrix_destroy(&m);
+}
+END_TEST
+
 /* ---- files ------------------------------------------------------------- */
 
 START_TEST(test_load_file)
@@ -543,6 +761,8 @@ matrix_suite(void)
     tcase_add_test(tc, test_first_problem_in_document_order);
     tcase_add_test(tc, test_invalid_json_and_duplicates);
     tcase_add_test(tc, test_too_many_runs);
+    tcase_add_test(tc, test_new_key_refusals);
+    tcase_add_test(tc, test_range_refusals);
     suite_add_tcase(s, tc);
     tc = tcase_create("expansion");
     tcase_set_timeout(tc, 20);
@@ -550,11 +770,16 @@ matrix_suite(void)
     tcase_add_test(tc, test_defaults_and_default_name);
     tcase_add_test(tc, test_first_vary_key_slowest);
     tcase_add_test(tc, test_exclusions);
+    tcase_add_test(tc, test_ranges);
+    tcase_add_test(tc, test_includes_and_baseline);
+    tcase_add_test(tc, test_other_keys);
+    tcase_add_test(tc, test_random_order);
     suite_add_tcase(s, tc);
     tc = tcase_create("files");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_demo_matrix_file);
+    tcase_add_test(tc, test_nightly_matrix_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,24 @@
 
 static char tdir[PATH_MAX];
 static char tdb[PATH_MAX + 16];
+
+/* The highest NNN of schemas/sql/NNN-*.sql: the version a fresh database gets. */
+static int
+latest_migration(void)
+{
+    DIR *d = opendir(CNTB_SOURCE_DIR "/schemas/sql");
+    struct dirent *e;
+    int latest = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d))) {
+        int n;
+        if (sscanf(e->d_name, "%3d-", &n) == 1 && strstr(e->d_name, ".sql") && n > latest)
+            latest = n;
+    }
+    closedir(d);
+    return latest;
+}
 
 static void
 setup(void)
@@ -80,21 +99,23 @@ START_TEST(test_migrate_fresh_and_reopen)
 {
     store_t *s = open_rw();
 
-    ck_assert_int_eq(store_schema_version(s), 2);
+    ck_assert_int_eq(store_schema_version(s), latest_migration());
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
-                           " ('batch', 'run', 'result', 'metric', 'sample')"), 5);
+                           " ('batch', 'run', 'result', 'metric', 'sample', 'queue',"
+                           "  'run_attempt')"), 7);
+    ck_assert_int_eq(latest_migration() >= 3, 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN"
                            " ('run_batch_id', 'sample_run_id')"), 2);
     ck_assert_int_eq(q1(s, "PRAGMA foreign_keys"), 1);
+    int objects = q1(s, "SELECT count(*) FROM sqlite_schema");
     store_close(&s);
     ck_assert_ptr_null(s);
     store_close(&s);    /* NULL is fine */
 
     /* Reopening applies nothing: the schema is unchanged. */
     s = open_rw();
-    ck_assert_int_eq(store_schema_version(s), 2);
-    /* 001: 5 tables, 2 indexes, 4 autoindexes; 002: host_meta (+1 autoindex), 3 views, 4 indexes. */
-    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema"), 20);
+    ck_assert_int_eq(store_schema_version(s), latest_migration());
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM sqlite_schema"), objects);
     {
         sqlite3_stmt *st = NULL;
 
@@ -277,7 +298,56 @@ START_TEST(test_requeue_interrupted)
                            " AND reason = 'interrupted in collect'"), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'done'"), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'running'"), 1);
+    /* Each cut-short attempt is on record, with the stage it was in. */
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE state = 'interrupted'"
+                           " AND attempt = 1 AND reason LIKE 'interrupted in %'"), 2);
     ck_assert_int_eq(store_requeue_interrupted(s), 0);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_requeue_drops_partial_result)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids);
+    json_t *res = json_pack("{s:{s:f}}", "metrics", "throughput_bps", 1e9);
+
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "teardown", NULL), 0);
+    ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h1", res), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 0);
+    /* The rerun's result is stored (not taken for a duplicate of the old one). */
+    ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h1", res), 1);
+    json_decref(res);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_run_retry)
+{
+    store_t *s = open_rw();
+    int64_t ids[3];
+    json_t *res = json_pack("{s:{s:f}}", "metrics", "throughput_bps", 1e9);
+
+    make_batch(s, ids);
+    ck_assert_int_eq(store_run_set_hosts(s, ids[1], "h1", "h2"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "setup", NULL), 0);
+    ck_assert_int_eq(store_result_insert(s, ids[1], 1, "h1", res), 1);
+    ck_assert_int_eq(store_run_failed_attempts(s, ids[1]), 0);
+    ck_assert_int_eq(store_run_retry(s, ids[1], "teardown on h1 left: cntb5-a"), 0);
+    ck_assert_int_eq(store_run_retry(s, ids[1], "setup timed out after 30 s"), 0);
+    ck_assert_int_eq(store_run_failed_attempts(s, ids[1]), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE run_id = (SELECT id FROM run"
+                           " WHERE idx = 1) AND attempt = 2 AND reason = 'setup timed out after 30 s'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE attempt = 1 AND"
+                           " client_host = 'h1' AND server_host = 'h2' AND started_at IS NOT NULL"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE idx = 1 AND state = 'queued'"
+                           " AND client_host IS NULL"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
+    ck_assert_int_eq(store_run_retry(s, 999, "x"), -1);
+    json_decref(res);
     store_close(&s);
 }
 END_TEST
@@ -305,7 +375,7 @@ START_TEST(test_readonly)
     store_close(&s);
     s = store_open(tdb, true, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
-    ck_assert_int_eq(store_schema_version(s), 2);
+    ck_assert_int_eq(store_schema_version(s), latest_migration());
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run"), 3);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), -1);
     store_close(&s);
@@ -342,6 +412,8 @@ store_suite(void)
     tcase_add_test(tc, test_result_exactly_once);
     tcase_add_test(tc, test_result_bad_metric_rolls_back);
     tcase_add_test(tc, test_requeue_interrupted);
+    tcase_add_test(tc, test_requeue_drops_partial_result);
+    tcase_add_test(tc, test_run_retry);
     tcase_add_test(tc, test_readonly);
     tcase_add_test(tc, test_readonly_not_a_db);
     suite_add_tcase(s, tc);

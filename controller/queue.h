@@ -1,0 +1,80 @@
+/*
+ * queue.h — the queue of matrices waiting for their start (table `queue`,
+ * schemas/sql/003-queue.sql, docs/queue.md).
+ *
+ * Entries are written by the controller only (the CLI asks it over its CLI
+ * socket).  An entry holds the matrix text as read from its file, the first
+ * start `at` and, for a series, the period; `next_start` is when the
+ * controller makes its next batch.  States: waiting (a start is ahead),
+ * started (a one-off entry made its batch), cancelled, failed (its matrix
+ * could not be expanded when due: `error` says why).
+ */
+#ifndef CNTB_QUEUE_H
+#define CNTB_QUEUE_H
+
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* What queue_get() returns: fresh strings, freed by queue_entry_free(). */
+typedef struct {
+    int64_t id;
+    char *name, *file, *matrix, *testbed; /* testbed may be NULL */
+    time_t at;                            /* the anchor of the series */
+    int64_t every_s;                      /* 0 = once */
+    bool calendar;                        /* every_s counts local calendar days */
+    char state[16];
+    int64_t batch;                        /* the last batch it started, 0 = none */
+} queue_entry_t;
+
+/*
+ * Adds an entry (state waiting, next_start = at).  every_s 0 = once;
+ * every_text is the period as the user wrote it (NULL when once).  Returns
+ * the entry id (> 0) or -1 (message in store_errmsg).
+ */
+int64_t queue_add(store_t *store, const char *name, const char *file, const char *matrix,
+                  const char *testbed, time_t at, int64_t every_s, const char *every_text,
+                  bool calendar);
+
+/*
+ * Ids of the waiting entries whose next_start is at or before now, oldest
+ * start first; up to max into ids.  Returns the count or -1.
+ */
+int queue_due(store_t *store, time_t now, int64_t *ids, int max);
+
+/* Loads entry id into *e.  0, or -1 when there is none (or on error). */
+int queue_get(store_t *store, int64_t id, queue_entry_t *e);
+
+/* Frees the strings of *e (not e itself); accepts a zeroed entry. */
+void queue_entry_free(queue_entry_t *e);
+
+/*
+ * Records that entry id started batch `batch` (batch.queue_id, queue.batch_id,
+ * batches + 1) and sets its next start: next (> 0) keeps it waiting, 0 makes
+ * it "started".  One transaction.  0 or -1.
+ */
+int queue_started(store_t *store, int64_t id, int64_t batch, time_t next);
+
+/* Marks entry id failed with the reason (its matrix was refused when due).  0 or -1. */
+int queue_failed(store_t *store, int64_t id, const char *error);
+
+/*
+ * Cancels entry id: no further start, and the unfinished batch it started
+ * (if any) is cancelled: its queued runs become skipped ("cancelled with
+ * queue entry N"), a run in flight finishes.  *batch gets that batch id or 0.
+ * Returns 0, 1 when the entry was already cancelled, -1 when there is no such
+ * entry or on error.
+ */
+int queue_cancel(store_t *store, int64_t id, int64_t *batch);
+
+/*
+ * Every entry, oldest first, as a fresh JSON array of objects {id, name,
+ * file, testbed, at, every, next_start, state, error, batch, batches,
+ * batch_state, runs, runs_done}; times UTC ISO 8601 text.  NULL on error.
+ */
+json_t *queue_list(store_t *store);
+
+#endif

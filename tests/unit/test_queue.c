@@ -1,0 +1,256 @@
+/*
+ * test_queue.c — Check suite for controller/queue.c: adding entries, which
+ * are due when, loading one, recording a started batch and the next start,
+ * failing an entry, cancelling (the batch's queued runs skipped, a run in
+ * flight left alone, the batch cancelled once nothing runs), and the list.
+ * Every test makes its own mkdtemp directory and database.
+ */
+#include "queue.h"
+#include "schedule.h"
+#include "store.h"
+
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tdir[PATH_MAX];
+static char tdb[PATH_MAX + 16];
+
+static void
+setup(void)
+{
+    snprintf(tdir, sizeof tdir, "%s/cntb-test-queue-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(tdb, sizeof tdb, "%s/cntb.db", tdir);
+}
+
+static void
+teardown(void)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    char p[PATH_MAX + 32];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", tdb, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tdir);
+}
+
+static store_t *
+open_rw(void)
+{
+    char err[256];
+    store_t *s = store_open(tdb, false, err, sizeof err);
+    ck_assert_msg(s != NULL, "store_open: %s", err);
+    return s;
+}
+
+static char *
+q_text(store_t *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out ? out : strdup("NULL");
+}
+
+static void
+expect_q(store_t *s, const char *sql, const char *want)
+{
+    char *got = q_text(s, sql);
+    ck_assert_msg(strcmp(got, want) == 0, "%s: got %s, want %s", sql, got, want);
+    free(got);
+}
+
+static time_t
+utc(const char *s)
+{
+    time_t t;
+    ck_assert_int_eq(schedule_parse_utc(s, &t), 0);
+    return t;
+}
+
+/* A batch of 3 runs (queued). */
+static int64_t
+make_batch(store_t *s, int64_t *ids)
+{
+    const char *params[] = { "{\"network\":\"host\"}", "{\"network\":\"bridge\"}",
+                             "{\"network\":\"host\"}" };
+    int point[] = { 0, 1, 0 }, rep[] = { 1, 1, 2 };
+    int64_t b = store_batch_insert(s, "m", "{\"name\":\"m\"}", "lab", 3, params, point, rep, ids);
+    ck_assert_msg(b > 0, "%s", store_errmsg(s));
+    return b;
+}
+
+START_TEST(test_add_due_get)
+{
+    store_t *s = open_rw();
+    int64_t ids[4];
+    queue_entry_t e;
+    int64_t a = queue_add(s, "m", "m.json", "{\"name\": \"m\"}", "lab",
+                          utc("2026-11-30T01:00:00Z"), 0, NULL, false);
+    int64_t b = queue_add(s, "n", "dir/n.json", "{}", NULL, utc("2026-11-30T00:30:00Z"), 86400,
+                          "1d", true);
+    ck_assert_int_eq(a, 1);
+    ck_assert_int_eq(b, 2);
+    /* Nothing due before the first start; then oldest start first; a start is due at its second. */
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T00:29:59Z"), ids, 4), 0);
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T00:30:00Z"), ids, 4), 1);
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), ids, 4), 2);
+    ck_assert_int_eq(ids[0], 2);
+    ck_assert_int_eq(ids[1], 1);
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), ids, 1), 1);
+
+    ck_assert_int_eq(queue_get(s, b, &e), 0);
+    ck_assert_str_eq(e.name, "n");
+    ck_assert_str_eq(e.file, "dir/n.json");
+    ck_assert_str_eq(e.matrix, "{}");
+    ck_assert_ptr_null(e.testbed);
+    ck_assert_int_eq(e.at, utc("2026-11-30T00:30:00Z"));
+    ck_assert_int_eq(e.every_s, 86400);
+    ck_assert(e.calendar);
+    ck_assert_str_eq(e.state, "waiting");
+    ck_assert_int_eq(e.batch, 0);
+    queue_entry_free(&e);
+    queue_entry_free(&e); /* a freed entry is zeroed */
+    ck_assert_int_eq(queue_get(s, 99, &e), -1);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_started_and_failed)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], n[4];
+    int64_t once = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 0, NULL,
+                             false);
+    int64_t series = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 3600,
+                               "1h", false);
+    int64_t bad = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 0, NULL,
+                            false);
+    int64_t b1 = make_batch(s, ids), b2 = make_batch(s, ids);
+
+    ck_assert_int_eq(queue_started(s, once, b1, 0), 0);
+    ck_assert_int_eq(queue_started(s, series, b2, utc("2026-11-30T02:00:00Z")), 0);
+    ck_assert_int_eq(queue_failed(s, bad, "m.json:1:2: $.hosts[0]: no host h9 in testbed lab"), 0);
+    expect_q(s, "SELECT state || ' ' || coalesce(next_start, '-') || ' ' || batch_id || ' ' || batches"
+                " FROM queue WHERE id = 1", "started - 1 1");
+    expect_q(s, "SELECT state || ' ' || next_start || ' ' || batch_id FROM queue WHERE id = 2",
+             "waiting 2026-11-30T02:00:00Z 2");
+    expect_q(s, "SELECT state || ' ' || error FROM queue WHERE id = 3",
+             "failed m.json:1:2: $.hosts[0]: no host h9 in testbed lab");
+    expect_q(s, "SELECT group_concat(coalesce(queue_id, '-'), ',') FROM batch", "1,2");
+    /* Only the series is due again, at its next start. */
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T01:59:59Z"), n, 4), 0);
+    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), n, 4), 1);
+    ck_assert_int_eq(n[0], series);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], batch = -1;
+    int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 86400, "1d",
+                           true);
+    int64_t b = make_batch(s, ids);
+    ck_assert_int_eq(queue_started(s, id, b, utc("2026-12-01T01:00:00Z")), 0);
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "collect", NULL), 0);
+
+    ck_assert_int_eq(queue_cancel(s, id, &batch), 0);
+    ck_assert_int_eq(batch, b);
+    /* The run in flight goes on; the queued one is skipped; the batch is cancelled
+     * but not finished while a run is in flight. */
+    expect_q(s, "SELECT group_concat(state || ':' || coalesce(reason, ''), ',') FROM"
+                " (SELECT state, reason FROM run ORDER BY idx)",
+             "done:,collect:,skipped:cancelled with queue entry 1");
+    expect_q(s, "SELECT state || ' ' || coalesce(finished_at, '-') FROM batch", "cancelled -");
+    expect_q(s, "SELECT state || ' ' || coalesce(next_start, '-') || ' ' || (cancelled_at IS NOT NULL)"
+                " FROM queue", "cancelled - 1");
+    ck_assert_int_eq(queue_due(s, utc("2027-01-01T00:00:00Z"), ids, 3), 0);
+    /* Twice: not an error, says so. */
+    ck_assert_int_eq(queue_cancel(s, id, &batch), 1);
+    ck_assert_int_eq(queue_cancel(s, 42, &batch), -1);
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_cancel_idle_batch_finishes_it)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], batch = 0;
+    int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 0, NULL,
+                           false);
+    int64_t b = make_batch(s, ids);
+    ck_assert_int_eq(queue_started(s, id, b, 0), 0);
+    ck_assert_int_eq(queue_cancel(s, id, &batch), 0);
+    expect_q(s, "SELECT state || ' ' || (finished_at IS NOT NULL) FROM batch", "cancelled 1");
+    expect_q(s, "SELECT count(*) FROM run WHERE state = 'skipped'", "3");
+    store_close(&s);
+}
+END_TEST
+
+START_TEST(test_list)
+{
+    store_t *s = open_rw();
+    int64_t ids[3];
+    int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 43200,
+                           "12h", false);
+    queue_add(s, "n", "n.json", "{}", "lab", utc("2026-12-24T18:00:00Z"), 0, NULL, false);
+    int64_t b = make_batch(s, ids);
+    ck_assert_int_eq(queue_started(s, id, b, utc("2026-11-30T13:00:00Z")), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), 0);
+    json_t *l = queue_list(s);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(json_array_size(l), 2);
+    char *t = json_dumps(json_array_get(l, 0), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ck_assert_str_eq(t, "{\"id\":1,\"name\":\"m\",\"file\":\"m.json\",\"testbed\":\"lab\","
+                        "\"at\":\"2026-11-30T01:00:00Z\",\"every\":\"12h\","
+                        "\"next_start\":\"2026-11-30T13:00:00Z\",\"state\":\"waiting\","
+                        "\"error\":null,\"batch\":1,\"batches\":1,\"batch_state\":\"queued\","
+                        "\"runs\":3,\"runs_finished\":1}");
+    free(t);
+    ck_assert(json_is_null(json_object_get(json_array_get(l, 1), "batch")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(l, 1), "next_start")),
+                     "2026-12-24T18:00:00Z");
+    json_decref(l);
+    store_close(&s);
+}
+END_TEST
+
+static Suite *
+queue_suite(void)
+{
+    Suite *s = suite_create("queue");
+    TCase *tc = tcase_create("queue");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_add_due_get);
+    tcase_add_test(tc, test_started_and_failed);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_cancel_idle_batch_finishes_it);
+    tcase_add_test(tc, test_list);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(queue_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
