@@ -1204,7 +1204,7 @@ int nl_kind_probe(const char *kind, char *err)
             rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
         }
         if (rc < 0) {
-            seterr(err, "the kernel refuses to create a %s link: %s", kind, nlerr_str(rc));
+            seterr(err, "the kernel refuses to create a link of kind %s: %s", kind, nlerr_str(rc));
             ret = 0;
         } else {
             ret = 1;
