@@ -901,26 +901,34 @@ int
 agent_run(const agent_config_t *cfg)
 {
     agent_t self;
+    int ret = -1;
+
     memset(&self, 0, sizeof self);
     self.cfg = cfg;
     self.runs = calloc(AGENT_RUNS_MAX, sizeof *self.runs);
-    if (!self.runs)
-        return -1;
+    if (!self.runs) {
+        log_error("out of memory");
+        goto out;
+    }
     signal(SIGPIPE, SIG_IGN);
     self.sock = zsock_new(ZMQ_DEALER);
-    if (!self.sock)
-        return -1;
+    if (!self.sock) {
+        log_error("cannot create the controller socket: %s", zmq_strerror(zmq_errno()));
+        goto out;
+    }
     zsock_set_identity(self.sock, cfg->host);
     zsock_set_linger(self.sock, 1000);
     zsock_set_reconnect_ivl(self.sock, 200);
     zsock_set_reconnect_ivl_max(self.sock, 2000);
     if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
         log_error("cannot connect to %s", cfg->endpoint);
-        zsock_destroy(&self.sock);
-        free(self.runs);
-        return -1;
+        goto out;
     }
     self.loop = zloop_new();
+    if (!self.loop) {
+        log_error("cannot create the event loop");
+        goto out;
+    }
     zloop_reader(self.loop, self.sock, on_controller, &self);
     zloop_timer(self.loop, 1000, 0, on_tick, &self);
     zloop_timer(self.loop, AGENT_PIPE_MS, 0, on_pipes, &self);
@@ -936,8 +944,10 @@ agent_run(const agent_config_t *cfg)
             json_decref(self.runs[i].result);
             self.runs[i].used = false;
         }
+    ret = 0;
+out:
     zloop_destroy(&self.loop);
     zsock_destroy(&self.sock);
     free(self.runs);
-    return 0;
+    return ret;
 }

@@ -21,7 +21,8 @@ bool agent_result_is_sum(const char *name);
  * with "metrics"; borrowed) into a fresh object (caller owns):
  *   metrics   per name: the sum over pairs (agent_result_is_sum) or the mean
  *             over the pairs that report it;
- *   samples   element i: t_s of pair 0, numeric fields summed over the pairs
+ *   samples   element i: t_s of the first pair that has an element i (pair 0
+ *             unless it ended early), other numeric fields summed over the pairs
  *             that have an element i (the pairs start together);
  *   applied   pair 0's;
  *   pairs     [ pair 0's metrics, pair 1's metrics, ... ]

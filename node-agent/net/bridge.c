@@ -72,6 +72,7 @@ static int bridge_container(const netkind_ctx_t *ctx, const char *br, int i, boo
         port.kind = "veth";
         port.host_name = veth;
         port.master = br;
+        port.group = netkind_link_group(ctx->run);
         port.mtu = ctx->mtu_req;
         port.cidr = cidr;
         if (nl_port_add(ns, &port, err) < 0)
@@ -105,7 +106,9 @@ static int bridge_setup(netkind_ctx_t *ctx, char *err)
         goto fail;
     if (rc == 0 && nl_bridge_add(NULL, br, 0, nlerr) < 0)
         goto fail;
-    if (nl_addr_add(NULL, br, cidr, nlerr) < 0 || nl_link_up(NULL, br, nlerr) < 0)
+    if (nl_addr_add(NULL, br, cidr, nlerr) < 0 ||
+        nl_link_set_group(NULL, br, netkind_link_group(ctx->run), nlerr) < 0 ||
+        nl_link_up(NULL, br, nlerr) < 0)
         goto fail;
     for (i = 0; i < ctx->pairs; i++) {
         if (ctx->has_client && bridge_container(ctx, br, i, false, &ctx->pair[i], nlerr) < 0)

@@ -52,7 +52,9 @@ static int container_setup(netkind_ctx_t *ctx, char *err)
     rc = nl_link_exists(NULL, br, nlerr);
     if (rc < 0 || (rc == 0 && nl_bridge_add(NULL, br, 0, nlerr) < 0))
         goto fail;
-    if (nl_addr_add(NULL, br, cidr, nlerr) < 0 || nl_link_up(NULL, br, nlerr) < 0)
+    if (nl_addr_add(NULL, br, cidr, nlerr) < 0 ||
+        nl_link_set_group(NULL, br, netkind_link_group(ctx->run), nlerr) < 0 ||
+        nl_link_up(NULL, br, nlerr) < 0)
         goto fail;
     for (i = 0; i < ctx->pairs; i++) {
         netkind_pair_t *p = &ctx->pair[i];
@@ -72,6 +74,8 @@ static int container_setup(netkind_ctx_t *ctx, char *err)
             port.kind = "veth";
             port.host_name = veth;
             port.master = br;
+        port.group = netkind_link_group(ctx->run);
+            port.group = netkind_link_group(ctx->run);
             port.cidr = cidr;
             if (nl_port_add(ns, &port, nlerr) < 0)
                 goto fail;

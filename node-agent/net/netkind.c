@@ -81,6 +81,11 @@ void netkind_mac(char *out, int64_t run, int pair, bool server)
              (unsigned)(run & 0xff), (unsigned)(pair & 0xff), server ? 2u : 1u);
 }
 
+unsigned netkind_link_group(int64_t run)
+{
+    return 0x636e0000u | (unsigned)(run & 0xffff);
+}
+
 /* Appends item to the comma-separated list in out (len bytes), truncating. */
 static void list_append(char *out, size_t len, const char *item)
 {
@@ -135,7 +140,11 @@ int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err)
 
     /* Links of the agent's namespace first: a deleted namespace frees its
      * links asynchronously, and the leak check right after would see the
-     * host ends of veths that are still on their way out. */
+     * host ends of veths that are still on their way out.  The group goes in
+     * one request (one batch of RCU grace periods in the kernel); what
+     * is left outside it is deleted link by link. */
+    if (nl_link_group_del(NULL, netkind_link_group(ctx->run), nlerr) < 0)
+        goto fail;
     snprintf(prefix, sizeof(prefix), "cntb%" PRId64 "-", ctx->run);
     n = nl_link_list(NULL, prefix, &names, nlerr);
     if (n < 0)

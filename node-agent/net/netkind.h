@@ -105,6 +105,14 @@ void netkind_pair_role(char *out, const char *role, int i);
 void netkind_mac(char *out, int64_t run, int pair, bool server);
 
 /*
+ * The link group (IFLA_GROUP) of run `run`'s links in the agent's namespace:
+ * 0x636e0000 | (run & 0xffff) ("cn" in the high bytes, away from the small
+ * numbers people give groups by hand; a host runs one run at a time, so 16
+ * bits of the run id keep concurrent runs apart).  Never 0, the default group.
+ */
+unsigned netkind_link_group(int64_t run);
+
+/*
  * Lists what is left of run `run` of testbed: namespaces named
  * "cntb-<testbed>-<run>-*", links in the agent's namespace named
  * "cntb<run>-*", and addresses and routes in the agent's namespace inside
@@ -114,8 +122,10 @@ void netkind_mac(char *out, int64_t run, int pair, bool server);
 int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len);
 
 /*
- * Removes everything of ctx's run: links "cntb<run>-*" of the agent's
- * namespace (bridges last), then namespaces "cntb-<testbed>-<run>-*".
+ * Removes everything of ctx's run: the run's link group
+ * (netkind_link_group) of the agent's namespace in one batch, then links
+ * "cntb<run>-*" that are not in it (bridges last), then namespaces
+ * "cntb-<testbed>-<run>-*".
  * Idempotent, the teardown of every kind.  0, or -1 with err
  * (NETKIND_ERR_MAX bytes) naming `what` (the kind) and the first failure.
  */

@@ -1002,6 +1002,8 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
         }
         if (p->mtu > 0)
             rtnl_link_set_mtu(link, (unsigned)p->mtu);
+        if (p->group)
+            rtnl_link_set_group(link, p->group);
     } else {
         ce = link;
         nl_object_get((struct nl_object *)ce); /* one reference each for link and ce */
@@ -1054,6 +1056,79 @@ out:
     if (link)
         rtnl_link_put(link);
     close(fd);
+    return ret;
+}
+
+int nl_link_set_group(const char *netns, const char *name, unsigned group, char *err)
+{
+    struct nlcall c;
+    struct rtnl_link *link = NULL, *change = NULL;
+    int ret = -1, rc;
+
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
+    if (rc < 0) {
+        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        goto out;
+    }
+    change = rtnl_link_alloc();
+    if (!change) {
+        seterr(err, "link %s: out of memory", name);
+        goto out;
+    }
+    rtnl_link_set_group(change, group);
+    rc = rtnl_link_change(c.sk, link, change, 0);
+    if (rc < 0) {
+        seterr(err, "link %s: group %u: %s", name, group, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (change)
+        rtnl_link_put(change);
+    if (link)
+        rtnl_link_put(link);
+    call_end(&c);
+    return ret;
+}
+
+int nl_link_group_del(const char *netns, unsigned group, char *err)
+{
+    struct nlcall c;
+    struct nl_msg *msg = NULL;
+    struct ifinfomsg ifi;
+    int ret = -1, rc;
+
+    if (group == 0) {
+        seterr(err, "link group 0: the default group is never deleted");
+        return -1;
+    }
+    if (call_begin(&c, netns, err) < 0)
+        return -1;
+    msg = nlmsg_alloc_simple(RTM_DELLINK, 0);
+    if (!msg) {
+        seterr(err, "link group %u: out of memory", group);
+        goto out;
+    }
+    memset(&ifi, 0, sizeof(ifi));
+    ifi.ifi_family = AF_UNSPEC;
+    if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+        nla_put_u32(msg, IFLA_GROUP, group) < 0) {
+        seterr(err, "link group %u: message too long", group);
+        goto out;
+    }
+    rc = nl_send_sync(c.sk, msg); /* frees msg */
+    msg = NULL;
+    if (rc < 0 && !is_missing(rc)) {
+        seterr(err, "link group %u: delete: %s", group, nlerr_str(rc));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (msg)
+        nlmsg_free(msg);
+    call_end(&c);
     return ret;
 }
 
@@ -1129,7 +1204,7 @@ int nl_kind_probe(const char *kind, char *err)
             rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
         }
         if (rc < 0) {
-            seterr(err, "the kernel refuses to create a %s link: %s", kind, nlerr_str(rc));
+            seterr(err, "the kernel refuses to create a link of kind %s: %s", kind, nlerr_str(rc));
             ret = 0;
         } else {
             ret = 1;
