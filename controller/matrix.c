@@ -24,15 +24,16 @@
 #define MATRIX_MAX_RUNS 1000000 /* runs after expansion: a larger matrix is refused */
 #define MATRIX_PATH_MAX 512
 
-typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM } param_type_t;
+/* PARAM_NUM: a number in (min, max]; PARAM_NUM0: in [min, max]; PARAM_BOOL: true|false. */
+typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_NUM0, PARAM_BOOL } param_type_t;
 
 typedef struct {
     const char *name;
     param_type_t type;
     const char *const *values; /* PARAM_ENUM: NULL-terminated allowed values */
-    long long min, max;        /* PARAM_INT: inclusive range */
+    long long min, max;        /* PARAM_INT: inclusive range; PARAM_NUM*: see above */
     const char *def_str;       /* PARAM_ENUM default */
-    long long def_int;         /* PARAM_INT / PARAM_NUM default */
+    long long def_int;         /* PARAM_INT / PARAM_NUM* default; PARAM_BOOL: 0 or 1 */
 } param_t;
 
 static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
@@ -41,6 +42,8 @@ static const char *const placements[] = { "same-host", "cross-host", NULL };
 static const char *const nestings[] = { "bare", "vm", NULL };
 static const char *const traffics[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
                                         "tcp_crr", NULL };
+static const char *const directions[] = { "upload", "download", NULL };
+static const char *const engines[] = { "builtin", "iperf3", "sockperf", NULL };
 
 #define DURATION_MAX_S 86400
 
@@ -53,6 +56,16 @@ static const param_t params[] = {
     { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448 },
     { "streams", PARAM_INT, NULL, 1, 128, NULL, 1 },
     { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10 },
+    /* The traffic engine's (node-agent/traffic/, docs/cntb-traffic.md). */
+    { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0 },
+    { "omit_s", PARAM_NUM0, NULL, 0, 3600, NULL, 0 },
+    { "interval_s", PARAM_NUM, NULL, 0, 3600, NULL, 1 },
+    { "rate", PARAM_INT, NULL, 0, 100000000, NULL, 0 },
+    { "burst", PARAM_INT, NULL, 1, 64, NULL, 1 },
+    { "timeout_ms", PARAM_INT, NULL, 1, 60000, NULL, 200 },
+    { "engine", PARAM_ENUM, engines, 0, 0, "builtin", 0 },
+    { "gso", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
+    { "allow_fragments", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
@@ -158,6 +171,23 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
             ferr_set(c->err, c->file, c->text, c->len, path,
                      "must be between %lld and %lld (got %lld)", p->min, p->max,
                      (long long)json_integer_value(v));
+            return -1;
+        }
+        return 0;
+    case PARAM_BOOL:
+        if (!json_is_boolean(v))
+            return wrong_type(c, path, "true or false", v);
+        return 0;
+    case PARAM_NUM0:
+        if (!json_is_number(v))
+            return wrong_type(c, path, "a number", v);
+        if (!(json_number_value(v) >= (double)p->min && json_number_value(v) <= (double)p->max)) {
+            if (json_is_integer(v))
+                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+            else
+                snprintf(buf, sizeof buf, "%g", json_real_value(v));
+            ferr_set(c->err, c->file, c->text, c->len, path,
+                     "must be >= %lld and <= %lld (got %s)", p->min, p->max, buf);
             return -1;
         }
         return 0;
@@ -338,6 +368,8 @@ value_equal(const json_t *a, const json_t *b)
         return strcmp(json_string_value(a), json_string_value(b)) == 0;
     if (json_is_number(a) && json_is_number(b))
         return json_number_value(a) == json_number_value(b);
+    if (json_is_boolean(a) && json_is_boolean(b))
+        return json_is_true(a) == json_is_true(b);
     return false;
 }
 
@@ -409,6 +441,8 @@ expand(const vctx_t *c, matrix_t *self)
                 val = json_incref(json_object_get(fixed, params[i].name));
             else if (params[i].type == PARAM_ENUM)
                 val = json_string(params[i].def_str);
+            else if (params[i].type == PARAM_BOOL)
+                val = json_boolean(params[i].def_int);
             else
                 val = json_integer(params[i].def_int);
             if (json_object_set_new(point, params[i].name, val) < 0)

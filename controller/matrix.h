@@ -16,7 +16,16 @@
  *   traffic     tcp_stream|udp_stream|tcp_rr|udp_rr|tcp_crr                    default tcp_stream
  *   size        integer bytes, 1..1048576 (L4 payload per send)                default 1448
  *   streams     integer 1..128 (parallel connections)                          default 1
- *   duration_s  number of seconds, > 0 and <= 86400                            default 10
+ *   duration_s  number of seconds, > 0 and <= 86400 (measured time)            default 10
+ *   direction   upload|download (stream kinds: who sends)                      default upload
+ *   omit_s      number of seconds, >= 0 and <= 3600 (warm-up before duration_s) default 0
+ *   interval_s  number of seconds, > 0 and <= 3600 (samples; engine min 0.01)  default 1
+ *   rate        integer datagrams/s per flow, 0..100000000 (udp_stream; 0 = unpaced) default 0
+ *   burst       integer 1..64 (tcp_rr/udp_rr outstanding probes per flow)     default 1
+ *   timeout_ms  integer 1..60000 (udp_rr: an unanswered probe is lost after it) default 200
+ *   engine      builtin|iperf3|sockperf (who generates the traffic)            default builtin
+ *   gso         true|false (udp_stream: UDP GSO/GRO below the socket)          default false
+ *   allow_fragments true|false (UDP size above path MTU - 28 runs, flagged)    default false
  * Expansion: the cartesian product of the vary lists (in file order, first key
  * varying slowest), minus every point that matches all keys of an exclude
  * entry, repeated `repetitions` times (1..1000): all points for repetition 1,

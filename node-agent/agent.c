@@ -473,7 +473,8 @@ handle_start(agent_t *self, json_t *b)
             return;
         }
         const char *bind = r->ctx.server_addr[0] ? r->ctx.server_addr : "0.0.0.0";
-        char **argv = agent_traffic_argv(tp, "server", params, bind, port, err, sizeof err);
+        char **argv = agent_traffic_argv(tp, "server", params, bind, port, r->ctx.mtu, err,
+                                         sizeof err);
         if (!argv) {
             send_error(self, run, "start", err);
             return;
@@ -496,7 +497,8 @@ handle_start(agent_t *self, json_t *b)
         send_result(self, r);
         return;
     }
-    char **argv = agent_traffic_argv(tp, "client", params, server_addr, port, err, sizeof err);
+    char **argv = agent_traffic_argv(tp, "client", params, server_addr, port, r->ctx.mtu, err,
+                                     sizeof err);
     if (!argv) {
         send_error(self, run, "start", err);
         return;

@@ -169,6 +169,16 @@ START_TEST(test_out_of_range)
                    "  }\n"
                    "}\n",
                    "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 0)");
+    /* The traffic engine's parameters. */
+    expect_refusal("{\"fixed\": {\"omit_s\": -0.5}}",
+                   "m.json:1:22: $.fixed.omit_s: must be >= 0 and <= 3600 (got -0.5)");
+    expect_refusal("{\"fixed\": {\"gso\": 1}}",
+                   "m.json:1:19: $.fixed.gso: must be true or false (got number)");
+    expect_refusal("{\"vary\": {\"burst\": [1, 65]}}",
+                   "m.json:1:24: $.vary.burst[1]: must be between 1 and 64 (got 65)");
+    expect_refusal("{\"fixed\": {\"engine\": \"netperf\"}}",
+                   "m.json:1:22: $.fixed.engine: unknown engine \"netperf\" (one of builtin, "
+                   "iperf3, sockperf)");
     expect_refusal("{\n"
                    "  \"repetitions\": 0\n"
                    "}\n",
@@ -357,11 +367,17 @@ START_TEST(test_expansion_count_and_order)
     ck_assert_int_eq(matrix_run_count(m), 9);
     const char *pts[3] = {
         "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,"
+        "\"direction\":\"upload\",\"omit_s\":0,\"interval_s\":1,\"rate\":0,\"burst\":1,"
+        "\"timeout_ms\":200,\"engine\":\"builtin\",\"gso\":false,\"allow_fragments\":false}",
         "{\"network\":\"host\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,"
+        "\"direction\":\"upload\",\"omit_s\":0,\"interval_s\":1,\"rate\":0,\"burst\":1,"
+        "\"timeout_ms\":200,\"engine\":\"builtin\",\"gso\":false,\"allow_fragments\":false}",
         "{\"network\":\"bridge\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,"
+        "\"direction\":\"upload\",\"omit_s\":0,\"interval_s\":1,\"rate\":0,\"burst\":1,"
+        "\"timeout_ms\":200,\"engine\":\"builtin\",\"gso\":false,\"allow_fragments\":false}",
     };
     for (int i = 0; i < 9; i++) {
         expect_params(m, i, pts[i % 3]);
@@ -385,13 +401,17 @@ START_TEST(test_defaults_and_default_name)
     ck_assert_int_eq(matrix_run_repetition(m, 0), 1);
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10,"
+        "\"direction\":\"upload\",\"omit_s\":0,\"interval_s\":1,\"rate\":0,\"burst\":1,"
+        "\"timeout_ms\":200,\"engine\":\"builtin\",\"gso\":false,\"allow_fragments\":false}");
     matrix_destroy(&m);
     m = load_ok("plain", "{\"fixed\": {\"duration_s\": 0.5}}");
     ck_assert_str_eq(matrix_name(m), "plain");
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5,"
+        "\"direction\":\"upload\",\"omit_s\":0,\"interval_s\":1,\"rate\":0,\"burst\":1,"
+        "\"timeout_ms\":200,\"engine\":\"builtin\",\"gso\":false,\"allow_fragments\":false}");
     matrix_destroy(&m);
 }
 END_TEST
