@@ -615,7 +615,9 @@ start_server(ctl_t *self, ctl_run_t *r)
 static void
 start_client(ctl_t *self, ctl_run_t *r)
 {
-    double duration = json_number_value(json_object_get(r->params, "duration_s"));
+    /* The warm-up (omit_s) runs before the measured duration_s. */
+    double duration = json_number_value(json_object_get(r->params, "duration_s")) +
+                      json_number_value(json_object_get(r->params, "omit_s"));
     run_enter(self, r, STAGE_COLLECT, (int64_t) (duration * 1000) + r->timeout_ms[MATRIX_COLLECT]);
     send_to(self, r->hosts[0], MSG_START,
             json_pack("{s:I, s:s, s:i, s:s, s:O}", "run", (json_int_t) r->id, "role", "client",

@@ -39,15 +39,16 @@
 #define MATRIX_HOSTS_MAX 64
 #define MATRIX_PATH_MAX 512
 
-typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_BOOL } param_type_t;
+/* PARAM_NUM: a number in (min, max]; PARAM_NUM0: in [min, max]; PARAM_BOOL: true|false. */
+typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_NUM0, PARAM_BOOL } param_type_t;
 
 typedef struct {
     const char *name;
     param_type_t type;
     const char *const *values; /* PARAM_ENUM: NULL-terminated allowed values */
-    long long min, max;        /* PARAM_INT: inclusive range */
+    long long min, max;        /* PARAM_INT: inclusive range; PARAM_NUM*: see above */
     const char *def_str;       /* PARAM_ENUM default */
-    long long def_int;         /* PARAM_INT / PARAM_NUM default; PARAM_BOOL: 0 false, 1 true */
+    long long def_int;         /* PARAM_INT / PARAM_NUM* default; PARAM_BOOL: 0 or 1 */
 } param_t;
 
 static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
@@ -56,6 +57,8 @@ static const char *const placements[] = { "same-host", "cross-host", NULL };
 static const char *const nestings[] = { "bare", "vm", NULL };
 static const char *const traffics[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
                                         "tcp_crr", NULL };
+static const char *const directions[] = { "upload", "download", NULL };
+static const char *const engines[] = { "builtin", "iperf3", "sockperf", NULL };
 
 static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passthru", "source",
                                              NULL };
@@ -81,6 +84,16 @@ static const param_t params[] = {
     /* container-side MTU in bytes, 0 = the mode's default; 1..67 and values
      * above what the mode allows are refused by the agent (run skipped) */
     { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0 },
+    /* The traffic engine's (node-agent/traffic/, docs/cntb-traffic.md). */
+    { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0 },
+    { "omit_s", PARAM_NUM0, NULL, 0, 3600, NULL, 0 },
+    { "interval_s", PARAM_NUM, NULL, 0, 3600, NULL, 1 },
+    { "rate", PARAM_INT, NULL, 0, 100000000, NULL, 0 },
+    { "burst", PARAM_INT, NULL, 1, 64, NULL, 1 },
+    { "timeout_ms", PARAM_INT, NULL, 1, 60000, NULL, 200 },
+    { "engine", PARAM_ENUM, engines, 0, 0, "builtin", 0 },
+    { "gso", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
+    { "allow_fragments", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
@@ -203,6 +216,19 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
     case PARAM_BOOL:
         if (!json_is_boolean(v))
             return wrong_type(c, path, "true or false", v);
+        return 0;
+    case PARAM_NUM0:
+        if (!json_is_number(v))
+            return wrong_type(c, path, "a number", v);
+        if (!(json_number_value(v) >= (double)p->min && json_number_value(v) <= (double)p->max)) {
+            if (json_is_integer(v))
+                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+            else
+                snprintf(buf, sizeof buf, "%g", json_real_value(v));
+            ferr_set(c->err, c->file, c->text, c->len, path,
+                     "must be >= %lld and <= %lld (got %s)", p->min, p->max, buf);
+            return -1;
+        }
         return 0;
     case PARAM_NUM:
         if (!json_is_number(v))

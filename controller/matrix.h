@@ -23,13 +23,22 @@
  *   traffic     tcp_stream|udp_stream|tcp_rr|udp_rr|tcp_crr                    default tcp_stream
  *   size        integer bytes, 1..1048576 (L4 payload per send)                default 1448
  *   streams     integer 1..128 (parallel connections)                          default 1
- *   duration_s  number of seconds, > 0 and <= 86400                            default 10
+ *   duration_s  number of seconds, > 0 and <= 86400 (measured time)            default 10
  *   macvlan_mode bridge|private|vepa|passthru|source (network macvlan)         default bridge
  *   ipvlan_mode l2|l3|l3s (network ipvlan)                                     default l2
  *   pairs       integer 1..64: client/server pairs at once, results summed     default 1
  *   cpu_pinning true|false: each traffic process on its own core               default false
  *   mtu         integer bytes 0..65535, container side, 0 = the mode's default default 0
  *               (the agent refuses 1..67 and more than the mode allows: skipped)
+ *   direction   upload|download (stream kinds: who sends)                      default upload
+ *   omit_s      number of seconds, >= 0 and <= 3600 (warm-up before duration_s) default 0
+ *   interval_s  number of seconds, > 0 and <= 3600 (samples; engine min 0.01)  default 1
+ *   rate        integer datagrams/s per flow, 0..100000000 (udp_stream; 0 = unpaced) default 0
+ *   burst       integer 1..64 (tcp_rr/udp_rr outstanding probes per flow)     default 1
+ *   timeout_ms  integer 1..60000 (udp_rr: an unanswered probe is lost after it) default 200
+ *   engine      builtin|iperf3|sockperf (who generates the traffic)            default builtin
+ *   gso         true|false (udp_stream: UDP GSO/GRO below the socket)          default false
+ *   allow_fragments true|false (UDP size above path MTU - 28 runs, flagged)    default false
  * (the table params[] in matrix.c is the authority; other parameters are
  * rows there).  Expansion: the cartesian product of the vary lists (in file
  * order, first key varying slowest), minus every point that matches all keys

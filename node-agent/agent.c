@@ -710,7 +710,8 @@ handle_start(agent_t *self, json_t *b)
         for (int i = 0; i < r->npairs; i++) {
             const netkind_pair_t *p = &r->ctx.pair[i];
             const char *bind = p->server_addr[0] ? p->server_addr : "0.0.0.0";
-            char **argv = agent_traffic_argv(tp, "server", params, bind, port + i, err, sizeof err);
+            char **argv = agent_traffic_argv(tp, "server", params, bind, port + i, r->ctx.mtu,
+                                             err, sizeof err);
             if (!argv) {
                 send_error(self, run, "start", err);
                 return;
@@ -742,7 +743,8 @@ handle_start(agent_t *self, json_t *b)
         /* Pair 0 may follow the controller's word; the others' addresses
          * are the plan's, which both hosts share. */
         const char *to = p->server_addr[0] ? p->server_addr : server_addr;
-        char **argv = agent_traffic_argv(tp, "client", params, to, port + i, err, sizeof err);
+        char **argv = agent_traffic_argv(tp, "client", params, to, port + i, r->ctx.mtu,
+                                             err, sizeof err);
         if (!argv) {
             send_error(self, run, "start", err);
             return;

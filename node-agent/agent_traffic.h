@@ -15,13 +15,18 @@
  * Builds the argument vector to run cntb-traffic (at traffic_path) as
  * `role` ("server" or "client") for a run with `params` (the run's complete
  * parameter object), the server at server_addr:port (server_addr is where a
- * server binds, or where a client connects).  Returns a fresh
+ * server binds, or where a client connects), over a path of `mtu` bytes
+ * (the MTU the network kind set up; 0 = unknown, then cntb-traffic asks the
+ * kernel).  Parameters: traffic, engine, size, streams, duration_s, omit_s,
+ * interval_s, rate, burst, timeout_ms, direction, gso, allow_fragments (see
+ * controller/matrix.h); an absent one takes its default.  Returns a fresh
  * NULL-terminated vector (free with agent_traffic_argv_free), or NULL with
- * a one-line reason in err (errlen bytes) when a parameter is missing, of the
- * wrong type or out of range, or the traffic kind is not supported.
+ * a one-line reason in err (errlen bytes) when a parameter is of the wrong
+ * type or out of range, the traffic kind or engine is not supported, or a
+ * UDP size exceeds mtu - 28 without allow_fragments (CASES.md case 1).
  */
 char **agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
-                          const char *server_addr, int port, char *err, size_t errlen);
+                          const char *server_addr, int port, int mtu, char *err, size_t errlen);
 
 /* Frees a vector of agent_traffic_argv and sets *argv_p to NULL; accepts NULL. */
 void agent_traffic_argv_free(char ***argv_p);

@@ -18,6 +18,16 @@ static const struct {
     { "cpu_client_pct", "%" },        { "cpu_server_pct", "%" },
     { "cpu_softirq_pct", "%" },       { "setup_ms", "ms" },
     { "convergence_ms", "ms" },
+    /* The traffic engine's (docs/cntb-traffic.md). */
+    { "sent_pps", "packet/s" },       { "sent_bps", "bit/s" },
+    { "reorder_ratio", "ratio" },     { "duplicates", "count" },
+    { "timeouts", "count" },          { "connections_per_s", "1/s" },
+    { "connect_us_p50", "us" },       { "connect_us_p90", "us" },
+    { "connect_us_p99", "us" },       { "connect_us_p999", "us" },
+    { "connect_us_mean", "us" },      { "cpu_client_user_pct", "%" },
+    { "cpu_user_pct", "%" },          { "cpu_system_pct", "%" },
+    { "cpu_ns_per_packet", "ns" },    { "cpu_ns_per_byte", "ns" },
+    { "cpu_client_ns_per_packet", "ns" },
 };
 
 const char *

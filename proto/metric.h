@@ -6,7 +6,7 @@
 
 /*
  * Returns the unit of a standard metric ("bit/s", "packet/s", "us", "1/s",
- * "ratio", "count", "%", "ms"), a static string, or NULL for a name that is
+ * "ratio", "count", "%", "ms", "ns"), a static string, or NULL for a name that is
  * not standard.
  */
 const char *metric_unit(const char *name);

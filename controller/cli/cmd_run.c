@@ -39,6 +39,8 @@ describe(const json_t *params, const json_t *vary, char *out, size_t len)
         char val[64];
         if (json_is_string(v))
             snprintf(val, sizeof val, "%s", json_string_value(v));
+        else if (json_is_boolean(v))
+            snprintf(val, sizeof val, "%s", json_is_true(v) ? "true" : "false");
         else
             snprintf(val, sizeof val, "%g", json_number_value(v));
         int w = snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", k, val);

@@ -12,32 +12,63 @@
 #include <string.h>
 
 static const char usage_main[] =
-    "usage: cntb-traffic server [--bind ADDR] [--port PORT]\n"
-    "       cntb-traffic client --server ADDR [--port PORT] [--traffic tcp_stream]\n"
-    "                    [--size BYTES] [--streams N] [--duration SECONDS] [--interval SECONDS]\n"
+    "usage: cntb-traffic server [--bind ADDR] [--port PORT] [--engine E] [--traffic KIND]\n"
+    "       cntb-traffic client --server ADDR [--port PORT] [--traffic KIND] [--size BYTES]\n"
+    "                    [--streams N] [--duration SECONDS] [--interval SECONDS] [...]\n"
     "       cntb-traffic --version | --help\n"
     "Run `cntb-traffic server --help` or `cntb-traffic client --help` for details.\n";
 
 static const char usage_server[] =
-    "usage: cntb-traffic server [--bind ADDR] [--port PORT]\n"
-    "Accepts tcp_stream connections; prints {\"event\":\"listening\",...} on stdout once\n"
+    "usage: cntb-traffic server [--bind ADDR] [--port PORT] [--engine E] [--traffic KIND]\n"
+    "Serves every traffic kind; prints {\"event\":\"listening\",...} on stdout once\n"
     "listening, then serves until SIGTERM or SIGINT.\n"
-    "  --bind ADDR    numeric IPv4 or IPv6 address to listen on (default 0.0.0.0)\n"
-    "  --port PORT    TCP port, 0..65535, 0 = any free port (default 5300)\n"
-    "  --help         this text\n";
+    "  --bind ADDR      numeric IPv4 or IPv6 address to listen on (default 0.0.0.0)\n"
+    "  --port PORT      TCP port, 0..65535, 0 = any free port (builtin only; default 5300)\n"
+    "  --engine E       builtin, iperf3 or sockperf: run that program's server (default builtin)\n"
+    "  --traffic KIND   with sockperf: a tcp_* kind makes a TCP server (default tcp_stream)\n"
+    "  --help           this text\n";
 
 static const char usage_client[] =
-    "usage: cntb-traffic client --server ADDR [--port PORT] [--traffic tcp_stream]\n"
-    "                    [--size BYTES] [--streams N] [--duration SECONDS] [--interval SECONDS]\n"
-    "Sends to a cntb-traffic server and prints one JSON result on stdout.\n"
+    "usage: cntb-traffic client --server ADDR [--port PORT] [--traffic KIND] [--size BYTES]\n"
+    "                    [--streams N] [--duration SECONDS] [--interval SECONDS] [--omit SECONDS]\n"
+    "                    [--rate PPS] [--burst N] [--direction upload|download] [--timeout-ms MS]\n"
+    "                    [--mtu BYTES] [--allow-fragments] [--gso] [--engine builtin|iperf3|sockperf]\n"
+    "Measures towards a cntb-traffic server and prints one JSON result on stdout.\n"
     "  --server ADDR        server address or host name (required)\n"
     "  --port PORT          TCP port, 1..65535 (default 5300)\n"
-    "  --traffic KIND       traffic kind; only tcp_stream so far (default tcp_stream)\n"
-    "  --size BYTES         bytes per send(), 1..1048576 (default 1448)\n"
-    "  --streams N          parallel TCP connections, 1..128 (default 1)\n"
-    "  --duration SECONDS   sending time, > 0 and <= 86400, may be fractional (default 10)\n"
+    "  --traffic KIND       tcp_stream, udp_stream, tcp_rr, udp_rr or tcp_crr (default tcp_stream)\n"
+    "  --size BYTES         bytes per send() or per datagram, 1..1048576; UDP 8..65507 (default 1448)\n"
+    "  --streams N          parallel connections or flows, one thread each, 1..128 (default 1)\n"
+    "  --duration SECONDS   measured time, > 0 and <= 86400, may be fractional (default 10)\n"
     "  --interval SECONDS   sample interval, 0.01..86400 (default 1)\n"
+    "  --omit SECONDS       warm-up before the measured time, not counted, 0..3600 (default 0)\n"
+    "  --rate PPS           udp_stream: datagrams/s per flow, 0 = as fast as possible (default 0)\n"
+    "  --burst N            tcp_rr, udp_rr: outstanding probes per flow, 1..64 (default 1)\n"
+    "  --direction D        upload (the client sends) or download (the server sends) (default upload)\n"
+    "  --timeout-ms MS      udp_rr: a probe unanswered this long is lost, 1..60000 (default 200)\n"
+    "  --mtu BYTES          path MTU: UDP sizes above MTU - 28 (IPv4) are refused (exit 2);\n"
+    "                       0 = use the kernel's route MTU (default 0)\n"
+    "  --allow-fragments    run such sizes anyway; the result is flagged fragmented\n"
+    "  --gso                udp_stream: UDP GSO on the sender, GRO on the receiver (default off)\n"
+    "  --engine E           builtin, or run iperf3 / sockperf and convert their output (default builtin)\n"
     "  --help               this text\n";
+
+static int
+engine_known(const char *e)
+{
+    return strcmp(e, "builtin") == 0 || strcmp(e, "iperf3") == 0 || strcmp(e, "sockperf") == 0;
+}
+
+static int
+kind_known(const char *t)
+{
+    static const char *const kinds[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
+                                         "tcp_crr", NULL };
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(t, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
 
 /* Reports an option getopt_long rejected; returns the usage exit code. */
 static int
@@ -56,10 +87,13 @@ main_server(int argc, char **argv)
     static const struct option longopts[] = {
         { "bind", required_argument, NULL, 'b' },
         { "port", required_argument, NULL, 'p' },
+        { "engine", required_argument, NULL, 'e' },
+        { "traffic", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct traffic_server_opts o = { .bind = "0.0.0.0", .port = TRAFFIC_DEFAULT_PORT };
+    struct traffic_server_opts o = { .bind = "0.0.0.0", .port = TRAFFIC_DEFAULT_PORT,
+                                     .engine = "builtin", .traffic = "tcp_stream" };
     int c;
 
     opterr = 0;
@@ -81,6 +115,20 @@ main_server(int argc, char **argv)
                 return TRAFFIC_EXIT_USAGE;
             }
             break;
+        case 'e':
+            if (!engine_known(optarg)) {
+                traffic_err("server: --engine %s is not builtin, iperf3 or sockperf", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            o.engine = optarg;
+            break;
+        case 't':
+            if (!kind_known(optarg)) {
+                traffic_err("server: --traffic %s is not a traffic kind", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            o.traffic = optarg;
+            break;
         case 'h':
             fputs(usage_server, stdout);
             return TRAFFIC_EXIT_OK;
@@ -91,6 +139,13 @@ main_server(int argc, char **argv)
     if (optind < argc) {
         traffic_err("server: unexpected argument %s", argv[optind]);
         return TRAFFIC_EXIT_USAGE;
+    }
+    if (strcmp(o.engine, "builtin") != 0) {
+        if (o.port == 0) {
+            traffic_err("server: --engine %s needs a fixed --port", o.engine);
+            return TRAFFIC_EXIT_USAGE;
+        }
+        return traffic_engine_server_run(&o);
     }
     return traffic_server_run(&o);
 }
@@ -106,12 +161,23 @@ main_client(int argc, char **argv)
         { "streams", required_argument, NULL, 'n' },
         { "duration", required_argument, NULL, 'd' },
         { "interval", required_argument, NULL, 'i' },
+        { "omit", required_argument, NULL, 'o' },
+        { "rate", required_argument, NULL, 'r' },
+        { "burst", required_argument, NULL, 'b' },
+        { "direction", required_argument, NULL, 'D' },
+        { "timeout-ms", required_argument, NULL, 'T' },
+        { "mtu", required_argument, NULL, 'm' },
+        { "allow-fragments", no_argument, NULL, 'F' },
+        { "gso", no_argument, NULL, 'g' },
+        { "engine", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct traffic_client_opts o = {
         .server = NULL, .port = TRAFFIC_DEFAULT_PORT, .traffic = "tcp_stream",
-        .size = 1448, .streams = 1, .duration = 10.0, .interval = 1.0,
+        .size = 1448, .streams = 1, .duration = 10.0, .interval = 1.0, .omit = 0.0,
+        .rate = 0, .burst = 1, .download = 0, .timeout_ms = 200, .mtu = 0,
+        .allow_fragments = 0, .gso = 0, .engine = "builtin",
     };
     int c;
 
@@ -158,6 +224,58 @@ main_client(int argc, char **argv)
                 return TRAFFIC_EXIT_USAGE;
             }
             break;
+        case 'o':
+            if (traffic_parse_double(optarg, 0.0, 0, TRAFFIC_OMIT_MAX, &o.omit) < 0) {
+                traffic_err("client: --omit %s is not a number of seconds 0..%g", optarg,
+                            TRAFFIC_OMIT_MAX);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (traffic_parse_long(optarg, 0, TRAFFIC_RATE_MAX, &o.rate) < 0) {
+                traffic_err("client: --rate %s is not a number of datagrams/s 0..%ld", optarg,
+                            TRAFFIC_RATE_MAX);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            break;
+        case 'b':
+            if (traffic_parse_long(optarg, 1, TRAFFIC_BURST_MAX, &o.burst) < 0) {
+                traffic_err("client: --burst %s is not a number 1..%ld", optarg, TRAFFIC_BURST_MAX);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            break;
+        case 'D':
+            if (strcmp(optarg, "upload") != 0 && strcmp(optarg, "download") != 0) {
+                traffic_err("client: --direction %s is not upload or download", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            o.download = optarg[0] == 'd';
+            break;
+        case 'T':
+            if (traffic_parse_long(optarg, 1, 60000, &o.timeout_ms) < 0) {
+                traffic_err("client: --timeout-ms %s is not a number 1..60000", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            break;
+        case 'm':
+            if (traffic_parse_long(optarg, 0, 1048576, &o.mtu) < 0 || (o.mtu > 0 && o.mtu < 68)) {
+                traffic_err("client: --mtu %s is not 0 or a number of bytes 68..1048576 (loopback has 65536)", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            break;
+        case 'F':
+            o.allow_fragments = 1;
+            break;
+        case 'g':
+            o.gso = 1;
+            break;
+        case 'e':
+            if (!engine_known(optarg)) {
+                traffic_err("client: --engine %s is not builtin, iperf3 or sockperf", optarg);
+                return TRAFFIC_EXIT_USAGE;
+            }
+            o.engine = optarg;
+            break;
         case 'h':
             fputs(usage_client, stdout);
             return TRAFFIC_EXIT_OK;
@@ -173,10 +291,17 @@ main_client(int argc, char **argv)
         traffic_err("client: --server ADDR is required");
         return TRAFFIC_EXIT_USAGE;
     }
-    if (strcmp(o.traffic, "tcp_stream") != 0) {
-        traffic_err("traffic %s is not supported yet", o.traffic);
+    if (!kind_known(o.traffic)) {
+        traffic_err("client: --traffic %s is not tcp_stream, udp_stream, tcp_rr, udp_rr or tcp_crr",
+                    o.traffic);
         return TRAFFIC_EXIT_USAGE;
     }
+    if (o.gso && strcmp(o.traffic, "udp_stream") != 0) {
+        traffic_err("client: --gso applies to udp_stream only");
+        return TRAFFIC_EXIT_USAGE;
+    }
+    if (strcmp(o.engine, "builtin") != 0)
+        return traffic_engine_client_run(&o);
     return traffic_client_run(&o);
 }
 

@@ -4,13 +4,16 @@
  * The main thread blocks SIGTERM/SIGINT (so every connection thread inherits
  * the mask), binds, listens, prints the listening line, then polls the
  * listening socket and a signalfd.  Each accepted connection gets a detached
- * thread that reads until EOF, notes the monotonic time of the first byte and
- * of EOF, writes {"bytes":N,"elapsed_ns":NS}\n and closes.  A signal makes
- * the main thread exit 0 without waiting for connections in progress.
- * SIGPIPE is ignored and every send uses MSG_NOSIGNAL, so a peer that leaves
- * early costs only its own connection.
+ * thread that reads the hello line (traffic.h) and serves what it asks for:
+ * a byte sink or source for tcp_stream, an echo for tcp_rr/tcp_crr, a UDP
+ * socket beside the connection for the datagram kinds, or the process CPU
+ * time for cpu_server_pct (one server serves one run, so the process time is
+ * the run's).  A signal makes the main thread exit 0 without waiting for
+ * connections in progress.  SIGPIPE is ignored and every send uses
+ * MSG_NOSIGNAL, so a peer that leaves early costs only its own connection.
  */
 #include "traffic.h"
+#include "traffic_io.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #define SERVER_RECV_BUF (256 * 1024)   /* bytes read per recv() */
@@ -100,35 +104,15 @@ server_announce(int fd)
     return 0;
 }
 
-/* Sends all of buf (MSG_NOSIGNAL); returns 0 or -1 when the peer is gone. */
-static int
-server_send_all(int fd, const char *buf, size_t len)
+/* stream up: count to EOF, reply {"bytes","elapsed_ns"}. */
+static void
+serve_stream_up(int fd)
 {
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* One connection: count to EOF, reply, close.  arg is the fd, owned here. */
-static void *
-server_conn(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
     char *buf = malloc(SERVER_RECV_BUF);
     uint64_t bytes = 0, first_ns = 0, eof_ns = 0;
-    char reply[96];
-    int len;
 
     if (!buf)
-        goto out;
+        return;
     for (;;) {
         ssize_t n = recv(fd, buf, SERVER_RECV_BUF, 0);
         if (n > 0) {
@@ -143,15 +127,189 @@ server_conn(void *arg)
         }
         if (errno == EINTR)
             continue;
-        goto out;                       /* reset by the peer: no one to answer */
+        free(buf);
+        return;                         /* reset by the peer: no one to answer */
     }
-    /* A fixed two-field line: snprintf is the simplest correct encoder here. */
-    len = snprintf(reply, sizeof reply, "{\"bytes\":%llu,\"elapsed_ns\":%llu}\n",
-                   (unsigned long long)bytes,
-                   (unsigned long long)(bytes ? eof_ns - first_ns : 0));
-    (void)server_send_all(fd, reply, (size_t)len);
-out:
     free(buf);
+    (void)traffic_write_json_line(fd, json_pack("{s:I, s:I}", "bytes", (json_int_t)bytes,
+                                                "elapsed_ns",
+                                                (json_int_t)(bytes ? eof_ns - first_ns : 0)));
+}
+
+/* stream down: send size-byte buffers for duration_ns, then close. */
+static void
+serve_stream_down(int fd, long size, uint64_t duration_ns)
+{
+    char *buf = malloc((size_t)size);
+    struct timeval to = { .tv_sec = 0, .tv_usec = 100000 };
+    uint64_t deadline = traffic_now_ns() + duration_ns;
+
+    if (!buf)
+        return;
+    for (long i = 0; i < size; i++)
+        buf[i] = (char)(i * 131 + 7);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
+    while (traffic_now_ns() < deadline) {
+        ssize_t n = send(fd, buf, (size_t)size, MSG_NOSIGNAL);
+        if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            break;
+    }
+    free(buf);
+    shutdown(fd, SHUT_WR);
+}
+
+/* rr and crr: echo size-byte requests until EOF (crr: after one). */
+static void
+serve_rr(int fd, long size, int once)
+{
+    char *buf = malloc((size_t)size);
+    int one = 1;
+
+    if (!buf)
+        return;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    while (traffic_recv_all(fd, buf, (size_t)size) == 0) {
+        if (traffic_send_all(fd, buf, (size_t)size) < 0 || once)
+            break;
+    }
+    free(buf);
+}
+
+/* The datagram kinds: a UDP socket beside the connection, then up, down or rr. */
+static void
+serve_udp(int fd, const json_t *hello)
+{
+    const char *dir = json_string_value(json_object_get(hello, "dir"));
+    long size = (long)json_integer_value(json_object_get(hello, "size"));
+    json_int_t rate = json_integer_value(json_object_get(hello, "rate"));
+    json_int_t omit_ns = json_integer_value(json_object_get(hello, "omit_ns"));
+    json_int_t dur_ns = json_integer_value(json_object_get(hello, "duration_ns"));
+    int gso = json_is_true(json_object_get(hello, "gso"));
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int ufd = -1, port;
+    char line[64];
+
+    if (!dir || size < TRAFFIC_UDP_SIZE_MIN || size > TRAFFIC_UDP_SIZE_MAX || rate < 0
+        || omit_ns < 0 || dur_ns < 0)
+        return;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (ufd < 0 || bind(ufd, (struct sockaddr *)&ss, len) < 0
+        || getsockname(ufd, (struct sockaddr *)&ss, &len) < 0)
+        goto out;
+    {
+        int big = 4 * 1024 * 1024;
+        setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    }
+    port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (strcmp(dir, "up") == 0) {
+        struct traffic_udp_rx *rx = calloc(1, sizeof *rx);
+
+        if (!rx)
+            goto out;
+        rx->fd = ufd;
+        rx->ctl_fd = fd;
+        rx->size = (size_t)size;
+        rx->gso = gso;
+        traffic_seq_init(&rx->seq);
+        traffic_udp_set_gso(ufd, 0, gso, size);
+        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) == 0) {
+            traffic_udp_recv_loop(rx);
+            if (traffic_read_line(fd, line, sizeof line, 1000) >= 0)
+                (void)traffic_write_json_line(
+                    fd, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+                                  "received", (json_int_t)rx->seq.received,
+                                  "reordered", (json_int_t)rx->seq.reordered,
+                                  "duplicates", (json_int_t)rx->seq.duplicates,
+                                  "highest", (json_int_t)(rx->seq.any ? rx->seq.highest + 1 : 0),
+                                  "bytes", (json_int_t)atomic_load(&rx->rx_bytes),
+                                  "warmup", (json_int_t)atomic_load(&rx->rx_warmup)));
+        }
+        free(rx);
+    } else if (strcmp(dir, "rr") == 0) {
+        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) == 0) {
+            uint64_t echoed = traffic_udp_echo_loop(ufd, fd, (size_t)size);
+            if (traffic_read_line(fd, line, sizeof line, 1000) >= 0)
+                (void)traffic_write_json_line(fd, json_pack("{s:I}", "echoed", (json_int_t)echoed));
+        }
+    } else if (strcmp(dir, "down") == 0) {
+        struct traffic_udp_rx punch = { .fd = ufd, .ctl_fd = -1, .size = (size_t)size };
+        struct traffic_udp_tx *tx = calloc(1, sizeof *tx);
+        struct pollfd pfd = { .fd = ufd, .events = POLLIN };
+        unsigned char pbuf[64];
+
+        if (!tx)
+            goto out;
+        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) < 0) {
+            free(tx);
+            goto out;
+        }
+        /* The client's first datagram says where to send (and opens NAT mappings). */
+        if (poll(&pfd, 1, TRAFFIC_CONNECT_TIMEOUT_S * 1000) == 1) {
+            punch.peer_len = sizeof punch.peer;
+            ssize_t n = recvfrom(ufd, pbuf, sizeof pbuf, 0, (struct sockaddr *)&punch.peer,
+                                 &punch.peer_len);
+            if (n >= 8 && (traffic_get_be64(pbuf) & TRAFFIC_SEQ_PUNCH)
+                && connect(ufd, (struct sockaddr *)&punch.peer, punch.peer_len) == 0) {
+                tx->fd = ufd;
+                tx->size = (size_t)size;
+                tx->rate = (long)rate;
+                tx->gso = gso && traffic_udp_set_gso(ufd, 1, 1, size) == 0;
+                tx->omit_ns = (uint64_t)omit_ns;
+                tx->dur_ns = (uint64_t)dur_ns;
+                tx->start_ns = traffic_now_ns();
+                traffic_udp_send_loop(tx);
+            }
+        }
+        if (traffic_read_line(fd, line, sizeof line, (int)(dur_ns / 1000000) + 10000) >= 0)
+            (void)traffic_write_json_line(fd, json_pack("{s:I, s:I}", "sent",
+                                                        (json_int_t)atomic_load(&tx->sent),
+                                                        "warmup",
+                                                        (json_int_t)atomic_load(&tx->sent_warmup)));
+        free(tx);
+    }
+out:
+    if (ufd >= 0)
+        close(ufd);
+}
+
+/* One connection: read the hello, serve it, close.  arg is the fd, owned here. */
+static void *
+server_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    json_t *hello = traffic_read_json_line(fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
+    const char *t = json_string_value(json_object_get(hello, "t"));
+    const char *dir = json_string_value(json_object_get(hello, "dir"));
+    json_int_t size = json_integer_value(json_object_get(hello, "size"));
+
+    if (!t)
+        goto out;
+    if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "up") == 0) {
+        serve_stream_up(fd);
+    } else if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "down") == 0) {
+        json_int_t d = json_integer_value(json_object_get(hello, "duration_ns"));
+        if (size >= 1 && size <= TRAFFIC_SIZE_MAX && d > 0)
+            serve_stream_down(fd, (long)size, (uint64_t)d);
+    } else if ((strcmp(t, "rr") == 0 || strcmp(t, "crr") == 0) && size >= 1
+               && size <= TRAFFIC_SIZE_MAX) {
+        serve_rr(fd, (long)size, t[0] == 'c');
+    } else if (strcmp(t, "udp") == 0) {
+        serve_udp(fd, hello);
+    } else if (strcmp(t, "stats") == 0) {
+        (void)traffic_write_json_line(fd, json_pack("{s:I, s:I}",
+                                                    "cpu_ns", (json_int_t)traffic_process_cpu_ns(),
+                                                    "now_ns", (json_int_t)traffic_now_ns()));
+    }
+out:
+    json_decref(hello);
     close(fd);
     return NULL;
 }

@@ -206,6 +206,16 @@ START_TEST(test_out_of_range)
                    "  }\n"
                    "}\n",
                    "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 0)");
+    /* The traffic engine's parameters. */
+    expect_refusal("{\"fixed\": {\"omit_s\": -0.5}}",
+                   "m.json:1:22: $.fixed.omit_s: must be >= 0 and <= 3600 (got -0.5)");
+    expect_refusal("{\"fixed\": {\"gso\": 1}}",
+                   "m.json:1:19: $.fixed.gso: must be true or false (got number)");
+    expect_refusal("{\"vary\": {\"burst\": [1, 65]}}",
+                   "m.json:1:24: $.vary.burst[1]: must be between 1 and 64 (got 65)");
+    expect_refusal("{\"fixed\": {\"engine\": \"netperf\"}}",
+                   "m.json:1:22: $.fixed.engine: unknown engine \"netperf\" (one of builtin, "
+                   "iperf3, sockperf)");
     expect_refusal("{\n"
                    "  \"repetitions\": 0\n"
                    "}\n",
