@@ -62,6 +62,8 @@ typedef struct {
     bool welcomed;
     int64_t last_heard_ms;
     agent_run_t runs[AGENT_RUNS_MAX];
+    char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
+    char kv_endpoint[128];    /* its first client URL */
 } agent_t;
 
 static int64_t
@@ -344,6 +346,9 @@ on_client_out(agent_t *self, agent_run_t *r)
     free(out);
     if (r->ctx.mtu > 0)
         json_object_set_new(res, "mtu", json_integer(r->ctx.mtu));
+    if (r->ctx.convergence_ms > 0)
+        json_object_set_new(json_object_get(res, "metrics"), "convergence_ms",
+                            json_real(r->ctx.convergence_ms));
     json_object_set_new(res, "setup_ms", json_real(r->setup_ms));
     json_decref(r->result);
     r->result_seq = 1;
@@ -376,6 +381,52 @@ on_pipes(zloop_t *loop, int timer_id, void *arg)
             on_client_out(self, r);
     }
     return 0;
+}
+
+/* netkind_ctx_t.keepalive: a HEARTBEAT while a setup waits for other hosts,
+ * so that the controller does not count this agent as gone (it does after
+ * CTL_AGENT_SILENCE_MS); the controller's own heartbeats queue meanwhile and
+ * are read after the setup, so its silence is not held against it either. */
+static void
+setup_keepalive(void *arg)
+{
+    agent_t *self = arg;
+    int64_t now = now_ms();
+    static int64_t last;
+    if (now - last < 1000)
+        return;
+    last = now;
+    proto_send(self->sock, NULL, MSG_HEARTBEAT, NULL);
+    self->last_heard_ms = now;
+}
+
+/* Fills the inter-host inputs of c from a SETUP body b. */
+static void
+setup_interhost(agent_t *self, netkind_ctx_t *c, json_t *b)
+{
+    snprintf(c->host, sizeof c->host, "%s", self->cfg->host);
+    c->port = (int) json_integer_value(json_object_get(b, "port"));
+    c->mtu_override = (int) json_integer_value(json_object_get(json_object_get(b, "params"), "mtu"));
+    snprintf(c->kv_kind, sizeof c->kv_kind, "%s", self->kv_kind);
+    snprintf(c->kv_endpoint, sizeof c->kv_endpoint, "%s", self->kv_endpoint);
+    json_t *bgp = json_object_get(b, "bgp");
+    c->bgp_asn = (int) json_integer_value(json_object_get(bgp, "asn"));
+    snprintf(c->bgp_router_id, sizeof c->bgp_router_id, "%s",
+             json_string_value(json_object_get(bgp, "router_id")) ?: "");
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(bgp, "peers"), i, p) {
+        if (c->npeers >= (int) (sizeof c->peers / sizeof c->peers[0]))
+            break;
+        const char *addr = json_string_value(json_object_get(p, "addr"));
+        if (!addr)
+            continue;
+        snprintf(c->peers[c->npeers].addr, sizeof c->peers[0].addr, "%s", addr);
+        c->peers[c->npeers].asn = (int) json_integer_value(json_object_get(p, "asn"));
+        c->npeers++;
+    }
+    c->keepalive = setup_keepalive;
+    c->keepalive_arg = self;
 }
 
 static void
@@ -425,6 +476,7 @@ handle_setup(agent_t *self, json_t *b)
     snprintf(c->underlay_addr, sizeof c->underlay_addr, "%s", self->cfg->underlay_addr);
     if (peer)
         snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer);
+    setup_interhost(self, c, b);
     char err[NETKIND_ERR_MAX] = "";
     int64_t t0 = now_ms();
     if (kind->setup(c, err) != 0) {
@@ -472,7 +524,9 @@ handle_start(agent_t *self, json_t *b)
                            json_pack("{s:I, s:s}", "run", (json_int_t) run, "role", "server"));
             return;
         }
-        const char *bind = r->ctx.server_addr[0] ? r->ctx.server_addr : "0.0.0.0";
+        const char *bind = r->ctx.server_bind[0]  ? r->ctx.server_bind
+                           : r->ctx.server_addr[0] ? r->ctx.server_addr
+                                                   : "0.0.0.0";
         char **argv = agent_traffic_argv(tp, "server", params, bind, port, err, sizeof err);
         if (!argv) {
             send_error(self, run, "start", err);
@@ -522,7 +576,9 @@ run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
     if (r->kind && r->kind->teardown(&r->ctx, err) != 0)
         log_warn("run %" PRId64 ": teardown: %s", r->run, err);
     leaks[0] = '\0';
-    if (netkind_leaks(self->testbed, r->run, leaks, len) > 0)
+    bool cross = strcmp(r->ctx.placement, "cross-host") == 0;
+    if (netkind_leaks_held(self->testbed, r->run, !cross || r->ctx.has_client,
+                           !cross || r->ctx.has_server, leaks, len) > 0)
         log_warn("run %" PRId64 ": left behind: %s", r->run, leaks);
 }
 
@@ -577,6 +633,11 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
             break;
         }
         snprintf(self->testbed, sizeof self->testbed, "%s", tb);
+        json_t *kv = json_object_get(b, "kv");
+        const char *kvk = json_string_value(json_object_get(kv, "kind"));
+        const char *kve = json_string_value(json_array_get(json_object_get(kv, "endpoints"), 0));
+        snprintf(self->kv_kind, sizeof self->kv_kind, "%s", kvk && kve ? kvk : "");
+        snprintf(self->kv_endpoint, sizeof self->kv_endpoint, "%s", kvk && kve ? kve : "");
         if (!self->welcomed)
             log_info("welcomed by the controller of testbed %s", self->testbed);
         self->welcomed = true;

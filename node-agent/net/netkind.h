@@ -35,6 +35,26 @@ typedef struct {
     char server_netns[64];     /* namespace to run the server in, "" = the agent's own */
     char server_addr[16];      /* address the server listens on and the client connects to */
     int mtu;                   /* MTU of the client's path (bytes), 0 unknown */
+    /* inputs of the inter-host kinds (nat, overlay, routing) */
+    char host[32];             /* this host's name in the testbed (keys, file names) */
+    int port;                  /* the run's server port, 1..65535 (nat publishes it), 0 unknown */
+    int mtu_override;          /* params.mtu: the overlay MTU asked for (bytes), 0 = derive */
+    char kv_kind[16];          /* the testbed's KV store: "etcd", "" = none */
+    char kv_endpoint[128];     /* its client URL, e.g. "http://198.18.7.254:2379" */
+    int bgp_asn;               /* routing: this host's ASN (private, RFC 6996), 0 = none */
+    char bgp_router_id[16];    /* routing: this host's router id (dotted quad) */
+    int npeers;                /* routing: entries of peers */
+    struct {
+        char addr[16];         /* the peer host's underlay IPv4 address */
+        int asn;               /* its ASN */
+    } peers[4];
+    /* Called now and then (about every 200 ms) while setup() waits for other
+     * hosts, so that the agent keeps its controller informed; may be NULL. */
+    void (*keepalive)(void *arg);
+    void *keepalive_arg;
+    /* outputs of setup() of the inter-host kinds */
+    char server_bind[16];      /* address the server binds when it is not server_addr (nat) */
+    double convergence_ms;     /* overlay/routing: time until the peers were programmed, ms; 0 = n/a */
 } netkind_ctx_t;
 
 typedef struct {
@@ -65,5 +85,13 @@ void netkind_netns_name(char *ns, const char *testbed, int64_t run, const char *
  * none) and returns the number of leftovers, or -1.
  */
 int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len);
+
+/*
+ * As netkind_leaks, but namespaces "...-client" / "...-server" count only
+ * when this host holds that container (client / server true): hosts made of
+ * namespaces on one machine (the emulated testbed) see each other's.
+ */
+int netkind_leaks_held(const char *testbed, int64_t run, bool client, bool server, char *out,
+                       size_t len);
 
 #endif
