@@ -53,6 +53,8 @@ static const param_t params[] = {
     { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448 },
     { "streams", PARAM_INT, NULL, 1, 128, NULL, 1 },
     { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10 },
+    /* overlay: the VXLAN MTU in bytes; 0 = the underlay's MTU - 50 (CASES.md case 2) */
+    { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0 },
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 

@@ -165,8 +165,8 @@ static int routing_check(const netkind_ctx_t *ctx, const routing_files_t *f, cha
         char name[40], info[200], subnet[20];
         routing_proto_name(ctx->peers[i].addr, name, sizeof name);
         if (!bird_bgp_established(show, name, info, sizeof info)) {
-            snprintf(why, len, "BGP session %s with %s (AS %d) not Established: %s", name,
-                     ctx->peers[i].addr, ctx->peers[i].asn, info);
+            snprintf(why, len, "BGP session %s with %s (AS %d) not Established after %d s: %s",
+                     name, ctx->peers[i].addr, ctx->peers[i].asn, ROUTING_WAIT_MS / 1000, info);
             return 0;
         }
         inter_subnet_of(ctx->peers[i].addr, subnet);
@@ -176,8 +176,9 @@ static int routing_check(const netkind_ctx_t *ctx, const routing_files_t *f, cha
             return -1;
         }
         if (n == 0) {
-            snprintf(why, len, "BGP session %s with %s is Established but route %s is not in the kernel",
-                     name, ctx->peers[i].addr, subnet);
+            snprintf(why, len,
+                     "BGP session %s with %s is Established but route %s is not in the kernel after %d s",
+                     name, ctx->peers[i].addr, subnet, ROUTING_WAIT_MS / 1000);
             return 0;
         }
     }
@@ -250,7 +251,7 @@ static int routing_setup(netkind_ctx_t *ctx, char *err)
         if (rc == 1)
             break;
         if (routing_now_ms() >= deadline)
-            RT_FAIL("%.180s after %d s", why, ROUTING_WAIT_MS / 1000);
+            RT_FAIL("%.200s", why);
         if (ctx->keepalive)
             ctx->keepalive(ctx->keepalive_arg);
         usleep(100000);

@@ -357,11 +357,11 @@ START_TEST(test_expansion_count_and_order)
     ck_assert_int_eq(matrix_run_count(m), 9);
     const char *pts[3] = {
         "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,\"mtu\":0}",
         "{\"network\":\"host\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,\"mtu\":0}",
         "{\"network\":\"bridge\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3}",
+        "\"traffic\":\"tcp_stream\",\"size\":16384,\"streams\":1,\"duration_s\":3,\"mtu\":0}",
     };
     for (int i = 0; i < 9; i++) {
         expect_params(m, i, pts[i % 3]);
@@ -385,13 +385,13 @@ START_TEST(test_defaults_and_default_name)
     ck_assert_int_eq(matrix_run_repetition(m, 0), 1);
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":10,\"mtu\":0}");
     matrix_destroy(&m);
     m = load_ok("plain", "{\"fixed\": {\"duration_s\": 0.5}}");
     ck_assert_str_eq(matrix_name(m), "plain");
     expect_params(m, 0,
                   "{\"network\":\"host\",\"placement\":\"same-host\",\"nesting\":\"bare\","
-                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5}");
+                  "\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,\"duration_s\":0.5,\"mtu\":0}");
     matrix_destroy(&m);
 }
 END_TEST
