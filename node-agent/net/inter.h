@@ -28,7 +28,7 @@ typedef struct {
     const char *kind;        /* "nat", "overlay", "routing": for messages */
     const char *role;        /* "client" or "server" */
     int h;                   /* last octet of this host's underlay address */
-    char br[16], veth[16];   /* links in the host's namespace */
+    char br[32], veth[32];   /* links in the host's namespace (checked: <= 15 bytes) */
     char ns[64];             /* the container */
     char subnet[20];         /* routed: 198.19.H.0/24; overlay: 198.19.250.0/24 */
     char gw[16], gw_cidr[20];/* routed: 198.19.H.1 (on the bridge); overlay: "" */
