@@ -515,6 +515,32 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
              r->placement, r->hosts[0], need == 2 ? "," : "", need == 2 ? r->hosts[1] : "");
 }
 
+/*
+ * The BGP identity of host i (0 client, 1 server) of a cross-host run and of
+ * its peer, for network routing: {asn, router_id, peers: [{addr, asn}]}.
+ * ASNs come from the 16-bit private range 64512..65534 (RFC 6996): 64512 +
+ * the host's index in the testbed file, so every host of a testbed of up to
+ * 1023 hosts has its own; router ids are the hosts' underlay addresses,
+ * unicast and unique because testbed addresses are (RFC 6286 only asks for
+ * uniqueness within the AS, eBGP peers with equal ids refuse each other:
+ * CASES.md case 6).  Fresh object.
+ */
+static json_t *
+bgp_assign(const testbed_t *tb, const ctl_run_t *r, int i)
+{
+    int self_ix = 0, peer_ix = 0;
+    for (int k = 0; k < tb->host_count; k++) {
+        if (strcmp(tb->hosts[k].name, r->hosts[i]) == 0)
+            self_ix = k;
+        if (strcmp(tb->hosts[k].name, r->hosts[1 - i]) == 0)
+            peer_ix = k;
+    }
+    return json_pack("{s:i, s:s, s:[{s:s, s:i}]}", "asn", 64512 + self_ix % 1023, "router_id",
+                     tb->hosts[self_ix].address, "peers", "addr", tb->hosts[peer_ix].address,
+                     "asn", 64512 + peer_ix % 1023);
+}
+
+
 /* Every unfinished batch, oldest first, gets a chance at its next run. */
 static void
 schedule_batches(ctl_t *self)
@@ -590,6 +616,9 @@ step_leasing(ctl_t *self, ctl_run_t *r)
                               i == 0, "server", i == 1 || r->nhosts == 1, "params", r->params);
         if (cross)
             json_object_set_new(b, "peer_addr", json_string(r->peer_addr[i]));
+        json_object_set_new(b, "port", json_integer(r->port));
+        if (cross)
+            json_object_set_new(b, "bgp", bgp_assign(self->testbed, r, i));
         send_to(self, r->hosts[i], MSG_SETUP, b);
     }
 }
@@ -939,9 +968,18 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         json_decref(a->meta);
         a->caps = json_incref(json_object_get(b, "capabilities"));
         a->meta = json_incref(json_object_get(b, "meta"));
-        send_to(self, host, MSG_WELCOME,
-                json_pack("{s:i, s:s, s:i}", "proto", PROTO_VERSION, "testbed",
-                          self->testbed->name, "heartbeat_ms", CTL_HEARTBEAT_MS));
+        json_t *welcome = json_pack("{s:i, s:s, s:i}", "proto", PROTO_VERSION, "testbed",
+                                    self->testbed->name, "heartbeat_ms", CTL_HEARTBEAT_MS);
+        if (self->testbed->kv_count > 0) { /* the KV store overlay agents program from */
+            json_t *eps = json_array();
+            for (int k = 0; k < self->testbed->kv_count; k++)
+                json_array_append_new(eps, json_string(self->testbed->kv_endpoints[k]));
+            json_object_set_new(welcome, "kv", json_pack("{s:s, s:o}", "kind",
+                                                         self->testbed->kv_kind[0]
+                                                             ? self->testbed->kv_kind : "etcd",
+                                                         "endpoints", eps));
+        }
+        send_to(self, host, MSG_WELCOME, welcome);
         /* Runs this host had in flight when the controller stopped: tear them down
          * before anything new goes to it (one connection keeps the order). */
         for (int i = 0; i < self->nstale;) {

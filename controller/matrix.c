@@ -81,8 +81,9 @@ static const param_t params[] = {
     /* 1..64 client/server pairs at once (node-agent/net/netkind.h NETKIND_PAIRS_MAX) */
     { "pairs", PARAM_INT, NULL, 1, 64, NULL, 1 },
     { "cpu_pinning", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
-    /* container-side MTU in bytes, 0 = the mode's default; 1..67 and values
-     * above what the mode allows are refused by the agent (run skipped) */
+    /* MTU in bytes, 0 = the network's default: the container side (refused by
+     * the agent when 1..67 or above what the mode allows: run skipped); for
+     * overlay the VXLAN device's, default underlay MTU - 50 (CASES.md case 2) */
     { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0 },
     /* The traffic engine's (node-agent/traffic/, docs/cntb-traffic.md). */
     { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0 },

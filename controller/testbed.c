@@ -187,6 +187,15 @@ check_kv(const vctx_t *c, json_t *kv, testbed_t *tb)
         return wrong_type(c, "$.kv", "an object", kv);
     json_object_foreach(kv, key, v) {
         path_key(path, "$.kv", key);
+        if (strcmp(key, "kind") == 0) {
+            const char *k;
+            if (get_string(c, v, path, &k) < 0)
+                return -1;
+            if (strcmp(k, "etcd") != 0)
+                return fail_at(c, path, "must be \"etcd\" (the only KV store cntb speaks)");
+            snprintf(tb->kv_kind, sizeof tb->kv_kind, "%s", k);
+            continue;
+        }
         if (strcmp(key, "endpoints") != 0)
             return unknown_key(c, path, key);
         if (!json_is_array(v))
@@ -213,6 +222,8 @@ check_kv(const vctx_t *c, json_t *kv, testbed_t *tb)
     }
     if (!need(c, kv, "$.kv", "endpoints"))
         return -1;
+    if (!tb->kv_kind[0])
+        snprintf(tb->kv_kind, sizeof tb->kv_kind, "etcd");
     return 0;
 }
 
@@ -452,7 +463,9 @@ testbed_to_json(const testbed_t *self)
         json_t *eps = json_array();
         for (int i = 0; eps && i < self->kv_count && i < TB_MAX_KV; i++)
             bad |= json_array_append_new(eps, json_string(self->kv_endpoints[i]));
-        bad |= json_object_set_new(doc, "kv", json_pack("{s:o*}", "endpoints", eps));
+        bad |= json_object_set_new(doc, "kv", json_pack("{s:s, s:o*}", "kind",
+                                                        self->kv_kind[0] ? self->kv_kind : "etcd",
+                                                        "endpoints", eps));
     }
     for (int i = 0; i < self->host_count; i++) {
         const testbed_host_t *h = &self->hosts[i];

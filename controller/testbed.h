@@ -6,7 +6,8 @@
  *     "name": "lab",                                  [a-z0-9]{1,6}
  *     "emulated": true,                               optional, default false
  *     "controller": { "address": "198.18.7.254", "port": 7707 },
- *     "kv": { "endpoints": ["http://198.18.7.254:2379"] },        optional
+ *     "kv": { "kind": "etcd",                         optional; kind defaults to etcd
+ *             "endpoints": ["http://198.18.7.254:2379"] },
  *     "hosts": [
  *       { "name": "h1", "kind": "bare-metal", "address": "198.18.7.1",
  *         "netns": "cntb-lab-h1",                     optional (emulated hosts)
@@ -42,6 +43,7 @@ typedef struct {
     char kv_endpoints[8][128];
     int host_count;
     testbed_host_t *hosts; /* host_count entries, owned */
+    char kv_kind[16];      /* "etcd" (the default when kv is given), "" without kv */
 } testbed_t;
 
 /*

@@ -26,6 +26,7 @@
 #include "agent_result.h"
 #include "agent_meta.h"
 #include "agent_traffic.h"
+#include "traffic.h"
 #include "log.h"
 #include "netkind.h"
 #include "nl.h"
@@ -90,6 +91,8 @@ typedef struct {
     bool welcomed;
     int64_t last_heard_ms;
     agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
+    char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
+    char kv_endpoint[128];    /* its first client URL */
 } agent_t;
 
 static int64_t
@@ -435,6 +438,9 @@ on_client_out(agent_t *self, agent_run_t *r, int i)
     }
     json_object_set_new(applied, "cpus", cpus_json(r));
     json_object_set_new(applied, "pairs", json_integer(r->npairs));
+    if (r->ctx.convergence_ms > 0)
+        json_object_set_new(json_object_get(sum, "metrics"), "convergence_ms",
+                            json_real(r->ctx.convergence_ms));
     json_decref(r->result);
     r->result_seq = 1;
     r->result = json_pack("{s:I, s:i, s:s, s:o}", "run", (json_int_t) r->run, "seq",
@@ -516,6 +522,11 @@ probe_pairs(agent_run_t *r, int64_t deadline_ms, char *err, size_t errlen)
     char e[NL_ERR_MAX];
     for (int i = 0; i < r->npairs; i++) {
         const netkind_pair_t *p = &r->ctx.pair[i];
+        /* The inter-host kinds (nat, overlay, routing) give the client's host no
+         * server address before START: they wait for their own convergence
+         * (convergence_ms), and setup_ms is this host's build time. */
+        if (!p->server_addr[0])
+            continue;
         for (;;) {
             int64_t left = deadline_ms - now_ms();
             int rc = probe_once(p->client_netns, p->server_addr, left > 200 ? 200 : (int) left, e);
@@ -536,6 +547,52 @@ probe_pairs(agent_run_t *r, int64_t deadline_ms, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* netkind_ctx_t.keepalive: a HEARTBEAT while a setup waits for other hosts,
+ * so that the controller does not count this agent as gone (it does after
+ * CTL_AGENT_SILENCE_MS); the controller's own heartbeats queue meanwhile and
+ * are read after the setup, so its silence is not held against it either. */
+static void
+setup_keepalive(void *arg)
+{
+    agent_t *self = arg;
+    int64_t now = now_ms();
+    static int64_t last;
+    if (now - last < 1000)
+        return;
+    last = now;
+    proto_send(self->sock, NULL, MSG_HEARTBEAT, NULL);
+    self->last_heard_ms = now;
+}
+
+/* Fills the inter-host inputs of c from a SETUP body b. */
+static void
+setup_interhost(agent_t *self, netkind_ctx_t *c, json_t *b)
+{
+    snprintf(c->host, sizeof c->host, "%s", self->cfg->host);
+    c->port = (int) json_integer_value(json_object_get(b, "port"));
+    c->mtu_override = (int) json_integer_value(json_object_get(json_object_get(b, "params"), "mtu"));
+    snprintf(c->kv_kind, sizeof c->kv_kind, "%s", self->kv_kind);
+    snprintf(c->kv_endpoint, sizeof c->kv_endpoint, "%s", self->kv_endpoint);
+    json_t *bgp = json_object_get(b, "bgp");
+    c->bgp_asn = (int) json_integer_value(json_object_get(bgp, "asn"));
+    snprintf(c->bgp_router_id, sizeof c->bgp_router_id, "%s",
+             json_string_value(json_object_get(bgp, "router_id")) ?: "");
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(bgp, "peers"), i, p) {
+        if (c->npeers >= (int) (sizeof c->peers / sizeof c->peers[0]))
+            break;
+        const char *addr = json_string_value(json_object_get(p, "addr"));
+        if (!addr)
+            continue;
+        snprintf(c->peers[c->npeers].addr, sizeof c->peers[0].addr, "%s", addr);
+        c->peers[c->npeers].asn = (int) json_integer_value(json_object_get(p, "asn"));
+        c->npeers++;
+    }
+    c->keepalive = setup_keepalive;
+    c->keepalive_arg = self;
 }
 
 static void
@@ -634,6 +691,7 @@ handle_setup(agent_t *self, json_t *b)
     snprintf(c.underlay_addr, sizeof c.underlay_addr, "%s", self->cfg->underlay_addr);
     if (peer)
         snprintf(c.peer_addr, sizeof c.peer_addr, "%s", peer);
+    setup_interhost(self, &c, b);
     char err[NETKIND_ERR_MAX] = "";
     if (setup_params(&c, params, err, sizeof err) != 0) {
         send_error(self, run, "setup", err);
@@ -663,6 +721,20 @@ handle_setup(agent_t *self, json_t *b)
         kind->teardown(&r->ctx, e2);
         send_error(self, run, "setup", err[0] ? err : "setup failed");
         return;
+    }
+    /* CASES.md case 1: a datagram larger than the path's MTU - 28 would fragment.
+     * The path MTU is known now; such a run is skipped with the reason unless
+     * the matrix allows fragments (then the result is flagged fragmented). */
+    const char *traffic = json_string_value(json_object_get(params, "traffic"));
+    if (r->ctx.has_client && traffic && strncmp(traffic, "udp", 3) == 0 && r->ctx.mtu > 0) {
+        int fragmented = 0;
+        if (traffic_check_udp_size((long) json_integer_value(json_object_get(params, "size")),
+                                   r->ctx.mtu, 0,
+                                   json_is_true(json_object_get(params, "allow_fragments")),
+                                   &fragmented, err, sizeof err) < 0) {
+            send_error(self, run, "skip", err);
+            return;
+        }
     }
     if (r->ctx.has_client && probe_pairs(r, t0 + AGENT_PROBE_MS, err, sizeof err) != 0) {
         send_error(self, run, "setup", err);
@@ -709,7 +781,11 @@ handle_start(agent_t *self, json_t *b)
         }
         for (int i = 0; i < r->npairs; i++) {
             const netkind_pair_t *p = &r->ctx.pair[i];
-            const char *bind = p->server_addr[0] ? p->server_addr : "0.0.0.0";
+            /* nat: the server binds its container address; clients connect to
+             * the published port on the host's underlay address. */
+            const char *bind = (i == 0 && r->ctx.server_bind[0]) ? r->ctx.server_bind
+                               : p->server_addr[0]                ? p->server_addr
+                                                                  : "0.0.0.0";
             char **argv = agent_traffic_argv(tp, "server", params, bind, port + i, r->ctx.mtu,
                                              err, sizeof err);
             if (!argv) {
@@ -779,7 +855,9 @@ run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
     if (r->kind && r->kind->teardown(&r->ctx, err) != 0)
         log_warn("run %" PRId64 ": teardown: %s", r->run, err);
     leaks[0] = '\0';
-    if (netkind_leaks(self->testbed, r->run, leaks, len) > 0)
+    bool cross = strcmp(r->ctx.placement, "cross-host") == 0;
+    if (netkind_leaks_held(self->testbed, r->run, !cross || r->ctx.has_client,
+                           !cross || r->ctx.has_server, leaks, len) > 0)
         log_warn("run %" PRId64 ": left behind: %s", r->run, leaks);
 }
 
@@ -834,6 +912,11 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
             break;
         }
         snprintf(self->testbed, sizeof self->testbed, "%s", tb);
+        json_t *kv = json_object_get(b, "kv");
+        const char *kvk = json_string_value(json_object_get(kv, "kind"));
+        const char *kve = json_string_value(json_array_get(json_object_get(kv, "endpoints"), 0));
+        snprintf(self->kv_kind, sizeof self->kv_kind, "%s", kvk && kve ? kvk : "");
+        snprintf(self->kv_endpoint, sizeof self->kv_endpoint, "%s", kvk && kve ? kve : "");
         if (!self->welcomed)
             log_info("welcomed by the controller of testbed %s", self->testbed);
         self->welcomed = true;

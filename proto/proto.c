@@ -23,7 +23,7 @@ typedef struct {
     const char *description;  /* with units */
 } field_def_t;
 
-#define FIELDS_MAX 8
+#define FIELDS_MAX 12
 
 typedef struct {
     const char *name;
@@ -45,7 +45,9 @@ static const msg_def_t msg_defs[MSG_COUNT] = {
     [MSG_WELCOME] = { "WELCOME", "controller", "answer to HELLO",
         { { "proto", F_INT, true, 1, 1000, "protocol version the controller speaks" },
           { "testbed", F_STR, true, 1, 7, "testbed name (part of namespace names)" },
-          { "heartbeat_ms", F_INT, true, 100, 600000, "heartbeat interval, milliseconds" } } },
+          { "heartbeat_ms", F_INT, true, 100, 600000, "heartbeat interval, milliseconds" },
+          { "kv", F_OBJ, false, 0, 0,
+            "the testbed's KV store: kind (\"etcd\"), endpoints [client URLs]" } } },
     [MSG_HEARTBEAT] = { "HEARTBEAT", "both", "liveness, every heartbeat_ms", { { 0 } } },
     [MSG_SETUP] = { "SETUP", "controller", "build this host's part of a run's network",
         { RUN_FIELD(true),
@@ -54,7 +56,10 @@ static const msg_def_t msg_defs[MSG_COUNT] = {
           { "client", F_BOOL, true, 0, 0, "this host holds the client container" },
           { "server", F_BOOL, true, 0, 0, "this host holds the server container" },
           { "peer_addr", F_STR, false, 7, 15, "the other host's underlay IPv4 address" },
-          { "params", F_OBJ, false, 0, 0, "the run's parameters" } } },
+          { "params", F_OBJ, false, 0, 0, "the run's parameters" },
+          { "port", F_INT, false, 1, 65535, "TCP/UDP port of the server (nat publishes it)" },
+          { "bgp", F_OBJ, false, 0, 0,
+            "routing: asn, router_id of this host; peers [{addr, asn}] (private ASNs, RFC 6996)" } } },
     [MSG_SETUP_OK] = { "SETUP_OK", "agent", "this host's part is built",
         { RUN_FIELD(true),
           { "server_addr", F_STR, false, 7, 15, "IPv4 address the server will listen on" },

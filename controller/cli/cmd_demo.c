@@ -36,7 +36,8 @@ cmd_demo(int argc, char **argv)
             printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]\n"
                    "Emulates a 2-host testbed \"demo\", starts the controller and the agents, runs\n"
                    "the matrix (default testbed/matrices/demo.json: host same-host, host\n"
-                   "cross-host, bridge same-host; tcp_stream; 3 repetitions), prints the\n"
+                   "cross-host, bridge same-host, nat, overlay and routing cross-host;\n"
+                   "tcp_stream; 3 repetitions), prints the\n"
                    "comparison against network=host, and destroys the testbed (unless --keep).\n"
                    "Results stay in the database (--db, $CNTB_DB or ./cntb.db).\n");
             return 0;

@@ -12,7 +12,11 @@
 #include "ferr.h"
 #include "nl.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,6 +35,88 @@ name_valid(const char *name)
         if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
             return false;
     return true;
+}
+
+/* etcd's client port for the testbed on 198.18.<octet>.0/24: its own per
+ * testbed (23000 + octet, peer port 24000 + octet), below the kernel's
+ * ephemeral range (32768..), so two testbeds and a system etcd on 2379
+ * never collide. */
+#define EMU_ETCD_CLIENT_PORT(octet) (23000 + (octet))
+#define EMU_ETCD_PEER_PORT(octet) (24000 + (octet))
+#define EMU_ETCD_BIN "/usr/bin/etcd"
+
+/* 1 when something accepts TCP connections on addr:port within timeout_ms. */
+static int
+tcp_wait(const char *addr, int port, int timeout_ms)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+        return 0;
+    for (int t = 0; t < timeout_ms; t += 50) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 0;
+        int rc = connect(fd, (struct sockaddr *) &sa, sizeof sa);
+        close(fd);
+        if (rc == 0)
+            return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+/*
+ * Starts the testbed's etcd (Debian's etcd-server, 3.4) on the switch
+ * address, data under CNTB_RUN_ROOT/NAME/etcd, pid in etcd.pid, log in
+ * etcd.log, unless it already runs; waits up to 10 s until it accepts
+ * connections.  Fills url (len bytes) with its client URL.  0 or an exit code.
+ */
+static int
+etcd_start(const char *name, int octet, char *url, size_t len)
+{
+    char pf[PATH_MAX], logf[PATH_MAX], data[PATH_MAX], addr[16];
+    char client[64], peer[64], cluster[96], ename[32];
+    snprintf(addr, sizeof addr, "198.18.%d.254", octet);
+    snprintf(client, sizeof client, "http://%s:%d", addr, EMU_ETCD_CLIENT_PORT(octet));
+    snprintf(peer, sizeof peer, "http://%s:%d", addr, EMU_ETCD_PEER_PORT(octet));
+    snprintf(ename, sizeof ename, "cntb-%s", name);
+    snprintf(cluster, sizeof cluster, "%s=%s", ename, peer);
+    snprintf(url, len, "%s", client);
+    cli_rundir(pf, sizeof pf, name, "etcd.pid");
+    cli_rundir(logf, sizeof logf, name, "etcd.log");
+    cli_rundir(data, sizeof data, name, "etcd");
+    if (access(EMU_ETCD_BIN, X_OK) != 0) {
+        cli_error("emulate %s: %s not found (Debian package etcd-server)", name, EMU_ETCD_BIN);
+        return EXIT_ENV;
+    }
+    if (!cli_pidfile_alive(pf, "etcd")) {
+        char *const argv[] = { (char *) EMU_ETCD_BIN, (char *) "--name", ename,
+                               (char *) "--data-dir", data,
+                               (char *) "--listen-client-urls", client,
+                               (char *) "--advertise-client-urls", client,
+                               (char *) "--listen-peer-urls", peer,
+                               (char *) "--initial-advertise-peer-urls", peer,
+                               (char *) "--initial-cluster", cluster,
+                               (char *) "--logger", (char *) "zap",
+                               (char *) "--log-outputs", (char *) "stderr", NULL };
+        if (cli_spawn(argv, NULL, logf, pf) < 0)
+            return EXIT_ENV;
+    }
+    if (!tcp_wait(addr, EMU_ETCD_CLIENT_PORT(octet), 10000)) {
+        cli_error("emulate %s: etcd does not accept connections on %s after 10 s (see %s)", name,
+                  client, logf);
+        return EXIT_ENV;
+    }
+    return 0;
+}
+
+/* nftw callback: removes one entry (depth first). */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 int
@@ -61,9 +147,15 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
     mkdir(CNTB_RUN_ROOT, 0755);
     cli_rundir(dir, sizeof dir, name, NULL);
     mkdir(dir, 0700);
+    char kv_url[128];
+    if ((rc = etcd_start(name, octet, kv_url, sizeof kv_url)))
+        return rc;
 
     testbed_t tb;
     memset(&tb, 0, sizeof tb);
+    tb.kv_count = 1;
+    snprintf(tb.kv_kind, sizeof tb.kv_kind, "etcd");
+    snprintf(tb.kv_endpoints[0], sizeof tb.kv_endpoints[0], "%s", kv_url);
     snprintf(tb.name, sizeof tb.name, "%s", name);
     tb.emulated = true;
     snprintf(tb.ctl_address, sizeof tb.ctl_address, "198.18.%d.254", octet);
@@ -94,8 +186,8 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
     }
     if (out_file)
         snprintf(out_file, len, "%s", path);
-    printf("testbed %s: %d hosts on 198.18.%d.0/24, controller at 198.18.%d.254:%d; wrote %s\n",
-           name, hosts, octet, octet, 7700 + octet, path);
+    printf("testbed %s: %d hosts on 198.18.%d.0/24, controller at 198.18.%d.254:%d, etcd at %s;"
+           " wrote %s\n", name, hosts, octet, octet, 7700 + octet, kv_url, path);
     return 0;
 }
 
@@ -128,6 +220,10 @@ testbed_destroy_all(const char *name)
     char pf[PATH_MAX];
     cli_rundir(pf, sizeof pf, name, "controller.pid");
     cli_pidfile_stop(pf, "cntb-controller", 5000);
+    cli_rundir(pf, sizeof pf, name, "etcd.pid");
+    cli_pidfile_stop(pf, "etcd", 5000);
+    cli_rundir(pf, sizeof pf, name, "etcd");
+    nftw(pf, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (emulate_destroy(name, err) != 0) {
         cli_error("destroy %s: %s", name, err);
         rc = EXIT_ENV;
@@ -201,8 +297,10 @@ usage(FILE *f)
                "       cntb testbed check FILE\n"
                "emulate  makes N hosts (namespaces cntb-NAME-h1..hN) on a bridge cntb-NAME-br,\n"
                "         underlay 198.18.X.0/24 (X chosen per name), writes NAME.testbed.json;\n"
-               "         running it again is harmless.  NAME: [a-z0-9]{1,6}; N: 1..99.\n"
-               "destroy  stops the testbed's agents and controller and removes its namespaces,\n"
+               "         starts etcd on 198.18.X.254:(23000+X) (the KV store of network overlay,\n"
+               "         data in /run/cntb/NAME/etcd); running it again is harmless.\n"
+               "         NAME: [a-z0-9]{1,6}; N: 1..99.\n"
+               "destroy  stops the testbed's agents, controller and etcd and removes its namespaces,\n"
                "         links, run directory and NAME.testbed.json.\n"
                "check    validates a testbed file and shows each host's agent (exit 3 when one\n"
                "         is missing).\n");

@@ -24,6 +24,9 @@ extern const netkind_t netkind_none;
 extern const netkind_t netkind_container;
 extern const netkind_t netkind_macvlan;
 extern const netkind_t netkind_ipvlan;
+extern const netkind_t netkind_nat;
+extern const netkind_t netkind_overlay;
+extern const netkind_t netkind_routing;
 
 static const netkind_t *const kinds[] = {
     &netkind_none,
@@ -32,6 +35,9 @@ static const netkind_t *const kinds[] = {
     &netkind_bridge,
     &netkind_macvlan,
     &netkind_ipvlan,
+    &netkind_nat,
+    &netkind_overlay,
+    &netkind_routing,
     NULL,
 };
 
@@ -101,6 +107,12 @@ static void list_append(char *out, size_t len, const char *item)
 
 int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len)
 {
+    return netkind_leaks_held(testbed, run, true, true, out, len);
+}
+
+int netkind_leaks_held(const char *testbed, int64_t run, bool client, bool server, char *out,
+                       size_t len)
+{
     char prefix[64], err[NL_ERR_MAX];
     char **names = NULL;
     int n, i, count = 0;
@@ -111,9 +123,15 @@ int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len)
     n = netns_list(prefix, &names, err);
     if (n < 0)
         return -1;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        const char *role = names[i] + strlen(prefix);
+        /* On an emulated testbed every host sees every namespace: the other
+         * host's container of a cross-host run is not ours to report. */
+        if ((!client && strcmp(role, "client") == 0) || (!server && strcmp(role, "server") == 0))
+            continue;
         list_append(out, len, names[i]);
-    count += n;
+        count++;
+    }
     netns_list_free(&names);
 
     snprintf(prefix, sizeof(prefix), "cntb%" PRId64 "-", run);
@@ -190,4 +208,14 @@ int netkind_mtu_check(const char *what, int mtu_req, int max, char *reason, size
         return 1;
     }
     return 0;
+}
+
+int
+netkind_refuse_pairs(const netkind_ctx_t *ctx, const char *what, char *reason, size_t len)
+{
+    if (ctx->pairs <= 1)
+        return 0;
+    snprintf(reason, len, "network %s builds one client/server pair per run (pairs %d asked)",
+             what, ctx->pairs);
+    return 1;
 }

@@ -48,6 +48,26 @@ typedef struct {
     /* outputs of setup() */
     netkind_pair_t pair[NETKIND_PAIRS_MAX];
     int mtu;                   /* MTU of the client's path (bytes), 0 unknown */
+    /* inputs of the inter-host kinds (nat, overlay, routing) */
+    char host[32];             /* this host's name in the testbed (keys, file names) */
+    int port;                  /* the run's server port, 1..65535 (nat publishes it), 0 unknown */
+    int mtu_override;          /* params.mtu: the overlay MTU asked for (bytes), 0 = derive */
+    char kv_kind[16];          /* the testbed's KV store: "etcd", "" = none */
+    char kv_endpoint[128];     /* its client URL, e.g. "http://198.18.7.254:2379" */
+    int bgp_asn;               /* routing: this host's ASN (private, RFC 6996), 0 = none */
+    char bgp_router_id[16];    /* routing: this host's router id (dotted quad) */
+    int npeers;                /* routing: entries of peers */
+    struct {
+        char addr[16];         /* the peer host's underlay IPv4 address */
+        int asn;               /* its ASN */
+    } peers[4];
+    /* Called now and then (about every 200 ms) while setup() waits for other
+     * hosts, so that the agent keeps its controller informed; may be NULL. */
+    void (*keepalive)(void *arg);
+    void *keepalive_arg;
+    /* outputs of setup() of the inter-host kinds */
+    char server_bind[16];      /* address the server binds when it is not server_addr (nat) */
+    double convergence_ms;     /* overlay/routing: time until the peers were programmed, ms; 0 = n/a */
 } netkind_ctx_t;
 
 typedef struct {
@@ -137,5 +157,20 @@ int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err);
  * limit in bytes, 0 = none).  1 = refused with the reason (len bytes), 0 = ok.
  */
 int netkind_mtu_check(const char *what, int mtu_req, int max, char *reason, size_t len);
+
+/*
+ * As netkind_leaks, but namespaces "...-client" / "...-server" count only
+ * when this host holds that container (client / server true): hosts made of
+ * namespaces on one machine (the emulated testbed) see each other's.
+ */
+int netkind_leaks_held(const char *testbed, int64_t run, bool client, bool server, char *out,
+                       size_t len);
+
+/*
+ * refuse() rule of the inter-host kinds (nat, overlay, routing): one
+ * client/server pair per run.  1 = refused with the reason (len bytes) naming
+ * `what` (the kind), 0 = ok.
+ */
+int netkind_refuse_pairs(const netkind_ctx_t *ctx, const char *what, char *reason, size_t len);
 
 #endif

@@ -745,11 +745,29 @@ START_TEST(test_demo_matrix_file)
     matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/demo.json", err);
     ck_assert_msg(m != NULL, "%s", err);
     ck_assert_str_eq(matrix_name(m), "demo");
-    /* host, macvlan x {same-host, cross-host}; bridge, container same-host; 3 repetitions */
-    ck_assert_int_eq(matrix_run_count(m), 18);
+    /* host, macvlan x {same-host, cross-host}; bridge, container same-host;
+     * nat, overlay, routing cross-host: 9 points x 3 repetitions */
+    ck_assert_int_eq(matrix_run_count(m), 27);
     const json_t *p = matrix_run_params(m, 2);
     ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "bridge");
     ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "same-host");
+    p = matrix_run_params(m, 8);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "routing");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "cross-host");
+    matrix_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_inter_host_matrix_file)
+{
+    char err[FERR_MAX];
+    matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/inter-host.json", err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_int_eq(matrix_run_count(m), 30); /* 5 networks x 2 traffics x 3 repetitions */
+    const json_t *p = matrix_run_params(m, 9);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "macvlan");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "traffic")), "udp_stream");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "cross-host");
     matrix_destroy(&m);
 }
 END_TEST
@@ -790,6 +808,7 @@ matrix_suite(void)
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_demo_matrix_file);
     tcase_add_test(tc, test_nightly_matrix_file);
+    tcase_add_test(tc, test_inter_host_matrix_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -66,7 +66,7 @@ static int refuse(const char *name)
 START_TEST(test_table)
 {
     static const char *const names[] = {"none", "host", "container", "bridge", "macvlan",
-                                        "ipvlan"};
+                                        "ipvlan", "nat", "overlay", "routing"};
     const netkind_t *const *all = netkind_all();
     size_t i;
 
@@ -81,7 +81,7 @@ START_TEST(test_table)
         ck_assert_ptr_nonnull(all[i]->teardown);
     }
     ck_assert_ptr_null(all[i]);
-    ck_assert_ptr_null(netkind_find("overlay")); /* not an intra-host kind (yet) */
+    ck_assert_ptr_null(netkind_find("vxlan")); /* the kind is called overlay */
     ck_assert_ptr_null(netkind_find("Bridge"));
     ck_assert_ptr_null(netkind_find(""));
     ck_assert_ptr_null(netkind_find(NULL));

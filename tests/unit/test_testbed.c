@@ -41,6 +41,7 @@ static const char good_written[] =
     "    \"port\": 7707\n"
     "  },\n"
     "  \"kv\": {\n"
+    "    \"kind\": \"etcd\",\n"
     "    \"endpoints\": [\n"
     "      \"http://198.18.7.254:2379\"\n"
     "    ]\n"
@@ -120,6 +121,7 @@ START_TEST(test_load_good)
     ck_assert_int_eq(tb->ctl_port, 7707);
     ck_assert_int_eq(tb->kv_count, 1);
     ck_assert_str_eq(tb->kv_endpoints[0], "http://198.18.7.254:2379");
+    ck_assert_str_eq(tb->kv_kind, "etcd"); /* the default kind */
     ck_assert_int_eq(tb->host_count, 3);
     ck_assert_str_eq(tb->hosts[0].name, "h1");
     ck_assert_str_eq(tb->hosts[0].kind, "bare-metal");
@@ -322,6 +324,10 @@ START_TEST(test_keys_and_types)
                    "}\n",
                    "t.json:2:25: $.kv.endpoints[0]: must be an http:// or https:// URL of at "
                    "most 127 bytes");
+    expect_refusal("{\n"
+                   "  \"kv\": { \"kind\": \"consul\", \"endpoints\": [\"http://a:1\"] }\n"
+                   "}\n",
+                   "t.json:2:19: $.kv.kind: must be \"etcd\" (the only KV store cntb speaks)");
 }
 END_TEST
 
