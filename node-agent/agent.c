@@ -9,6 +9,7 @@
  * message.  Steps are idempotent per run id (see agent.h).
  */
 #include "agent.h"
+#include "agent_auth.h"
 
 #include "agent_traffic.h"
 #include "log.h"
@@ -647,6 +648,15 @@ agent_run(const agent_config_t *cfg)
     zsock_set_linger(self.sock, 1000);
     zsock_set_reconnect_ivl(self.sock, 200);
     zsock_set_reconnect_ivl_max(self.sock, 2000);
+    if (cfg->cert_path) {
+        char err[1200];
+        if (agent_auth_apply(self.sock, cfg->cert_path, cfg->controller_cert_path, err,
+                             sizeof err) != 0) {
+            log_error("%s", err);
+            zsock_destroy(&self.sock);
+            return -1;
+        }
+    }
     if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
         log_error("cannot connect to %s", cfg->endpoint);
         zsock_destroy(&self.sock);
