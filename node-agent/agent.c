@@ -138,8 +138,9 @@ send_hello(agent_t *self)
 {
     struct utsname u;
     uname(&u);
-    json_t *meta = json_pack("{s:s, s:s, s:i, s:s}", "kernel", u.release, "machine", u.machine,
-                             "cpus", (int) sysconf(_SC_NPROCESSORS_ONLN), "agent", "0.1");
+    json_t *meta = json_pack("{s:s, s:s, s:i, s:s, s:i}", "kernel", u.release, "machine",
+                             u.machine, "cpus", (int) sysconf(_SC_NPROCESSORS_ONLN), "agent", "0.1",
+                             "pid", (int) getpid()); /* pid: cntb deploy waits for this agent */
     json_t *b = json_pack("{s:i, s:s, s:s, s:o, s:o}", "proto", PROTO_VERSION, "host",
                           self->cfg->host, "kind", self->cfg->kind, "capabilities",
                           capabilities(), "meta", meta);

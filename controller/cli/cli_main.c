@@ -268,7 +268,8 @@ usage(FILE *f)
             "  testbed destroy NAME                    remove them, their processes and links\n"
             "  testbed check FILE                      validate a testbed file, show agents\n"
             "  controller start|stop|status [--testbed FILE] [--db PATH]\n"
-            "  deploy FILE [--stop]                    start (or stop) the agents of a testbed\n"
+            "  keys generate --testbed FILE            CURVE certificates of controller and hosts\n"
+            "  deploy FILE [--stop] [--accept-new]     install and start (or stop) agents over SSH\n"
             "  matrix expand FILE [--format table|json]  the runs a matrix makes\n"
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
             "  results list|show|compare ...           query the results database\n"
@@ -305,7 +306,7 @@ main(int argc, char **argv)
     } cmds[] = { { "testbed", cmd_testbed }, { "controller", cmd_controller },
                  { "deploy", cmd_deploy },   { "matrix", cmd_matrix },
                  { "run", cmd_run },         { "results", cmd_results },
-                 { "demo", cmd_demo } };
+                 { "demo", cmd_demo },       { "keys", cmd_keys } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmds[i].name, cmd) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

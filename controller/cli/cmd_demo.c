@@ -1,6 +1,7 @@
 /*
  * cmd_demo.c — `cntb demo`: cntb's main job end to end on an emulated
- * testbed: emulate 2 hosts, start the controller, deploy the agents, run
+ * testbed: emulate 2 hosts (each with its sshd), start the controller,
+ * deploy the agents over SSH (cmd_deploy.c) with CURVE certificates, run
  * testbed/matrices/demo.json, print the comparison, destroy the testbed
  * (also when something failed on the way).
  */
@@ -71,9 +72,9 @@ cmd_demo(int argc, char **argv)
     fflush(stdout);
     if ((rc = controller_start(tbfile, dbp)))
         goto out;
-    printf("== 3/5 deploying the agents\n");
+    printf("== 3/5 deploying the agents over SSH (sshd in each host namespace)\n");
     fflush(stdout);
-    if ((rc = deploy_agents(tbfile, false)))
+    if ((rc = deploy_agents(tbfile, false, false, 0)))
         goto out;
     printf("== 4/5 running %s\n", matrix);
     fflush(stdout);

@@ -8,11 +8,14 @@
  */
 #include "cli.h"
 
+#include "emu_ssh.h"
 #include "emulate.h"
+#include "keys.h"
 #include "ferr.h"
 #include "nl.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +23,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Removes a directory tree (no symlinks followed); missing is fine. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void
+rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static bool
 name_valid(const char *name)
@@ -86,16 +108,37 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
         snprintf(path, sizeof path, "%s", out_path);
     else
         snprintf(path, sizeof path, "%s.testbed.json", name);
+    snprintf(tb.keys, sizeof tb.keys, "%s.keys", name);
+    snprintf(tb.ssh_key, sizeof tb.ssh_key, "%s.keys/ssh/id_ed25519", name);
+    snprintf(tb.ssh_known_hosts, sizeof tb.ssh_known_hosts, "%s.keys/ssh/known_hosts", name);
     rc = testbed_write_file(&tb, path, err);
     free(tb.hosts);
     if (rc != 0) {
         cli_error("%s", err);
         return EXIT_ENV;
     }
+    /* Reload: the paths resolve against the file's directory. */
+    testbed_t *loaded = testbed_load_file(path, err);
+    if (!loaded) {
+        cli_error("%s", err);
+        return EXIT_ENV;
+    }
+    rc = 0;
+    int made = keys_generate(loaded, false, err, sizeof err);
+    if (made < 0) {
+        cli_error("%s", err);
+        rc = EXIT_ENV;
+    }
+    if (!rc)
+        rc = emu_ssh_start(loaded);
+    testbed_destroy(&loaded);
+    if (rc)
+        return rc;
     if (out_file)
         snprintf(out_file, len, "%s", path);
-    printf("testbed %s: %d hosts on 198.18.%d.0/24, controller at 198.18.%d.254:%d; wrote %s\n",
-           name, hosts, octet, octet, 7700 + octet, path);
+    printf("testbed %s: %d hosts on 198.18.%d.0/24 (sshd on each), controller at "
+           "198.18.%d.254:%d; keys in %s.keys; wrote %s\n",
+           name, hosts, octet, octet, 7700 + octet, name, path);
     return 0;
 }
 
@@ -125,6 +168,24 @@ testbed_destroy_all(const char *name)
         }
         closedir(d);
     }
+    /* Agents deployed over SSH: the hosts share our filesystem. */
+    char vdir[PATH_MAX];
+    snprintf(vdir, sizeof vdir, "%s/%s", DEPLOY_ROOT, name);
+    d = opendir(vdir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char apf[PATH_MAX];
+            snprintf(apf, sizeof apf, "%s/%s/agent.pid", vdir, e->d_name);
+            cli_pidfile_stop(apf, "cntb-agent", 5000);
+        }
+        closedir(d);
+        rm_tree(vdir);
+        rmdir(DEPLOY_ROOT); /* only when empty */
+    }
+    emu_ssh_stop(name);
     char pf[PATH_MAX];
     cli_rundir(pf, sizeof pf, name, "controller.pid");
     cli_pidfile_stop(pf, "cntb-controller", 5000);
@@ -149,8 +210,13 @@ testbed_destroy_all(const char *name)
     char file[64];
     snprintf(file, sizeof file, "%s.testbed.json", name);
     testbed_t *tb = testbed_load_file(file, err);
-    if (tb && tb->emulated && strcmp(tb->name, name) == 0)
+    if (tb && tb->emulated && strcmp(tb->name, name) == 0) {
+        char keys[64];
+        snprintf(keys, sizeof keys, "%s.keys", name);
+        if (strcmp(tb->keys, keys) == 0) /* made by emulate: ours to remove */
+            rm_tree(tb->keys_path);
         unlink(file);
+    }
     testbed_destroy(&tb);
     if (rc == 0)
         printf("testbed %s destroyed\n", name);
