@@ -51,6 +51,10 @@ cmd_demo(int argc, char **argv)
     char mpath[PATH_MAX];
     if (!matrix) {
         snprintf(mpath, sizeof mpath, "%s/testbed/matrices/demo.json", CNTB_SOURCE_DIR);
+#ifdef CNTB_DATA_DIR
+        if (access(mpath, R_OK) != 0) /* installed: cmake --install puts it here */
+            snprintf(mpath, sizeof mpath, "%s/examples/matrices/demo.json", CNTB_DATA_DIR);
+#endif
         matrix = mpath;
     }
     if (access(matrix, R_OK) != 0) {
