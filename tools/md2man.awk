@@ -39,7 +39,7 @@ function line_out(s) {
     print s
 }
 function emit(s) {  # one Markdown line, outside subcommand filtering
-    if (s ~ /^```/) {
+    if (s ~ /^ *```/) {
         if (incode) { print ".fi"; print ".RE"; incode = 0 }
         else { print ".RS 2"; print ".nf"; incode = 1 }
         return
@@ -56,6 +56,7 @@ function emit(s) {  # one Markdown line, outside subcommand filtering
     if (s ~ /^## /) { print ".SH \"" toupper(esc(substr(s, 4))) "\""; return }
     if (s ~ /^ *$/) { print ".PP"; return }
     if (s ~ /^- /) { print ".IP \\(bu 2"; line_out(inline(substr(s, 3))); return }
+    if (s ~ /^[0-9]+\. /) { n = index(s, " "); print ".IP " substr(s, 1, n - 1) " 3"; line_out(inline(substr(s, n + 1))); return }
     if (s ~ /^  +[^ ]/ && s !~ /^    /) { sub(/^ +/, "", s) }
     line_out(inline(s))
 }
