@@ -184,10 +184,16 @@ sftp_mkdir_p(sftp_session sftp, const char *dir)
             char c = *p;
             *p = '\0';
             sftp_attributes a = sftp_stat(sftp, path);
-            if (a)
-                sftp_attributes_free(a);
-            else if (sftp_mkdir(sftp, path, 0755) != 0)
-                return -1;
+            if (!a && sftp_mkdir(sftp, path, 0755) != 0) {
+                /* Another deploy thread may have made it meanwhile (emulated
+                 * hosts share one file system): only a missing one fails. */
+                a = sftp_stat(sftp, path);
+                if (!a || a->type != SSH_FILEXFER_TYPE_DIRECTORY) {
+                    sftp_attributes_free(a);
+                    return -1;
+                }
+            }
+            sftp_attributes_free(a);
             *p = c;
             if (!c)
                 break;
