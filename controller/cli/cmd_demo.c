@@ -22,9 +22,10 @@ cmd_demo(int argc, char **argv)
     static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
                                           { "matrix", required_argument, NULL, 'm' },
                                           { "keep", no_argument, NULL, 'k' },
+                                          { "name", required_argument, NULL, 'n' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
-    const char *db = NULL, *matrix = NULL;
+    const char *db = NULL, *matrix = NULL, *name = "demo";
     bool keep = false;
     int c;
     optind = 1;
@@ -33,9 +34,11 @@ cmd_demo(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'm': matrix = optarg; break;
         case 'k': keep = true; break;
+        case 'n': name = optarg; break;
         case 'h':
-            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]\n"
-                   "Emulates a 2-host testbed \"demo\", starts the controller and the agents, runs\n"
+            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]\n"
+                   "Emulates a 2-host testbed (--name, default \"demo\"), starts the controller,\n"
+                   "deploys the agents over SSH (an sshd per emulated host), runs\n"
                    "the matrix (default testbed/matrices/demo.json: host same-host, host\n"
                    "cross-host, bridge same-host; tcp_stream; 3 repetitions), prints the\n"
                    "comparison against network=host, and destroys the testbed (unless --keep).\n"
@@ -45,7 +48,7 @@ cmd_demo(int argc, char **argv)
         }
     }
     if (optind != argc) {
-        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]");
+        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]");
         return EXIT_USAGE;
     }
     char mpath[PATH_MAX];
@@ -67,9 +70,9 @@ cmd_demo(int argc, char **argv)
     const char *dbp = cli_db_path(db);
     char tbfile[PATH_MAX];
     int64_t batch = 0;
-    printf("== 1/5 emulating testbed demo: 2 hosts made of network namespaces\n");
+    printf("== 1/5 emulating testbed %s: 2 hosts made of network namespaces\n", name);
     fflush(stdout);
-    rc = testbed_emulate("demo", 2, NULL, tbfile, sizeof tbfile);
+    rc = testbed_emulate(name, 2, NULL, tbfile, sizeof tbfile);
     if (rc)
         goto out;
     printf("== 2/5 starting the controller\n");
@@ -101,9 +104,9 @@ cmd_demo(int argc, char **argv)
            "sqlite3 %s\n", (long long) batch, dbp);
 out:
     if (!keep) {
-        printf("\n== cleaning up: destroying testbed demo\n");
+        printf("\n== cleaning up: destroying testbed %s\n", name);
         fflush(stdout);
-        int r2 = testbed_destroy_all("demo");
+        int r2 = testbed_destroy_all(name);
         if (!rc)
             rc = r2;
     }
