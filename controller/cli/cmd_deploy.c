@@ -21,8 +21,9 @@
  * A host whose `version` matches and whose agent runs is left alone (no-op);
  * a different version stops the old agent, replaces the files, starts anew.
  * The remote command runs through the user's login shell (that is how SSH
- * exec works), so it is built only from tokens matching [A-Za-z0-9_./:-]+,
- * which no shell interprets; anything else is refused before connecting.
+ * exec works), so it is built only from tokens matching [A-Za-z0-9_./:-]+
+ * (remote_cmd.h), which no shell interprets; anything else is refused
+ * before connecting.
  * One failing host does not stop the others; the exit code is 3 when any
  * host failed.
  */
@@ -30,6 +31,7 @@
 
 #include "ferr.h"
 #include "keys.h"
+#include "remote_cmd.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -90,37 +92,6 @@ fail(deploy_job_t *j, const char *step, const char *fmt, ...)
     return -1;
 }
 
-/* A token that no shell interprets: [A-Za-z0-9_./:-]+ (DESIGN.md: no value
- * from a file reaches a shell). */
-static bool
-token_ok(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '.' || *s == '/' || *s == ':' || *s == '-'))
-            return false;
-    return true;
-}
-
-/* argv joined by spaces into cmd (len bytes); -1 when a token is not safe. */
-static int
-join_argv(const char *const argv[], char *cmd, size_t len)
-{
-    size_t off = 0;
-    cmd[0] = '\0';
-    for (int i = 0; argv[i]; i++) {
-        if (!token_ok(argv[i]))
-            return -1;
-        int n = snprintf(cmd + off, len - off, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0 || (size_t) n >= len - off)
-            return -1;
-        off += (size_t) n;
-    }
-    return 0;
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -140,7 +111,7 @@ remote_exec(ssh_session s, const char *const argv[], char *out, size_t outlen)
     int status = -1;
     size_t off = 0;
     out[0] = '\0';
-    if (join_argv(argv, cmd, sizeof cmd) != 0) {
+    if (remote_cmd_join(argv, cmd, sizeof cmd) != 0) {
         snprintf(out, outlen, "refusing an unsafe command token");
         return -1;
     }
@@ -569,8 +540,8 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
         j->agent_bin = agent;
         j->traffic_bin = traffic;
         snprintf(j->dir, sizeof j->dir, "%s/%s/%s", DEPLOY_ROOT, tb->name, j->h->name);
-        if (!token_ok(j->dir) || !token_ok(j->h->address) || !token_ok(j->h->kind) ||
-            !token_ok(j->h->name)) {
+        if (!remote_cmd_token_ok(j->dir) || !remote_cmd_token_ok(j->h->address) || !remote_cmd_token_ok(j->h->kind) ||
+            !remote_cmd_token_ok(j->h->name)) {
             fail(j, "start", "refusing a value that is not a safe command token");
             continue;
         }
