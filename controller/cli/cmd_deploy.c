@@ -485,6 +485,7 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
     char err[FERR_MAX];
     deploy_job_t *jobs = NULL;
     pthread_t *threads = NULL;
+    bool *started = NULL;
     ssh_key key = NULL;
     int rc = 0, failed = 0;
     testbed_t *tb = testbed_load_file(testbed_file, err);
@@ -525,7 +526,8 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
     ssh_init();
     jobs = calloc((size_t) tb->host_count, sizeof *jobs);
     threads = calloc((size_t) tb->host_count, sizeof *threads);
-    if (!jobs || !threads) {
+    started = calloc((size_t) tb->host_count, sizeof *started);
+    if (!jobs || !threads || !started) {
         rc = EXIT_ENV;
         goto out;
     }
@@ -568,13 +570,17 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
     /* At most DEPLOY_PARALLEL connections at once. */
     for (int base = 0; base < tb->host_count; base += DEPLOY_PARALLEL) {
         int end = base + DEPLOY_PARALLEL < tb->host_count ? base + DEPLOY_PARALLEL : tb->host_count;
-        for (int i = base; i < end; i++)
-            if (!jobs[i].step && pthread_create(&threads[i], NULL, deploy_host, &jobs[i]) != 0)
+        for (int i = base; i < end; i++) {
+            started[i] = false;
+            if (jobs[i].step)
+                continue;
+            if (pthread_create(&threads[i], NULL, deploy_host, &jobs[i]) == 0)
+                started[i] = true;
+            else
                 fail(&jobs[i], "connect", "cannot start a thread");
-            else if (jobs[i].step)
-                threads[i] = 0;
+        }
         for (int i = base; i < end; i++)
-            if (threads[i])
+            if (started[i])
                 pthread_join(threads[i], NULL);
     }
     for (int i = 0; i < tb->host_count; i++) {
@@ -597,6 +603,7 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
 out:
     free(jobs);
     free(threads);
+    free(started);
     ssh_key_free(key);
     testbed_destroy(&tb);
     return rc;
