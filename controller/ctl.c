@@ -23,6 +23,7 @@
  * with the one result set of its final attempt.
  */
 #include "ctl.h"
+#include "ctl_auth.h"
 
 #include "ferr.h"
 #include "log.h"
@@ -104,6 +105,7 @@ typedef struct {
     store_t *store;
     zsock_t *agents_sock;
     zsock_t *cli_sock;
+    ctl_auth_t *auth;           /* owns agents_sock (ctl_auth.h) */
     zloop_t *loop;
     int nagents;
     ctl_agent_t agents[CTL_AGENTS_MAX];
@@ -923,6 +925,10 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
     zmsg_t *msg = zmsg_recv(sock);
     if (!msg)
         return 0;
+    if (ctl_auth_check(self->auth, msg) != 0) { /* logged; no state changes */
+        zmsg_destroy(&msg);
+        return 0;
+    }
     char *identity = NULL;
     msg_type_t type;
     json_t *b = NULL;
@@ -1261,7 +1267,11 @@ ctl_run(const ctl_config_t *cfg)
         snprintf(rundir, sizeof rundir, "/run/cntb/%s", self.testbed->name);
     } else
         snprintf(rundir, sizeof rundir, "%s", cfg->rundir);
-    mkdir(rundir, 0700);
+    if (ctl_auth_private_dir(rundir, err, sizeof err) != 0) {
+        log_error("%s", err);
+        rc = 3;
+        goto out;
+    }
     self.store = store_open(cfg->db_path, false, err, sizeof err);
     if (!self.store) {
         log_error("%s", err);
@@ -1292,12 +1302,9 @@ ctl_run(const ctl_config_t *cfg)
     int requeued = store_requeue_interrupted(self.store);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
-    self.agents_sock = zsock_new(ZMQ_ROUTER);
-    zsock_set_router_mandatory(self.agents_sock, 0);
-    if (zsock_bind(self.agents_sock, "tcp://%s:%d", self.testbed->ctl_address,
-                   self.testbed->ctl_port) < 0) {
-        log_error("cannot listen on tcp://%s:%d: %s", self.testbed->ctl_address,
-                  self.testbed->ctl_port, zmq_strerror(zmq_errno()));
+    self.auth = ctl_auth_new(self.testbed, &self.agents_sock, err, sizeof err);
+    if (!self.auth) {
+        log_error("%s", err);
         rc = 3;
         goto out;
     }
@@ -1330,7 +1337,8 @@ ctl_run(const ctl_config_t *cfg)
 out:
     zloop_destroy(&self.loop);
     zsock_destroy(&self.cli_sock);
-    zsock_destroy(&self.agents_sock);
+    ctl_auth_destroy(&self.auth); /* and agents_sock */
+    self.agents_sock = NULL;
     for (int i = 0; i < self.nagents; i++) {
         json_decref(self.agents[i].caps);
         json_decref(self.agents[i].meta);

@@ -362,6 +362,66 @@ check_hosts(const vctx_t *c, json_t *hosts, testbed_t *tb)
     return 0;
 }
 
+/* A path value: [A-Za-z0-9_./-]{1,255}, no "..": it names a file or
+ * directory beside the testbed file, never reaches a shell. */
+static int
+get_path(const vctx_t *c, const json_t *v, const char *path, char out[256])
+{
+    const char *s;
+    if (get_string(c, v, path, &s) < 0)
+        return -1;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 255 && !strstr(s, "..");
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = s[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '_' || ch == '.' || ch == '/' || ch == '-';
+    }
+    if (!ok)
+        return fail_at(c, path, "must be a path of [A-Za-z0-9_./-]{1,255} without \"..\"");
+    snprintf(out, 256, "%s", s);
+    return 0;
+}
+
+static int
+check_tb_ssh(const vctx_t *c, json_t *ssh, testbed_t *tb)
+{
+    char path[TB_PATH_MAX];
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(ssh))
+        return wrong_type(c, "$.ssh", "an object", ssh);
+    json_object_foreach(ssh, key, v) {
+        path_key(path, "$.ssh", key);
+        if (strcmp(key, "key") == 0) {
+            if (get_path(c, v, path, tb->ssh_key) < 0)
+                return -1;
+        } else if (strcmp(key, "known_hosts") == 0) {
+            if (get_path(c, v, path, tb->ssh_known_hosts) < 0)
+                return -1;
+        } else {
+            return unknown_key(c, path, key);
+        }
+    }
+    return 0;
+}
+
+/* out = value resolved against the directory of `file` (absolute values stay). */
+static void
+resolve(char out[1024], const char *file, const char *value)
+{
+    if (!value[0] || value[0] == '/') {
+        snprintf(out, 1024, "%s", value);
+        return;
+    }
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        snprintf(out, 1024, "%s", value);
+    else
+        snprintf(out, 1024, "%.*s/%s", (int) (slash - file), file, value);
+}
+
 static int
 check_document(const vctx_t *c, json_t *doc, testbed_t *tb)
 {
@@ -392,6 +452,12 @@ check_document(const vctx_t *c, json_t *doc, testbed_t *tb)
         } else if (strcmp(key, "hosts") == 0) {
             if (check_hosts(c, v, tb) < 0)
                 return -1;
+        } else if (strcmp(key, "keys") == 0) {
+            if (get_path(c, v, path, tb->keys) < 0)
+                return -1;
+        } else if (strcmp(key, "ssh") == 0) {
+            if (check_tb_ssh(c, v, tb) < 0)
+                return -1;
         } else {
             return unknown_key(c, path, key);
         }
@@ -421,8 +487,13 @@ testbed_load_text(const char *file, const char *text, size_t len, char *err)
         testbed_destroy(&self);
         goto out;
     }
-    if (check_document(&c, doc, self) < 0)
+    if (check_document(&c, doc, self) < 0) {
         testbed_destroy(&self);
+        goto out;
+    }
+    resolve(self->keys_path, c.file, self->keys);
+    resolve(self->ssh_key_path, c.file, self->ssh_key);
+    resolve(self->ssh_known_hosts_path, c.file, self->ssh_known_hosts);
 out:
     json_decref(doc);
     return self;
@@ -466,6 +537,16 @@ testbed_to_json(const testbed_t *self)
         bad |= json_object_set_new(doc, "kv", json_pack("{s:s, s:o*}", "kind",
                                                         self->kv_kind[0] ? self->kv_kind : "etcd",
                                                         "endpoints", eps));
+    }
+    if (self->keys[0])
+        bad |= json_object_set_new(doc, "keys", json_string(self->keys));
+    if (self->ssh_key[0] || self->ssh_known_hosts[0]) {
+        json_t *ssh = json_object();
+        if (self->ssh_key[0])
+            bad |= json_object_set_new(ssh, "key", json_string(self->ssh_key));
+        if (self->ssh_known_hosts[0])
+            bad |= json_object_set_new(ssh, "known_hosts", json_string(self->ssh_known_hosts));
+        bad |= json_object_set_new(doc, "ssh", ssh);
     }
     for (int i = 0; i < self->host_count; i++) {
         const testbed_host_t *h = &self->hosts[i];

@@ -8,6 +8,9 @@
  *     "controller": { "address": "198.18.7.254", "port": 7707 },
  *     "kv": { "kind": "etcd",                         optional; kind defaults to etcd
  *             "endpoints": ["http://198.18.7.254:2379"] },
+ *     "keys": "lab.keys",                             optional: CURVE key directory
+ *     "ssh": { "key": "lab.keys/ssh/id_ed25519",      optional: deploy's client key
+ *              "known_hosts": "lab.keys/ssh/known_hosts" },   and host keys
  *     "hosts": [
  *       { "name": "h1", "kind": "bare-metal", "address": "198.18.7.1",
  *         "netns": "cntb-lab-h1",                     optional (emulated hosts)
@@ -16,7 +19,9 @@
  *     ]
  *   }
  * Host names match [A-Za-z0-9_.-]{1,31} and are unique; addresses are IPv4
- * dotted quads; ports 1..65535; 1..1024 hosts.
+ * dotted quads; ports 1..65535; 1..1024 hosts.  Paths ("keys", "ssh") match
+ * [A-Za-z0-9_./-]{1,255} and do not contain ".."; relative ones resolve
+ * against the directory of the testbed file (testbed_t.*_path).
  */
 #ifndef CNTB_TESTBED_H
 #define CNTB_TESTBED_H
@@ -44,6 +49,12 @@ typedef struct {
     int host_count;
     testbed_host_t *hosts; /* host_count entries, owned */
     char kv_kind[16];      /* "etcd" (the default when kv is given), "" without kv */
+    char keys[256];        /* "keys" as written, "" = control plane without CURVE */
+    char ssh_key[256];     /* "ssh.key" as written, "" = none */
+    char ssh_known_hosts[256]; /* "ssh.known_hosts" as written, "" = none */
+    char keys_path[1024];  /* keys resolved against the file's directory ("" when unset) */
+    char ssh_key_path[1024];
+    char ssh_known_hosts_path[1024];
 } testbed_t;
 
 /*

@@ -22,6 +22,7 @@
  * answers only once links, addresses and neighbours work end to end.
  */
 #include "agent.h"
+#include "agent_auth.h"
 
 #include "agent_result.h"
 #include "agent_meta.h"
@@ -176,6 +177,7 @@ static void
 send_hello(agent_t *self)
 {
     json_t *meta = agent_meta_snapshot(self->cfg->underlay_if) ?: json_object();
+    json_object_set_new(meta, "pid", json_integer((int) getpid())); /* cntb deploy waits for this agent */
     json_t *b = json_pack("{s:i, s:s, s:s, s:o, s:o}", "proto", PROTO_VERSION, "host",
                           self->cfg->host, "kind", self->cfg->kind, "capabilities",
                           capabilities(), "meta", meta);
@@ -1005,6 +1007,15 @@ agent_run(const agent_config_t *cfg)
     zsock_set_linger(self.sock, 1000);
     zsock_set_reconnect_ivl(self.sock, 200);
     zsock_set_reconnect_ivl_max(self.sock, 2000);
+    if (cfg->cert_path) {
+        char err[1200];
+        if (agent_auth_apply(self.sock, cfg->cert_path, cfg->controller_cert_path, err,
+                             sizeof err) != 0) {
+            log_error("%s", err);
+            zsock_destroy(&self.sock);
+            return -1;
+        }
+    }
     if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
         log_error("cannot connect to %s", cfg->endpoint);
         goto out;

@@ -19,6 +19,8 @@ typedef struct {
     const char *underlay_if;  /* e.g. "eth0" */
     const char *underlay_addr;/* this host's underlay IPv4 address */
     const char *traffic_path; /* path of cntb-traffic */
+    const char *cert_path;    /* own CURVE certificate (agent_auth.h), NULL = no CURVE */
+    const char *controller_cert_path; /* the controller's public certificate */
 } agent_config_t;
 
 /*

@@ -2,11 +2,13 @@
  * agent_main.c — cntb-agent's command line.  See docs/cntb-agent.md.
  */
 #include "agent.h"
+#include "agent_daemon.h"
 #include "log.h"
 #include "nl.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +21,9 @@ usage(FILE *f)
     fprintf(f,
             "usage: cntb-agent --controller tcp://ADDR:PORT --host NAME --address ADDR\n"
             "                  [--kind bare-metal|vm] [--underlay-if IF] [--traffic PATH]\n"
+            "                  [--cert FILE --controller-cert FILE]\n"
+            "                  [--daemon --log FILE --pidfile FILE]\n"
+            "       cntb-agent --stop --pidfile FILE | --status --pidfile FILE\n"
             "Runs the node agent: connects to the controller and executes the steps of runs.\n"
             "  --controller  the controller's agent endpoint\n"
             "  --host        this host's name in the testbed ([A-Za-z0-9_.-], <= 31 bytes)\n"
@@ -26,6 +31,11 @@ usage(FILE *f)
             "  --kind        bare-metal (default) or vm\n"
             "  --underlay-if the underlay link (default eth0)\n"
             "  --traffic     path of cntb-traffic (default: beside this program)\n"
+            "  --cert        this agent's CURVE certificate (FILE and FILE_secret, czmq zcert)\n"
+            "  --controller-cert  the controller's public certificate: the only server accepted\n"
+            "  --daemon      detach (own session), log to --log, pid to --pidfile\n"
+            "  --stop        stop the agent of --pidfile (SIGTERM, then SIGKILL after 10 s)\n"
+            "  --status      exit 0 when the agent of --pidfile runs, 1 when not\n"
             "Stops on SIGTERM or SIGINT after tearing down every run it holds.\n");
 }
 
@@ -36,10 +46,16 @@ main(int argc, char **argv)
         { "controller", required_argument, NULL, 'c' }, { "host", required_argument, NULL, 'H' },
         { "address", required_argument, NULL, 'a' },    { "kind", required_argument, NULL, 'k' },
         { "underlay-if", required_argument, NULL, 'u' }, { "traffic", required_argument, NULL, 't' },
+        { "cert", required_argument, NULL, 'C' },       { "controller-cert", required_argument, NULL, 'S' },
+        { "daemon", no_argument, NULL, 'D' },           { "log", required_argument, NULL, 'l' },
+        { "pidfile", required_argument, NULL, 'p' },    { "stop", no_argument, NULL, 'x' },
+        { "status", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 }
     };
     agent_config_t cfg = { .kind = "bare-metal", .underlay_if = "eth0" };
     static char traffic[PATH_MAX];
+    const char *logfile = NULL, *pidfile = NULL;
+    bool daemon = false, stop = false, status = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -49,9 +65,34 @@ main(int argc, char **argv)
         case 'k': cfg.kind = optarg; break;
         case 'u': cfg.underlay_if = optarg; break;
         case 't': cfg.traffic_path = optarg; break;
+        case 'C': cfg.cert_path = optarg; break;
+        case 'S': cfg.controller_cert_path = optarg; break;
+        case 'D': daemon = true; break;
+        case 'l': logfile = optarg; break;
+        case 'p': pidfile = optarg; break;
+        case 'x': stop = true; break;
+        case 's': status = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (stop || status) {
+        if (!pidfile || optind != argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (status)
+            return agent_daemon_running(pidfile) > 0 ? 0 : 1;
+        printf("%s\n", agent_daemon_stop(pidfile, 10000) ? "stopped" : "not running");
+        return 0;
+    }
+    if (daemon && (!logfile || !pidfile || logfile[0] != '/' || pidfile[0] != '/')) {
+        fprintf(stderr, "cntb-agent: --daemon needs --log FILE and --pidfile FILE, absolute paths\n");
+        return 2;
+    }
+    if (!cfg.cert_path != !cfg.controller_cert_path) {
+        fprintf(stderr, "cntb-agent: --cert and --controller-cert go together\n");
+        return 2;
     }
     if (optind != argc || !cfg.endpoint || !cfg.host || !cfg.underlay_addr) {
         usage(stderr);
@@ -83,6 +124,19 @@ main(int argc, char **argv)
     if (access(cfg.traffic_path, X_OK) != 0) {
         fprintf(stderr, "cntb-agent: %s: not executable\n", cfg.traffic_path);
         return 3;
+    }
+    if (cfg.cert_path && (access(cfg.cert_path, R_OK) != 0 ||
+                          access(cfg.controller_cert_path, R_OK) != 0)) {
+        fprintf(stderr, "cntb-agent: cannot read %s or %s\n", cfg.cert_path,
+                cfg.controller_cert_path);
+        return 3;
+    }
+    if (daemon) {
+        char err[4200];
+        if (agent_daemon_start(logfile, pidfile, err, sizeof err) != 0) {
+            fprintf(stderr, "cntb-agent: %s\n", err);
+            return 1;
+        }
     }
     log_init("cntb-agent", cfg.host);
     zsys_init();

@@ -17,6 +17,8 @@
 enum { EXIT_OK = 0, EXIT_RUNS_FAILED = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
 
 #define CNTB_RUN_ROOT "/run/cntb"
+/* Where `cntb deploy` installs agents on a host: DEPLOY_ROOT/TESTBED/HOST/. */
+#define DEPLOY_ROOT "/var/lib/cntb"
 
 /* Prints "cntb: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -76,13 +78,20 @@ int cmd_results(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 /* Helpers the demo reuses. */
 int testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len);
 int testbed_destroy_all(const char *name);
 int controller_start(const char *testbed_file, const char *db);
 int controller_stop(const char *name);
-int deploy_agents(const char *testbed_file, bool stop);
+/*
+ * Deploys (or with stop, stops) the agents of every host over SSH
+ * (cmd_deploy.c).  Returns 0 when every host succeeded, EXIT_USAGE on a bad
+ * testbed file, EXIT_ENV when a host failed (each failure printed with the
+ * host and the step).  timeout_s: HELLO wait per host, seconds (0 = 20).
+ */
+int deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_s);
 int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out);
 
 /*

@@ -268,7 +268,8 @@ usage(FILE *f)
             "  testbed destroy NAME                    remove them, their processes and links\n"
             "  testbed check FILE                      validate a testbed file, show agents\n"
             "  controller start|stop|status [--testbed FILE] [--db PATH]\n"
-            "  deploy FILE [--stop]                    start (or stop) the agents of a testbed\n"
+            "  keys generate --testbed FILE            CURVE certificates of controller and hosts\n"
+            "  deploy FILE [--stop] [--accept-new]     install and start (or stop) agents over SSH\n"
             "  matrix expand FILE [--format table|json]  the runs a matrix makes\n"
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
             "  queue add FILE [--at TIME] [--every DURATION] | list | cancel ID\n"
@@ -308,7 +309,7 @@ main(int argc, char **argv)
                  { "deploy", cmd_deploy },   { "matrix", cmd_matrix },
                  { "run", cmd_run },         { "results", cmd_results },
                  { "model", cmd_model },     { "demo", cmd_demo },
-                 { "queue", cmd_queue } };
+                 { "queue", cmd_queue },     { "keys", cmd_keys } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmds[i].name, cmd) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

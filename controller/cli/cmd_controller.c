@@ -1,11 +1,9 @@
 /*
- * cmd_controller.c — `cntb controller start|stop|status` and `cntb deploy`.
+ * cmd_controller.c — `cntb controller start|stop|status`.
  *
  * The controller runs in the background as cntb-controller, its pid in
  * /run/cntb/NAME/controller.pid, its log in /run/cntb/NAME/controller.log.
- * In this version `deploy` starts the agents of an emulated testbed directly
- * inside its hosts' namespaces; deployment over SSH to real hosts comes with
- * the deploy issue and keeps this command line.
+ * Agents are deployed over SSH by `cntb deploy` (cmd_deploy.c).
  */
 #include "cli.h"
 
@@ -183,115 +181,4 @@ cmd_controller(int argc, char **argv)
     }
     cli_error("unknown controller command \"%s\"", sub);
     return EXIT_USAGE;
-}
-
-int
-deploy_agents(const char *testbed_file, bool stop)
-{
-    char err[FERR_MAX];
-    testbed_t *tb = testbed_load_file(testbed_file, err);
-    if (!tb) {
-        fprintf(stderr, "%s\n", err);
-        return EXIT_USAGE;
-    }
-    int rc = cli_need_root("deploy");
-    if (rc)
-        goto out;
-    char agent[PATH_MAX], traffic[PATH_MAX], endpoint[64];
-    snprintf(agent, sizeof agent, "%s/cntb-agent", cli_bindir());
-    snprintf(traffic, sizeof traffic, "%s/cntb-traffic", cli_bindir());
-    snprintf(endpoint, sizeof endpoint, "tcp://%s:%d", tb->ctl_address, tb->ctl_port);
-    for (int i = 0; i < tb->host_count; i++) {
-        testbed_host_t *h = &tb->hosts[i];
-        char pf[PATH_MAX], logf[PATH_MAX], base[64];
-        snprintf(base, sizeof base, "agent-%s.pid", h->name);
-        cli_rundir(pf, sizeof pf, tb->name, base);
-        snprintf(base, sizeof base, "agent-%s.log", h->name);
-        cli_rundir(logf, sizeof logf, tb->name, base);
-        if (stop) {
-            if (cli_pidfile_stop(pf, "cntb-agent", 10000))
-                printf("agent %s stopped\n", h->name);
-            continue;
-        }
-        if (!h->netns[0]) {
-            cli_error("host %s: deployment over SSH is not implemented yet; only emulated "
-                      "hosts (with \"netns\") can be deployed",
-                      h->name);
-            rc = EXIT_ENV;
-            goto out;
-        }
-        pid_t pid = cli_pidfile_alive(pf, "cntb-agent");
-        if (pid > 0) {
-            printf("agent %s already running (pid %d)\n", h->name, (int) pid);
-            continue;
-        }
-        char dir[PATH_MAX];
-        cli_rundir(dir, sizeof dir, tb->name, NULL);
-        mkdir(CNTB_RUN_ROOT, 0755);
-        mkdir(dir, 0700);
-        char *const argv[] = { agent, (char *) "--controller", endpoint, (char *) "--host",
-                               h->name, (char *) "--address", h->address, (char *) "--kind",
-                               h->kind, (char *) "--traffic", traffic, NULL };
-        pid = cli_spawn(argv, h->netns, logf, pf);
-        if (pid < 0) {
-            rc = EXIT_ENV;
-            goto out;
-        }
-        printf("agent %s started in %s (pid %d), log %s\n", h->name, h->netns, (int) pid, logf);
-    }
-    if (stop)
-        goto out;
-    /* Wait for every agent to say HELLO, when the controller runs. */
-    for (int t = 0; t < 150; t++) {
-        json_t *a = cli_request(tb->name, json_pack("{s:s}", "cmd", "agents"), 1000, true);
-        if (!a) {
-            printf("no controller running yet: the agents will connect when it starts\n");
-            goto out;
-        }
-        int connected = 0;
-        size_t j;
-        json_t *ag;
-        json_array_foreach(json_object_get(a, "agents"), j, ag)
-            connected += json_is_true(json_object_get(ag, "connected"));
-        json_decref(a);
-        if (connected >= tb->host_count) {
-            printf("%d agents connected to the controller\n", connected);
-            goto out;
-        }
-        usleep(100000);
-    }
-    cli_error("not every agent connected within 15 s; see the logs in %s/%s", CNTB_RUN_ROOT,
-              tb->name);
-    rc = EXIT_ENV;
-out:
-    testbed_destroy(&tb);
-    return rc;
-}
-
-int
-cmd_deploy(int argc, char **argv)
-{
-    static const struct option opts[] = { { "stop", no_argument, NULL, 's' },
-                                          { "help", no_argument, NULL, 'h' },
-                                          { NULL, 0, NULL, 0 } };
-    bool stop = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': stop = true; break;
-        case 'h':
-            printf("usage: cntb deploy FILE [--stop]\n"
-                   "Starts (or with --stop stops) the agent of every host of the testbed and\n"
-                   "waits until each has connected to the controller.  Emulated hosts get their\n"
-                   "agent inside their namespace; logs in /run/cntb/NAME/agent-HOST.log.\n");
-            return 0;
-        default: return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        cli_error("usage: cntb deploy FILE [--stop]");
-        return EXIT_USAGE;
-    }
-    return deploy_agents(argv[optind], stop);
 }

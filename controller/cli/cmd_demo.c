@@ -1,6 +1,7 @@
 /*
  * cmd_demo.c — `cntb demo`: cntb's main job end to end on an emulated
- * testbed: emulate 2 hosts, start the controller, deploy the agents, run
+ * testbed: emulate 2 hosts (each with its sshd), start the controller,
+ * deploy the agents over SSH (cmd_deploy.c) with CURVE certificates, run
  * testbed/matrices/demo.json, print the comparison, destroy the testbed
  * (also when something failed on the way).
  */
@@ -21,9 +22,10 @@ cmd_demo(int argc, char **argv)
     static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
                                           { "matrix", required_argument, NULL, 'm' },
                                           { "keep", no_argument, NULL, 'k' },
+                                          { "name", required_argument, NULL, 'n' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
-    const char *db = NULL, *matrix = NULL;
+    const char *db = NULL, *matrix = NULL, *name = "demo";
     bool keep = false;
     int c;
     optind = 1;
@@ -32,9 +34,11 @@ cmd_demo(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'm': matrix = optarg; break;
         case 'k': keep = true; break;
+        case 'n': name = optarg; break;
         case 'h':
-            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]\n"
-                   "Emulates a 2-host testbed \"demo\", starts the controller and the agents, runs\n"
+            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]\n"
+                   "Emulates a 2-host testbed (--name, default \"demo\"), starts the controller,\n"
+                   "deploys the agents over SSH (an sshd per emulated host), runs\n"
                    "the matrix (default testbed/matrices/demo.json: host same-host, host\n"
                    "cross-host, bridge same-host, nat, overlay and routing cross-host;\n"
                    "tcp_stream; 3 repetitions), prints the\n"
@@ -45,12 +49,16 @@ cmd_demo(int argc, char **argv)
         }
     }
     if (optind != argc) {
-        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep]");
+        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]");
         return EXIT_USAGE;
     }
     char mpath[PATH_MAX];
     if (!matrix) {
         snprintf(mpath, sizeof mpath, "%s/testbed/matrices/demo.json", CNTB_SOURCE_DIR);
+#ifdef CNTB_DATA_DIR
+        if (access(mpath, R_OK) != 0) /* installed: cmake --install puts it here */
+            snprintf(mpath, sizeof mpath, "%s/examples/matrices/demo.json", CNTB_DATA_DIR);
+#endif
         matrix = mpath;
     }
     if (access(matrix, R_OK) != 0) {
@@ -63,18 +71,18 @@ cmd_demo(int argc, char **argv)
     const char *dbp = cli_db_path(db);
     char tbfile[PATH_MAX];
     int64_t batch = 0;
-    printf("== 1/5 emulating testbed demo: 2 hosts made of network namespaces\n");
+    printf("== 1/5 emulating testbed %s: 2 hosts made of network namespaces\n", name);
     fflush(stdout);
-    rc = testbed_emulate("demo", 2, NULL, tbfile, sizeof tbfile);
+    rc = testbed_emulate(name, 2, NULL, tbfile, sizeof tbfile);
     if (rc)
         goto out;
     printf("== 2/5 starting the controller\n");
     fflush(stdout);
     if ((rc = controller_start(tbfile, dbp)))
         goto out;
-    printf("== 3/5 deploying the agents\n");
+    printf("== 3/5 deploying the agents over SSH (sshd in each host namespace)\n");
     fflush(stdout);
-    if ((rc = deploy_agents(tbfile, false)))
+    if ((rc = deploy_agents(tbfile, false, false, 0)))
         goto out;
     printf("== 4/5 running %s\n", matrix);
     fflush(stdout);
@@ -97,9 +105,9 @@ cmd_demo(int argc, char **argv)
            "sqlite3 %s\n", (long long) batch, dbp);
 out:
     if (!keep) {
-        printf("\n== cleaning up: destroying testbed demo\n");
+        printf("\n== cleaning up: destroying testbed %s\n", name);
         fflush(stdout);
-        int r2 = testbed_destroy_all("demo");
+        int r2 = testbed_destroy_all(name);
         if (!rc)
             rc = r2;
     }

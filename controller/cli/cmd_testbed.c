@@ -8,7 +8,9 @@
  */
 #include "cli.h"
 
+#include "emu_ssh.h"
 #include "emulate.h"
+#include "keys.h"
 #include "ferr.h"
 #include "nl.h"
 
@@ -24,6 +26,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Removes a directory tree (no symlinks followed); missing is fine. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void
+rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static bool
 name_valid(const char *name)
@@ -110,15 +131,6 @@ etcd_start(const char *name, int octet, char *url, size_t len)
     return 0;
 }
 
-/* nftw callback: removes one entry (depth first). */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 int
 testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len)
 {
@@ -178,16 +190,37 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
         snprintf(path, sizeof path, "%s", out_path);
     else
         snprintf(path, sizeof path, "%s.testbed.json", name);
+    snprintf(tb.keys, sizeof tb.keys, "%s.keys", name);
+    snprintf(tb.ssh_key, sizeof tb.ssh_key, "%s.keys/ssh/id_ed25519", name);
+    snprintf(tb.ssh_known_hosts, sizeof tb.ssh_known_hosts, "%s.keys/ssh/known_hosts", name);
     rc = testbed_write_file(&tb, path, err);
     free(tb.hosts);
     if (rc != 0) {
         cli_error("%s", err);
         return EXIT_ENV;
     }
+    /* Reload: the paths resolve against the file's directory. */
+    testbed_t *loaded = testbed_load_file(path, err);
+    if (!loaded) {
+        cli_error("%s", err);
+        return EXIT_ENV;
+    }
+    rc = 0;
+    int made = keys_generate(loaded, false, err, sizeof err);
+    if (made < 0) {
+        cli_error("%s", err);
+        rc = EXIT_ENV;
+    }
+    if (!rc)
+        rc = emu_ssh_start(loaded);
+    testbed_destroy(&loaded);
+    if (rc)
+        return rc;
     if (out_file)
         snprintf(out_file, len, "%s", path);
-    printf("testbed %s: %d hosts on 198.18.%d.0/24, controller at 198.18.%d.254:%d, etcd at %s;"
-           " wrote %s\n", name, hosts, octet, octet, 7700 + octet, kv_url, path);
+    printf("testbed %s: %d hosts on 198.18.%d.0/24 (sshd on each), controller at "
+           "198.18.%d.254:%d, etcd at %s; keys in %s.keys; wrote %s\n",
+           name, hosts, octet, octet, 7700 + octet, kv_url, name, path);
     return 0;
 }
 
@@ -217,6 +250,24 @@ testbed_destroy_all(const char *name)
         }
         closedir(d);
     }
+    /* Agents deployed over SSH: the hosts share our filesystem. */
+    char vdir[PATH_MAX];
+    snprintf(vdir, sizeof vdir, "%s/%s", DEPLOY_ROOT, name);
+    d = opendir(vdir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char apf[PATH_MAX];
+            snprintf(apf, sizeof apf, "%s/%s/agent.pid", vdir, e->d_name);
+            cli_pidfile_stop(apf, "cntb-agent", 5000);
+        }
+        closedir(d);
+        rm_tree(vdir);
+        rmdir(DEPLOY_ROOT); /* only when empty */
+    }
+    emu_ssh_stop(name);
     char pf[PATH_MAX];
     cli_rundir(pf, sizeof pf, name, "controller.pid");
     cli_pidfile_stop(pf, "cntb-controller", 5000);
@@ -245,8 +296,13 @@ testbed_destroy_all(const char *name)
     char file[64];
     snprintf(file, sizeof file, "%s.testbed.json", name);
     testbed_t *tb = testbed_load_file(file, err);
-    if (tb && tb->emulated && strcmp(tb->name, name) == 0)
+    if (tb && tb->emulated && strcmp(tb->name, name) == 0) {
+        char keys[64];
+        snprintf(keys, sizeof keys, "%s.keys", name);
+        if (strcmp(tb->keys, keys) == 0) /* made by emulate: ours to remove */
+            rm_tree(tb->keys_path);
         unlink(file);
+    }
     testbed_destroy(&tb);
     if (rc == 0)
         printf("testbed %s destroyed\n", name);

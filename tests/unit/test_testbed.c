@@ -446,6 +446,76 @@ START_TEST(test_load_file_errors)
 }
 END_TEST
 
+
+#define ONE_HOST "  \"hosts\": [ { \"name\": \"h1\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\" } ]\n"
+
+START_TEST(test_key_and_ssh_paths)
+{
+    static const char text[] = "{\n"
+                               "  \"name\": \"lab\",\n"
+                               CTL
+                               "  \"keys\": \"lab.keys\",\n"
+                               "  \"ssh\": { \"key\": \"/etc/cntb/id_ed25519\", \"known_hosts\": \"s/kh\" },\n"
+                               ONE_HOST
+                               "}\n";
+    char err[FERR_MAX] = "";
+    testbed_t *tb = testbed_load_text("/srv/tb/lab.testbed.json", text, strlen(text), err);
+    ck_assert_msg(tb != NULL, "refused: %s", err);
+    ck_assert_str_eq(tb->keys, "lab.keys");
+    ck_assert_str_eq(tb->keys_path, "/srv/tb/lab.keys");
+    ck_assert_str_eq(tb->ssh_key_path, "/etc/cntb/id_ed25519");      /* absolute stays */
+    ck_assert_str_eq(tb->ssh_known_hosts_path, "/srv/tb/s/kh");
+    testbed_destroy(&tb);
+    /* A file in the working directory: paths stay relative to it. */
+    tb = load_ok(text);
+    ck_assert_str_eq(tb->keys_path, "lab.keys");
+    testbed_destroy(&tb);
+    /* Absent: empty, and the control plane runs without CURVE. */
+    tb = load_ok("{ \"name\": \"lab\",\n" CTL ONE_HOST "}\n");
+    ck_assert_str_eq(tb->keys, "");
+    ck_assert_str_eq(tb->keys_path, "");
+    ck_assert_str_eq(tb->ssh_key_path, "");
+    testbed_destroy(&tb);
+}
+END_TEST
+
+START_TEST(test_key_path_refusals)
+{
+    expect_refusal("{\n  \"name\": \"lab\",\n" CTL "  \"keys\": \"../etc\",\n" ONE_HOST "}\n",
+                   "t.json:4:11: $.keys: must be a path of [A-Za-z0-9_./-]{1,255} without \"..\"");
+    expect_refusal("{\n  \"name\": \"lab\",\n" CTL "  \"keys\": \"a b;rm\",\n" ONE_HOST "}\n",
+                   "t.json:4:11: $.keys: must be a path of [A-Za-z0-9_./-]{1,255} without \"..\"");
+    expect_refusal("{\n  \"name\": \"lab\",\n" CTL "  \"keys\": \"\",\n" ONE_HOST "}\n",
+                   "t.json:4:11: $.keys: must be a path of [A-Za-z0-9_./-]{1,255} without \"..\"");
+    expect_refusal("{\n  \"name\": \"lab\",\n" CTL "  \"ssh\": { \"user\": \"root\" },\n" ONE_HOST "}\n",
+                   "t.json:4:20: $.ssh.user: unknown key \"user\"");
+    expect_refusal("{\n  \"name\": \"lab\",\n" CTL "  \"ssh\": { \"key\": 5 },\n" ONE_HOST "}\n",
+                   "t.json:4:19: $.ssh.key: must be a string (got number)");
+}
+END_TEST
+
+START_TEST(test_key_paths_round_trip)
+{
+    char dir[] = "/tmp/test_testbed.XXXXXX", path[256], err[FERR_MAX];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/lab.testbed.json", dir);
+    testbed_t *tb = load_ok("{ \"name\": \"lab\",\n" CTL "  \"keys\": \"k\",\n"
+                            "  \"ssh\": { \"known_hosts\": \"k/ssh/known_hosts\" },\n" ONE_HOST "}\n");
+    ck_assert_int_eq(testbed_write_file(tb, path, err), 0);
+    testbed_destroy(&tb);
+    tb = testbed_load_file(path, err);
+    ck_assert_msg(tb != NULL, "%s", err);
+    char want[300];
+    snprintf(want, sizeof want, "%s/k", dir);
+    ck_assert_str_eq(tb->keys_path, want);
+    ck_assert_str_eq(tb->ssh_known_hosts, "k/ssh/known_hosts");
+    ck_assert_str_eq(tb->ssh_key, "");
+    testbed_destroy(&tb);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *
 testbed_suite(void)
 {
@@ -462,12 +532,15 @@ testbed_suite(void)
     tcase_add_test(tc, test_keys_and_types);
     tcase_add_test(tc, test_missing_keys);
     tcase_add_test(tc, test_duplicate_keys);
+    tcase_add_test(tc, test_key_and_ssh_paths);
+    tcase_add_test(tc, test_key_path_refusals);
     suite_add_tcase(s, tc);
     tc = tcase_create("files");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_write_read_round_trip);
     tcase_add_test(tc, test_write_refuses_invalid);
     tcase_add_test(tc, test_load_file_errors);
+    tcase_add_test(tc, test_key_paths_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
