@@ -10,6 +10,7 @@
  */
 #include "ctl.h"
 
+#include "ctl_vm.h"
 #include "ferr.h"
 #include "log.h"
 #include "matrix.h"
@@ -70,6 +71,7 @@ typedef struct {
     int nagents;
     ctl_agent_t agents[CTL_AGENTS_MAX];
     ctl_run_t run;              /* the run in flight; id 0 = none */
+    ctl_vm_t *vms;              /* nested VMs (ctl_vm.h) */
     int64_t last_heartbeat_ms;
     bool stop;
 } ctl_t;
@@ -95,6 +97,20 @@ static void
 send_to(ctl_t *self, const char *host, msg_type_t type, json_t *body)
 {
     proto_send(self->agents_sock, host, type, body);
+}
+
+/* ctl_vm_send_fn and the connectivity question of ctl_vm_lease. */
+static void
+vm_send(void *arg, const char *host, msg_type_t type, json_t *body)
+{
+    send_to(arg, host, type, body);
+}
+
+static bool
+vm_agent_connected(void *arg, const char *host)
+{
+    ctl_agent_t *a = agent_find(arg, host);
+    return a && a->connected;
 }
 
 /* ---- run state machine ------------------------------------------------ */
@@ -154,6 +170,7 @@ batch_maybe_finish(ctl_t *self, int64_t batch)
         return;
     sqlite3_bind_int64(st, 1, batch);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
+        ctl_vm_batch_end(self->vms, batch);
         store_batch_set_state(self->store, batch, "done");
         log_info("batch %" PRId64 " done", batch);
     }
@@ -256,8 +273,9 @@ step_leasing(ctl_t *self)
     for (int i = 0; i < tb->host_count && nb < 2; i++)
         if (strcmp(tb->hosts[i].kind, "bare-metal") == 0)
             bare[nb++] = i;
-    if (strcmp(nesting, "bare") != 0) {
-        snprintf(r->reason, sizeof r->reason, "nesting %s is not supported yet", nesting);
+    bool vm = strcmp(nesting, "vm") == 0;
+    if (strcmp(nesting, "bare") != 0 && !vm) {
+        snprintf(r->reason, sizeof r->reason, "nesting %s is not supported", nesting);
         run_finish(self, "skipped");
         return;
     }
@@ -273,6 +291,23 @@ step_leasing(ctl_t *self)
     snprintf(r->hosts[1], sizeof r->hosts[1], "%s", tb->hosts[bare[cross ? 1 : 0]].name);
     snprintf(r->peer_addr[0], 16, "%s", tb->hosts[bare[cross ? 1 : 0]].address);
     snprintf(r->peer_addr[1], 16, "%s", tb->hosts[bare[0]].address);
+    bool vm_wait = false; /* the containers go into a VM on each host; both boot at once */
+    for (int i = 0; vm && i < r->nhosts; i++) {
+        char name[32], addr[16];
+        switch (ctl_vm_lease(self->vms, r->batch, tb->hosts[bare[i]].name, now_ms(),
+                             vm_agent_connected, self, name, addr, r->reason, sizeof r->reason)) {
+        case CTL_VM_READY: break;
+        case CTL_VM_WAIT: vm_wait = true; continue;
+        case CTL_VM_NONE: run_finish(self, "skipped"); return;
+        default: run_finish(self, "failed"); return;
+        }
+        snprintf(r->hosts[i], sizeof r->hosts[i], "%s", name);
+        snprintf(r->peer_addr[1 - i], 16, "%s", addr);
+    }
+    if (vm_wait)
+        return;
+    if (vm && !cross)
+        snprintf(r->hosts[1], sizeof r->hosts[1], "%s", r->hosts[0]);
     for (int i = 0; i < r->nhosts; i++) {
         ctl_agent_t *a = agent_find(self, r->hosts[i]);
         if (!a || !a->connected) {
@@ -401,6 +436,8 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
                 return;
         run_finish(self, r->failed || !r->result_stored ? "failed" : "done");
         return;
+    case MSG_VM_STARTED:
+    case MSG_VM_STOPPED: ctl_vm_on_message(self->vms, host, type, b); return;
     case MSG_ERROR: {
         const char *m = json_string_value(json_object_get(b, "message"));
         const char *stage = json_string_value(json_object_get(b, "stage")) ?: "?";
@@ -496,6 +533,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         json_decref(a->meta);
         a->caps = json_incref(json_object_get(b, "capabilities"));
         a->meta = json_incref(json_object_get(b, "meta"));
+        ctl_vm_on_hello(self->vms, host, a->kind, json_string_value(json_object_get(b, "parent")));
         send_to(self, host, MSG_WELCOME,
                 json_pack("{s:i, s:s, s:i}", "proto", PROTO_VERSION, "testbed",
                           self->testbed->name, "heartbeat_ms", CTL_HEARTBEAT_MS));
@@ -711,6 +749,11 @@ ctl_run(const ctl_config_t *cfg)
     int requeued = store_requeue_interrupted(self.store);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
+    self.vms = ctl_vm_new(self.testbed, vm_send, &self);
+    if (!self.vms) {
+        rc = 3;
+        goto out;
+    }
     self.agents_sock = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self.agents_sock, 0);
     if (zsock_bind(self.agents_sock, "tcp://%s:%d", self.testbed->ctl_address,
@@ -740,12 +783,14 @@ ctl_run(const ctl_config_t *cfg)
         store_run_set_state(self.store, self.run.id, "interrupted", "controller stopped");
         run_clear(&self.run);
     }
+    ctl_vm_stop_all(self.vms, "controller stopped");
     log_info("controller stopped");
     rc = 0;
 out:
     zloop_destroy(&self.loop);
     zsock_destroy(&self.cli_sock);
     zsock_destroy(&self.agents_sock);
+    ctl_vm_destroy(&self.vms);
     for (int i = 0; i < self.nagents; i++) {
         json_decref(self.agents[i].caps);
         json_decref(self.agents[i].meta);

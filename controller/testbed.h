@@ -11,11 +11,14 @@
  *       { "name": "h1", "kind": "bare-metal", "address": "198.18.7.1",
  *         "netns": "cntb-lab-h1",                     optional (emulated hosts)
  *         "parent": "h1",                             required for kind vm only
+ *         "vcpus": 1, "memory_mb": 384,               vm only, defaults shown (1..64, 128..65536 MiB)
+ *         "image": "/srv/cntb/vm",                    vm only: dir with vmlinuz, initrd.img on the parent
  *         "ssh": { "user": "root", "port": 22 } }     optional, defaults shown
  *     ]
  *   }
  * Host names match [A-Za-z0-9_.-]{1,31} and are unique; addresses are IPv4
- * dotted quads; ports 1..65535; 1..1024 hosts.
+ * dotted quads; ports 1..65535; 1..1024 hosts; a vm's name is at most 8
+ * bytes (its tap device on the parent is "cntbvm-NAME").
  */
 #ifndef CNTB_TESTBED_H
 #define CNTB_TESTBED_H
@@ -29,6 +32,9 @@ typedef struct {
     char address[16];     /* IPv4 underlay address, dotted quad */
     char netns[64];       /* emulated host's namespace, "" for a real host */
     char parent[32];      /* vm only: the host it runs on */
+    int vcpus;            /* vm only: virtual CPUs, 1..64 (default 1) */
+    int memory_mb;        /* vm only: guest memory, MiB, 128..65536 (default 384) */
+    char image[256];      /* vm only: image directory on the parent, "" = the agent's default */
     char ssh_user[32];    /* default "root" */
     int ssh_port;         /* default 22 */
 } testbed_host_t;
