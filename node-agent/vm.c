@@ -279,6 +279,8 @@ mkdir_p(const char *dir)
     return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+static void tail_file(const char *path, int lines, char *buf, size_t len, size_t *off);
+
 static struct {
     char image_dir[PATH_MAX];
     int usable; /* -1 unknown, 0, 1 */
@@ -344,8 +346,13 @@ vm_kvm_usable(const char *qemu, const char *image_dir, const char *rundir, int t
     } else if (!exited)
         snprintf(why, VM_ERR_MAX, "KVM probe boot did not finish within %d ms: using TCG",
                  timeout_ms);
-    else
-        snprintf(why, VM_ERR_MAX, "KVM probe boot exited without its marker: using TCG");
+    else {
+        char qe[400] = "";
+        size_t off = 0;
+        tail_file(log, 1, qe, sizeof qe, &off);
+        snprintf(why, VM_ERR_MAX, "KVM probe boot exited without its marker (%s): using TCG",
+                 qe[0] ? qe : "no message");
+    }
     unlink(console + 5);
     unlink(log);
 out:
@@ -362,7 +369,7 @@ vm_start(const vm_config_t *cfg, char *err)
     int tapfd = -1;
     bool routing = false;
     char kernel[PATH_MAX], initrd[PATH_MAX], append[768], serial[PATH_MAX + 8];
-    char mem[16], smp[16], mac[32], netdev[32], cidr[24], why[VM_ERR_MAX];
+    char mem[16], smp[16], mac[64], netdev[32], cidr[24], why[VM_ERR_MAX];
     struct in_addr a;
 
     if (!vm_name_valid(cfg->name) || !cfg->parent || !netns_name_valid(cfg->parent) ||
