@@ -77,6 +77,13 @@ entry(const ctl_vm_t *self, const char *name)
     return NULL;
 }
 
+/* The VM's boot timeout: the testbed's boot_timeout_s, else CTL_VM_BOOT_MS. */
+static int64_t
+boot_ms(const testbed_host_t *h)
+{
+    return h->boot_timeout_s > 0 ? (int64_t) h->boot_timeout_s * 1000 : CTL_VM_BOOT_MS;
+}
+
 static void
 send_stop(ctl_vm_t *self, vm_entry_t *v, const char *reason)
 {
@@ -133,9 +140,9 @@ ctl_vm_lease(ctl_vm_t *self, int64_t batch, const char *parent, int64_t now_ms,
         return CTL_VM_WAIT;
     }
     case VM_STARTING:
-        if (now_ms - v->since_ms > CTL_VM_BOOT_MS && !v->timed_out) {
+        if (now_ms - v->since_ms > boot_ms(h) && !v->timed_out) {
             v->timed_out = true;
-            log_warn("vm %s: no HELLO within %d s: stopping it", h->name, CTL_VM_BOOT_MS / 1000);
+            log_warn("vm %s: no HELLO within %d s: stopping it", h->name, (int) (boot_ms(h) / 1000));
             send_stop(self, v, "boot timeout");
         }
         return CTL_VM_WAIT;
@@ -187,7 +194,7 @@ ctl_vm_on_message(ctl_vm_t *self, const char *host, msg_type_t type, const json_
         if (v->timed_out)
             snprintf(v->reason, sizeof v->reason,
                      "vm %s did not say HELLO within %d s; console: %.700s", name,
-                     CTL_VM_BOOT_MS / 1000, console && console[0] ? console : "(empty)");
+                     (int) (boot_ms(v->host) / 1000), console && console[0] ? console : "(empty)");
         else
             snprintf(v->reason, sizeof v->reason, "vm %s stopped while booting: %.700s", name,
                      console && console[0] ? console : "(no console output)");

@@ -5,7 +5,8 @@
  * leases, the first VM of the testbed whose parent is that host.  This
  * module decides when to ask a parent's agent to start a VM (VM_START), when
  * the VM counts as up (its own agent said HELLO after the start), when it
- * failed (no HELLO within CTL_VM_BOOT_MS, or QEMU exited: VM_STOPPED), and
+ * failed (no HELLO within the testbed's boot_timeout_s, default
+ * CTL_VM_BOOT_MS; or QEMU exited: VM_STOPPED), and
  * stops the VMs a batch started when the batch ends (VM_STOP).  VMs are
  * reused by every run of the batch that needs the same VM.  It keeps no
  * run state: the scheduler (ctl.c) calls it from its leasing step and at
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_VM_BOOT_MS 120000 /* QEMU start to the VM agent's HELLO; TCG boots in ~10 s, a loaded host is slower */
+#define CTL_VM_BOOT_MS 120000 /* default QEMU start to HELLO; TCG boots in ~10 s, a loaded host is slower */
 #define CTL_VM_PREFIX 24      /* underlay prefix length handed to the guest (the emulated testbed's /24) */
 
 typedef struct ctl_vm ctl_vm_t;

@@ -308,6 +308,9 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
         } else if (strcmp(key, "memory_mb") == 0) {
             if (get_int_range(c, v, path, 128, 65536, &h->memory_mb) < 0)
                 return -1;
+        } else if (strcmp(key, "boot_timeout_s") == 0) {
+            if (get_int_range(c, v, path, 5, 3600, &h->boot_timeout_s) < 0)
+                return -1;
         } else if (strcmp(key, "image") == 0) {
             if (get_string(c, v, path, &s) < 0)
                 return -1;
@@ -327,10 +330,10 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
     if (strcmp(h->kind, "vm") != 0) {
         const char *vmkey = h->parent[0] ? "parent" : json_object_get(host, "vcpus") ? "vcpus"
                             : json_object_get(host, "memory_mb") ? "memory_mb"
-                            : h->image[0] ? "image" : NULL;
+                            : h->image[0] ? "image" : h->boot_timeout_s ? "boot_timeout_s" : NULL;
         if (vmkey) {
             path_key(path, hpath, vmkey);
-            return fail_at(c, path, "only a vm has a parent, vcpus, memory_mb or image");
+            return fail_at(c, path, "only a vm has a parent, vcpus, memory_mb, image or boot_timeout_s");
         }
         return 0;
     }
@@ -342,6 +345,8 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
         h->vcpus = 1;
     if (!h->memory_mb)
         h->memory_mb = 384;
+    if (!h->boot_timeout_s)
+        h->boot_timeout_s = 120;
     return 0;
 }
 
@@ -502,6 +507,8 @@ testbed_to_json(const testbed_t *self)
             bad |= json_object_set_new(o, "vcpus", json_integer(h->vcpus ? h->vcpus : 1));
             bad |= json_object_set_new(o, "memory_mb",
                                        json_integer(h->memory_mb ? h->memory_mb : 384));
+            bad |= json_object_set_new(o, "boot_timeout_s",
+                                       json_integer(h->boot_timeout_s ? h->boot_timeout_s : 120));
         }
         if (h->image[0])
             bad |= json_object_set_new(o, "image", json_string(h->image));

@@ -13,6 +13,7 @@
  *         "parent": "h1",                             required for kind vm only
  *         "vcpus": 1, "memory_mb": 384,               vm only, defaults shown (1..64, 128..65536 MiB)
  *         "image": "/srv/cntb/vm",                    vm only: dir with vmlinuz, initrd.img on the parent
+ *         "boot_timeout_s": 120,                      vm only: QEMU start to HELLO, 5..3600 s
  *         "ssh": { "user": "root", "port": 22 } }     optional, defaults shown
  *     ]
  *   }
@@ -35,6 +36,7 @@ typedef struct {
     int vcpus;            /* vm only: virtual CPUs, 1..64 (default 1) */
     int memory_mb;        /* vm only: guest memory, MiB, 128..65536 (default 384) */
     char image[256];      /* vm only: image directory on the parent, "" = the agent's default */
+    int boot_timeout_s;   /* vm only: seconds from QEMU's start to the VM agent's HELLO (default 120) */
     char ssh_user[32];    /* default "root" */
     int ssh_port;         /* default 22 */
 } testbed_host_t;

@@ -97,6 +97,7 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
             v->ssh_port = 22;
             v->vcpus = 1;
             v->memory_mb = 384;
+            v->boot_timeout_s = 120;
         }
     }
     char path[PATH_MAX];

@@ -6,9 +6,10 @@
 # nesting=vm, client and server host = the VM, the accelerator, vCPUs and
 # memory recorded in the result; the VM reused by both runs (one boot); the
 # VM stopped at the end of the batch; no QEMU process, tap device or
-# changed sysctl left.  A second testbed file whose VM has a broken image
-# directory checks the failure path: the run fails with QEMU's message as
-# the reason.  Usage: test_vm.sh BINDIR.  Exit 77 = skipped (not root, no
+# changed sysctl left.  Two failure paths: a VM whose image directory is
+# missing (the run fails with the agent's message), and a VM whose /init
+# never starts the agent (the run fails after boot_timeout_s with the
+# console's last lines).  Usage: test_vm.sh BINDIR.  Exit 77 = skipped (not root, no
 # QEMU, no Debian kernel).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
@@ -100,6 +101,32 @@ cat "$WORK/bad.out"
 check "broken VM: cntb run exits 1" test "$rc" -eq 1
 reason=$(q "SELECT reason FROM run WHERE state='failed'")
 check "broken VM: reason names the missing image ($reason)" sh -c "echo '$reason' | grep -q 'h1v1.*/nonexistent/cntb-vm/vmlinuz'"
+
+# Boot timeout: an initramfs whose /init never starts the agent; the run fails after
+# boot_timeout_s with the console's last lines as its reason, and QEMU is stopped.
+mkdir -p "$WORK/hang/root/bin"
+cp /bin/busybox "$WORK/hang/root/bin/busybox"
+printf '#!/bin/busybox sh\necho "cntb-test: this guest never says HELLO"\nexec /bin/busybox sleep 100000\n' > "$WORK/hang/root/init"
+chmod +x "$WORK/hang/root/init"
+(cd "$WORK/hang/root" && find . | sort | cpio --quiet -o -H newc -R 0:0) | gzip -n > "$WORK/hang/initrd.img"
+ln -s "$IMAGE/vmlinuz" "$WORK/hang/vmlinuz"
+jq --arg img "$WORK/hang" '(.hosts[] | select(.kind=="vm")) += {"image": $img, "boot_timeout_s": 25}' "$TB" > "$WORK/hang.testbed.json"
+"$BIN/cntb" controller stop --testbed "$TB" >/dev/null
+"$BIN/cntb" controller start --testbed "$WORK/hang.testbed.json" >/dev/null
+for _ in $(seq 1 50); do "$BIN/cntb" testbed check "$WORK/hang.testbed.json" >/dev/null 2>&1 && break; sleep 0.2; done
+jq '.name = "vm-hang"' "$WORK/bad.json" > "$WORK/hang.json"
+set +e
+timeout 90 "$BIN/cntb" run "$WORK/hang.json" --testbed "$WORK/hang.testbed.json" > "$WORK/hang.out" 2>&1
+rc=$?
+set -e
+cat "$WORK/hang.out"
+check "hanging VM: cntb run exits 1" test "$rc" -eq 1
+reason=$(q "SELECT reason FROM run WHERE state='failed' ORDER BY id DESC LIMIT 1")
+check "hanging VM: reason has the timeout and the console" sh -c "echo \"\$1\" | grep -q 'within 25 s; console: .*cntb-test: this guest never says HELLO'" _ "$reason"
+stopped=1
+for _ in $(seq 1 50); do [ "$(grep -c 'vm h1v1 stopped' "$LOG")" -ge 2 ] && { stopped=0; break; }; sleep 0.1; done
+check "hanging VM stopped" test "$stopped" -eq 0
+check "no tap left after the hanging VM" test -z "$(ip -n "$NS" -o link | grep cntbvm || true)"
 
 "$BIN/cntb" testbed destroy "$NAME" >/dev/null
 check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
