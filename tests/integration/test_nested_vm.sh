@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_vm.sh — nested VMs end to end (docs/vm.md), with QEMU TCG: build the
+# test_nested_vm.sh — nested VMs end to end (docs/vm.md), with QEMU TCG: build the
 # guest image (testbed/vm/build-image, cached under build/vm), emulate one
 # host with one VM, run tcp_stream between two containers inside the VM
 # (network host and bridge, same-host), then assert: results stored with
@@ -9,17 +9,17 @@
 # changed sysctl left.  Two failure paths: a VM whose image directory is
 # missing (the run fails with the agent's message), and a VM whose /init
 # never starts the agent (the run fails after boot_timeout_s with the
-# console's last lines).  Usage: test_vm.sh BINDIR.  Exit 77 = skipped (not root, no
+# console's last lines).  Usage: test_nested_vm.sh BINDIR.  Exit 77 = skipped (not root, no
 # QEMU, no Debian kernel).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
 BIN=$(cd "$BIN" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "test_vm: skipped (needs root)"; exit 77; }
-command -v jq >/dev/null && command -v sqlite3 >/dev/null || { echo "test_vm: skipped (needs jq and sqlite3)"; exit 77; }
-[ -x /usr/bin/qemu-system-x86_64 ] || { echo "test_vm: skipped (no qemu-system-x86)"; exit 77; }
-ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || { echo "test_vm: skipped (no linux-image-amd64)"; exit 77; }
-[ -c /dev/net/tun ] || { echo "test_vm: skipped (no /dev/net/tun)"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "test_nested_vm: skipped (needs root)"; exit 77; }
+command -v jq >/dev/null && command -v sqlite3 >/dev/null || { echo "test_nested_vm: skipped (needs jq and sqlite3)"; exit 77; }
+[ -x /usr/bin/qemu-system-x86_64 ] || { echo "test_nested_vm: skipped (no qemu-system-x86)"; exit 77; }
+ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || { echo "test_nested_vm: skipped (no linux-image-amd64)"; exit 77; }
+[ -c /dev/net/tun ] || { echo "test_nested_vm: skipped (no /dev/net/tun)"; exit 77; }
 
 NAME="vm$(( $$ % 10000 ))"
 WORK=$(mktemp -d /tmp/cntb-vm.XXXXXX)
@@ -130,5 +130,5 @@ check "no tap left after the hanging VM" test -z "$(ip -n "$NS" -o link | grep c
 
 "$BIN/cntb" testbed destroy "$NAME" >/dev/null
 check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
-echo "test_vm: $PASS passed, $FAIL failed"
+echo "test_nested_vm: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
