@@ -6,7 +6,8 @@
  * machine's cores, so two runs at once would measure each other.  A run's
  * progress lives in `ctl_run_t`; every transition is written to the database
  * before the next message goes out, so a restarted controller knows where it
- * was.
+ * was.  A nesting=vm run leases the VMs of its hosts through ctl_vm.c
+ * (started on demand, reused for the batch, stopped at its end).
  */
 #include "ctl.h"
 

@@ -46,6 +46,10 @@
 
 #define VM_QEMU_DEFAULT "/usr/bin/qemu-system-x86_64"
 #define VM_STOP_MS 3000 /* SIGTERM grace before SIGKILL */
+/* KVM probe boot limit: a KVM guest reaches our /init in about 1 s; staying
+ * under the controller's 5 s agent-silence limit (CTL_AGENT_SILENCE_MS) keeps
+ * the agent, which probes inside its loop, from being dropped meanwhile. */
+#define VM_KVM_PROBE_MS 4000
 
 struct vm {
     char name[16];
@@ -430,7 +434,7 @@ vm_start(const vm_config_t *cfg, char *err)
 
     if (strcmp(accel, "tcg") == 0)
         snprintf(self->accel, sizeof self->accel, "tcg");
-    else if (vm_kvm_usable(qemu, cfg->image_dir, cfg->rundir, 8000, why) == 1)
+    else if (vm_kvm_usable(qemu, cfg->image_dir, cfg->rundir, VM_KVM_PROBE_MS, why) == 1)
         snprintf(self->accel, sizeof self->accel, "kvm");
     else if (strcmp(accel, "kvm") == 0) {
         snprintf(err, VM_ERR_MAX, "vm %s: KVM asked for but not usable: %s", cfg->name, why);
