@@ -1,6 +1,10 @@
 /*
  * ctl.c — the controller's loop, scheduler and run state machine (ctl.h).
  *
+ * Nested VMs: a nesting=vm run leases the VMs of its hosts through ctl_vm.c
+ * (started on demand by the parent's agent, reused for the batch, stopped at
+ * its end), then runs in them as on bare hosts.
+ *
  * Scheduling.  Every 200 ms tick: (1) queue entries that are due become
  * batches (the matrix text is expanded again, checked against this testbed,
  * its runs stored in execution order); (2) the unfinished batches are taken
@@ -24,6 +28,7 @@
  */
 #include "ctl.h"
 #include "ctl_auth.h"
+#include "ctl_vm.h"
 
 #include "ferr.h"
 #include "log.h"
@@ -106,6 +111,7 @@ typedef struct {
     zsock_t *agents_sock;
     zsock_t *cli_sock;
     ctl_auth_t *auth;           /* owns agents_sock (ctl_auth.h) */
+    ctl_vm_t *vms;              /* nested VMs (ctl_vm.h) */
     zloop_t *loop;
     int nagents;
     ctl_agent_t agents[CTL_AGENTS_MAX];
@@ -146,6 +152,20 @@ static void
 send_to(ctl_t *self, const char *host, msg_type_t type, json_t *body)
 {
     proto_send(self->agents_sock, host, type, body);
+}
+
+/* ctl_vm_send_fn and the connectivity question of ctl_vm_lease. */
+static void
+vm_send(void *arg, const char *host, msg_type_t type, json_t *body)
+{
+    send_to(arg, host, type, body);
+}
+
+static bool
+vm_agent_connected(void *arg, const char *host)
+{
+    ctl_agent_t *a = agent_find(arg, host);
+    return a && a->connected;
 }
 
 static ctl_run_t *
@@ -285,6 +305,7 @@ batch_maybe_finish(ctl_t *self, int64_t batch)
     sqlite3_finalize(st);
     if (left != 0)
         return;
+    ctl_vm_batch_end(self->vms, batch); /* its VMs are not reused by another batch */
     store_batch_set_state(self->store, batch, state);
     log_info("batch %" PRId64 " %s", batch, state);
     for (int i = 0; i < CTL_BATCHES_MAX; i++)
@@ -580,12 +601,33 @@ step_leasing(ctl_t *self, ctl_run_t *r)
 {
     const char *traffic = json_string_value(json_object_get(r->params, "traffic")) ?: "?";
     const char *nesting = json_string_value(json_object_get(r->params, "nesting")) ?: "bare";
-    if (strcmp(nesting, "bare") != 0) {
-        snprintf(r->reason, sizeof r->reason, "nesting %s is not supported yet", nesting);
+    bool vm = strcmp(nesting, "vm") == 0;
+    if (strcmp(nesting, "bare") != 0 && !vm) {
+        snprintf(r->reason, sizeof r->reason, "nesting %s is not supported", nesting);
         run_finish(self, r, "skipped");
         return;
     }
     bool cross = r->nhosts == 2;
+    /* nesting vm: the containers go into a VM on each leased host (ctl_vm.c starts it
+     * on demand and reuses it for the batch); both hosts' VMs boot at once. */
+    bool vm_wait = false;
+    for (int i = 0; vm && i < r->nhosts; i++) {
+        const testbed_host_t *parent = &self->testbed->hosts[r->host_idx[i]];
+        char name[32], addr[16];
+        switch (ctl_vm_lease(self->vms, r->batch->id, parent->name, now_ms(), vm_agent_connected,
+                             self, name, addr, r->reason, sizeof r->reason)) {
+        case CTL_VM_READY: break;
+        case CTL_VM_WAIT: vm_wait = true; continue;
+        case CTL_VM_NONE: run_finish(self, r, "skipped"); return;
+        default: run_finish(self, r, "failed"); return;
+        }
+        snprintf(r->hosts[i], sizeof r->hosts[i], "%s", name);
+        snprintf(r->peer_addr[1 - i], 16, "%s", addr);
+    }
+    if (vm_wait)
+        return;
+    if (vm && !cross)
+        snprintf(r->hosts[1], sizeof r->hosts[1], "%s", r->hosts[0]);
     for (int i = 0; i < r->nhosts; i++) {
         ctl_agent_t *a = agent_find(self, r->hosts[i]);
         if (!a || !a->connected) {
@@ -730,6 +772,8 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         run_finish(self, r, r->skipped && !r->failed ? "skipped"
                             : r->failed || !r->result_stored ? "failed" : "done");
         return;
+    case MSG_VM_STARTED:
+    case MSG_VM_STOPPED: ctl_vm_on_message(self->vms, host, type, b); return;
     case MSG_ERROR: {
         const char *m = json_string_value(json_object_get(b, "message"));
         const char *stage = json_string_value(json_object_get(b, "stage")) ?: "?";
@@ -974,6 +1018,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         json_decref(a->meta);
         a->caps = json_incref(json_object_get(b, "capabilities"));
         a->meta = json_incref(json_object_get(b, "meta"));
+        ctl_vm_on_hello(self->vms, host, a->kind, json_string_value(json_object_get(b, "parent")));
         json_t *welcome = json_pack("{s:i, s:s, s:i}", "proto", PROTO_VERSION, "testbed",
                                     self->testbed->name, "heartbeat_ms", CTL_HEARTBEAT_MS);
         if (self->testbed->kv_count > 0) { /* the KV store overlay agents program from */
@@ -1302,6 +1347,11 @@ ctl_run(const ctl_config_t *cfg)
     int requeued = store_requeue_interrupted(self.store);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
+    self.vms = ctl_vm_new(self.testbed, vm_send, &self);
+    if (!self.vms) {
+        rc = 3;
+        goto out;
+    }
     self.auth = ctl_auth_new(self.testbed, &self.agents_sock, err, sizeof err);
     if (!self.auth) {
         log_error("%s", err);
@@ -1332,12 +1382,14 @@ ctl_run(const ctl_config_t *cfg)
     }
     for (int i = 0; i < CTL_BATCHES_MAX; i++)
         batch_forget(&self.batches[i]);
+    ctl_vm_stop_all(self.vms, "controller stopped");
     log_info("controller stopped");
     rc = 0;
 out:
     zloop_destroy(&self.loop);
     zsock_destroy(&self.cli_sock);
     ctl_auth_destroy(&self.auth); /* and agents_sock */
+    ctl_vm_destroy(&self.vms);
     self.agents_sock = NULL;
     for (int i = 0; i < self.nagents; i++) {
         json_decref(self.agents[i].caps);

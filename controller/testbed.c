@@ -137,17 +137,23 @@ get_ipv4(const vctx_t *c, const json_t *v, const char *path, char out[16])
 }
 
 static int
-get_port(const vctx_t *c, const json_t *v, const char *path, int *out)
+get_int_range(const vctx_t *c, const json_t *v, const char *path, int lo, int hi, int *out)
 {
     if (!json_is_integer(v))
         return wrong_type(c, path, "an integer", v);
-    if (json_integer_value(v) < 1 || json_integer_value(v) > 65535) {
-        ferr_set(c->err, c->file, c->text, c->len, path, "must be between 1 and 65535 (got %lld)",
-                 (long long)json_integer_value(v));
+    if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        ferr_set(c->err, c->file, c->text, c->len, path, "must be between %d and %d (got %lld)",
+                 lo, hi, (long long)json_integer_value(v));
         return -1;
     }
     *out = (int)json_integer_value(v);
     return 0;
+}
+
+static int
+get_port(const vctx_t *c, const json_t *v, const char *path, int *out)
+{
+    return get_int_range(c, v, path, 1, 65535, out);
 }
 
 static int
@@ -307,6 +313,21 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
             if (!chars_ok(s, sizeof h->parent - 1, false))
                 return fail_at(c, path, "must match [A-Za-z0-9_.-]{1,31}");
             snprintf(h->parent, sizeof h->parent, "%s", s);
+        } else if (strcmp(key, "vcpus") == 0) {
+            if (get_int_range(c, v, path, 1, 64, &h->vcpus) < 0)
+                return -1;
+        } else if (strcmp(key, "memory_mb") == 0) {
+            if (get_int_range(c, v, path, 128, 65536, &h->memory_mb) < 0)
+                return -1;
+        } else if (strcmp(key, "boot_timeout_s") == 0) {
+            if (get_int_range(c, v, path, 5, 3600, &h->boot_timeout_s) < 0)
+                return -1;
+        } else if (strcmp(key, "image") == 0) {
+            if (get_string(c, v, path, &s) < 0)
+                return -1;
+            if (s[0] != '/' || strlen(s) >= sizeof h->image || strpbrk(s, ", =\t\n\"'"))
+                return fail_at(c, path, "must be an absolute path without , = quotes or spaces");
+            snprintf(h->image, sizeof h->image, "%s", s);
         } else if (strcmp(key, "ssh") == 0) {
             if (check_ssh(c, v, hpath, h) < 0)
                 return -1;
@@ -317,10 +338,26 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
     if (!need(c, host, hpath, "name") || !need(c, host, hpath, "kind") ||
         !need(c, host, hpath, "address"))
         return -1;
-    if (strcmp(h->kind, "vm") != 0 && h->parent[0]) {
-        path_key(path, hpath, "parent");
-        return fail_at(c, path, "only a vm has a parent");
+    if (strcmp(h->kind, "vm") != 0) {
+        const char *vmkey = h->parent[0] ? "parent" : json_object_get(host, "vcpus") ? "vcpus"
+                            : json_object_get(host, "memory_mb") ? "memory_mb"
+                            : h->image[0] ? "image" : h->boot_timeout_s ? "boot_timeout_s" : NULL;
+        if (vmkey) {
+            path_key(path, hpath, vmkey);
+            return fail_at(c, path, "only a vm has a parent, vcpus, memory_mb, image or boot_timeout_s");
+        }
+        return 0;
     }
+    if (strlen(h->name) > 8) { /* its tap on the parent is "cntbvm-NAME", <= 15 bytes */
+        path_key(path, hpath, "name");
+        return fail_at(c, path, "a vm's name is at most 8 bytes");
+    }
+    if (!h->vcpus)
+        h->vcpus = 1;
+    if (!h->memory_mb)
+        h->memory_mb = 384;
+    if (!h->boot_timeout_s)
+        h->boot_timeout_s = 120;
     return 0;
 }
 
@@ -560,6 +597,15 @@ testbed_to_json(const testbed_t *self)
             bad |= json_object_set_new(o, "netns", json_string(h->netns));
         if (h->parent[0])
             bad |= json_object_set_new(o, "parent", json_string(h->parent));
+        if (strcmp(h->kind, "vm") == 0) {
+            bad |= json_object_set_new(o, "vcpus", json_integer(h->vcpus ? h->vcpus : 1));
+            bad |= json_object_set_new(o, "memory_mb",
+                                       json_integer(h->memory_mb ? h->memory_mb : 384));
+            bad |= json_object_set_new(o, "boot_timeout_s",
+                                       json_integer(h->boot_timeout_s ? h->boot_timeout_s : 120));
+        }
+        if (h->image[0])
+            bad |= json_object_set_new(o, "image", json_string(h->image));
         bad |= json_object_set_new(o, "ssh", json_pack("{s:s, s:i}", "user", h->ssh_user,
                                                        "port", h->ssh_port));
         bad |= json_array_append_new(hosts, o);

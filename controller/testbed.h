@@ -15,6 +15,9 @@
  *       { "name": "h1", "kind": "bare-metal", "address": "198.18.7.1",
  *         "netns": "cntb-lab-h1",                     optional (emulated hosts)
  *         "parent": "h1",                             required for kind vm only
+ *         "vcpus": 1, "memory_mb": 384,               vm only, defaults shown (1..64, 128..65536 MiB)
+ *         "image": "/srv/cntb/vm",                    vm only: dir with vmlinuz, initrd.img on the parent
+ *         "boot_timeout_s": 120,                      vm only: QEMU start to HELLO, 5..3600 s
  *         "ssh": { "user": "root", "port": 22 } }     optional, defaults shown
  *     ]
  *   }
@@ -22,6 +25,7 @@
  * dotted quads; ports 1..65535; 1..1024 hosts.  Paths ("keys", "ssh") match
  * [A-Za-z0-9_./-]{1,255} and do not contain ".."; relative ones resolve
  * against the directory of the testbed file (testbed_t.*_path).
+ * A vm's name is at most 8 bytes (its tap device on the parent is "cntbvm-NAME").
  */
 #ifndef CNTB_TESTBED_H
 #define CNTB_TESTBED_H
@@ -35,6 +39,10 @@ typedef struct {
     char address[16];     /* IPv4 underlay address, dotted quad */
     char netns[64];       /* emulated host's namespace, "" for a real host */
     char parent[32];      /* vm only: the host it runs on */
+    int vcpus;            /* vm only: virtual CPUs, 1..64 (default 1) */
+    int memory_mb;        /* vm only: guest memory, MiB, 128..65536 (default 384) */
+    char image[256];      /* vm only: image directory on the parent, "" = the agent's default */
+    int boot_timeout_s;   /* vm only: seconds from QEMU's start to the VM agent's HELLO (default 120) */
     char ssh_user[32];    /* default "root" */
     int ssh_port;         /* default 22 */
 } testbed_host_t;

@@ -20,6 +20,10 @@
  * its server's address: a TCP connect from inside the client's namespace to
  * a port nobody listens on, which an RST (ECONNREFUSED) or an accept
  * answers only once links, addresses and neighbours work end to end.
+ *
+ * A host agent also starts and stops nested VMs on VM_START / VM_STOP
+ * (vm.h); the 1 s timer notices a QEMU that exited by itself and reports it
+ * with VM_STOPPED.
  */
 #include "agent.h"
 #include "agent_auth.h"
@@ -32,6 +36,7 @@
 #include "netkind.h"
 #include "nl.h"
 #include "proto.h"
+#include "vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,12 +46,14 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define AGENT_RUNS_MAX 32
+#define AGENT_VMS_MAX 8
 #define AGENT_SILENCE_MS 5000   /* controller silent this long: say HELLO again */
 #define AGENT_RESEND_MS 2000    /* unacknowledged RESULT re-sent this often */
 #define AGENT_PIPE_MS 20        /* traffic process pipes drained this often */
@@ -85,7 +92,14 @@ typedef struct {
 } agent_run_t;
 
 typedef struct {
+    char name[16];            /* "" = free slot */
+    vm_t *vm;                 /* owned */
+    int vcpus, memory_mb;
+} agent_vm_t;
+
+typedef struct {
     const agent_config_t *cfg;
+    agent_vm_t vms[AGENT_VMS_MAX];
     zsock_t *sock;
     zloop_t *loop;
     char testbed[8];
@@ -173,14 +187,39 @@ capabilities(void)
     return json_incref(cached);
 }
 
+/* Kind vm: {accel, vcpus, memory_mb, parent} as the guest knows them (fresh), else NULL. */
+static json_t *
+vm_self_info(agent_t *self)
+{
+    const agent_config_t *c = self->cfg;
+    if (strcmp(c->kind, "vm") != 0)
+        return NULL;
+    json_t *o = json_object();
+    if (c->vm_accel && c->vm_accel[0])
+        json_object_set_new(o, "accel", json_string(c->vm_accel));
+    if (c->vm_vcpus > 0)
+        json_object_set_new(o, "vcpus", json_integer(c->vm_vcpus));
+    if (c->vm_memory_mb > 0)
+        json_object_set_new(o, "memory_mb", json_integer(c->vm_memory_mb));
+    if (c->parent && c->parent[0])
+        json_object_set_new(o, "parent", json_string(c->parent));
+    return o;
+}
+
 static void
 send_hello(agent_t *self)
 {
     json_t *meta = agent_meta_snapshot(self->cfg->underlay_if) ?: json_object();
     json_object_set_new(meta, "pid", json_integer((int) getpid())); /* cntb deploy waits for this agent */
+    json_t *vm = vm_self_info(self);
+    if (vm)
+        json_object_set(meta, "vm", vm);
     json_t *b = json_pack("{s:i, s:s, s:s, s:o, s:o}", "proto", PROTO_VERSION, "host",
                           self->cfg->host, "kind", self->cfg->kind, "capabilities",
                           capabilities(), "meta", meta);
+    if (self->cfg->parent && self->cfg->parent[0])
+        json_object_set_new(b, "parent", json_string(self->cfg->parent));
+    json_decref(vm);
     proto_send(self->sock, NULL, MSG_HELLO, b);
 }
 
@@ -443,6 +482,9 @@ on_client_out(agent_t *self, agent_run_t *r, int i)
     if (r->ctx.convergence_ms > 0)
         json_object_set_new(json_object_get(sum, "metrics"), "convergence_ms",
                             json_real(r->ctx.convergence_ms));
+    json_t *vm = vm_self_info(self);
+    if (vm)
+        json_object_set_new(sum, "vm", vm);
     json_decref(r->result);
     r->result_seq = 1;
     r->result = json_pack("{s:I, s:i, s:s, s:o}", "run", (json_int_t) r->run, "seq",
@@ -883,6 +925,134 @@ handle_teardown(agent_t *self, json_t *b)
                json_pack("{s:I, s:s}", "run", (json_int_t) run, "leaks", leaks));
 }
 
+/* ---- nested VMs (vm.h) ---------------------------------------------------- */
+
+static agent_vm_t *
+vm_slot(agent_t *self, const char *name, bool create)
+{
+    for (int i = 0; i < AGENT_VMS_MAX; i++)
+        if (self->vms[i].name[0] && strcmp(self->vms[i].name, name) == 0)
+            return &self->vms[i];
+    if (!create)
+        return NULL;
+    for (int i = 0; i < AGENT_VMS_MAX; i++)
+        if (!self->vms[i].name[0]) {
+            memset(&self->vms[i], 0, sizeof self->vms[i]);
+            snprintf(self->vms[i].name, sizeof self->vms[i].name, "%s", name);
+            return &self->vms[i];
+        }
+    return NULL;
+}
+
+static void
+send_vm_stopped(agent_t *self, const char *name, const char *console, int status)
+{
+    proto_send(self->sock, NULL, MSG_VM_STOPPED,
+               json_pack("{s:s, s:s%, s:i}", "vm", name, "console", console,
+                         strlen(console) > 4096 ? (size_t) 4096 : strlen(console), "status",
+                         status < -1 ? -1 : status > 65535 ? 65535 : status));
+}
+
+/* Stops a VM slot and frees it; console tail into console (len bytes). */
+static int
+vm_slot_stop(agent_vm_t *v, char *console, size_t len)
+{
+    int status = vm_stop(&v->vm, console, len);
+    v->name[0] = '\0';
+    return status;
+}
+
+static void
+handle_vm_start(agent_t *self, json_t *b)
+{
+    const char *name = json_string_value(json_object_get(b, "vm"));
+    if (!vm_name_valid(name)) {
+        send_error(self, 0, "vm", "VM_START: $.vm: invalid VM name");
+        return;
+    }
+    agent_vm_t *v = vm_slot(self, name, false);
+    if (v && vm_running(v->vm, NULL)) { /* repeated: answer again */
+        proto_send(self->sock, NULL, MSG_VM_STARTED,
+                   json_pack("{s:s, s:s, s:i, s:i, s:i}", "vm", name, "accel", vm_accel(v->vm),
+                             "vcpus", v->vcpus, "memory_mb", v->memory_mb, "pid",
+                             (int) vm_pid(v->vm)));
+        return;
+    }
+    if (v) { /* it exited: collect it first */
+        char console[VM_CONSOLE_MAX];
+        int st = vm_slot_stop(v, console, sizeof console);
+        send_vm_stopped(self, name, console, st);
+    }
+    v = vm_slot(self, name, true);
+    if (!v) {
+        send_vm_stopped(self, name, "QEMU not started: too many VMs on this host", -1);
+        return;
+    }
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof rundir, "/run/cntb/%s", self->testbed[0] ? self->testbed : "agent");
+    const char *image = json_string_value(json_object_get(b, "image"));
+    vm_config_t c = {
+        .name = name,
+        .parent = self->cfg->host,
+        .address = json_string_value(json_object_get(b, "address")),
+        .prefix = (int) json_integer_value(json_object_get(b, "prefix")),
+        .controller = self->cfg->endpoint,
+        .vcpus = (int) json_integer_value(json_object_get(b, "vcpus")),
+        .memory_mb = (int) json_integer_value(json_object_get(b, "memory_mb")),
+        .image_dir = image ? image : self->cfg->vm_image,
+        .underlay_if = self->cfg->underlay_if,
+        .rundir = rundir,
+        .accel = self->cfg->accel,
+    };
+    char err[VM_ERR_MAX], msg[VM_ERR_MAX + 32];
+    v->vm = vm_start(&c, err);
+    if (!v->vm) {
+        v->name[0] = '\0';
+        snprintf(msg, sizeof msg, "QEMU not started: %s", err);
+        log_warn("vm %s: %s", name, msg);
+        send_vm_stopped(self, name, msg, -1);
+        return;
+    }
+    v->vcpus = c.vcpus;
+    v->memory_mb = c.memory_mb;
+    proto_send(self->sock, NULL, MSG_VM_STARTED,
+               json_pack("{s:s, s:s, s:i, s:i, s:i}", "vm", name, "accel", vm_accel(v->vm),
+                         "vcpus", v->vcpus, "memory_mb", v->memory_mb, "pid",
+                         (int) vm_pid(v->vm)));
+}
+
+static void
+handle_vm_stop(agent_t *self, json_t *b)
+{
+    const char *name = json_string_value(json_object_get(b, "vm"));
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    agent_vm_t *v = vm_slot(self, name, false);
+    char console[VM_CONSOLE_MAX] = "";
+    int status = -1;
+    if (v) {
+        log_info("vm %s: stopping%s%s", name, reason ? ": " : "", reason ? reason : "");
+        status = vm_slot_stop(v, console, sizeof console);
+    }
+    send_vm_stopped(self, name, console, status);
+}
+
+/* Every tick: a QEMU that exited by itself is collected and reported. */
+static void
+vms_check(agent_t *self)
+{
+    for (int i = 0; i < AGENT_VMS_MAX; i++) {
+        agent_vm_t *v = &self->vms[i];
+        int status;
+        if (!v->name[0] || vm_running(v->vm, &status))
+            continue;
+        char name[16], console[VM_CONSOLE_MAX];
+        snprintf(name, sizeof name, "%s", v->name);
+        vm_slot_stop(v, console, sizeof console);
+        log_warn("vm %s: QEMU exited (status %d): %s", name, status, console);
+        send_vm_stopped(self, name, console, status);
+    }
+}
+
 static int
 on_controller(zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -931,6 +1101,8 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
     case MSG_SETUP: handle_setup(self, b); break;
     case MSG_START: handle_start(self, b); break;
     case MSG_TEARDOWN: handle_teardown(self, b); break;
+    case MSG_VM_START: handle_vm_start(self, b); break;
+    case MSG_VM_STOP: handle_vm_stop(self, b); break;
     case MSG_RESULT_ACK: {
         agent_run_t *r = run_find(self, json_integer_value(json_object_get(b, "run")), false);
         if (r && r->result && json_integer_value(json_object_get(b, "seq")) == r->result_seq) {
@@ -967,6 +1139,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     agent_t *self = arg;
     int64_t now = now_ms();
+    vms_check(self);
     if (!self->welcomed || now - self->last_heard_ms > AGENT_SILENCE_MS) {
         if (self->welcomed)
             log_warn("controller silent for %lld ms: saying HELLO again",
@@ -1039,6 +1212,11 @@ agent_run(const agent_config_t *cfg)
             run_teardown(&self, &self.runs[i], leaks, sizeof leaks);
             json_decref(self.runs[i].result);
             self.runs[i].used = false;
+        }
+    for (int i = 0; i < AGENT_VMS_MAX; i++)
+        if (self.vms[i].name[0]) {
+            char console[VM_CONSOLE_MAX];
+            vm_slot_stop(&self.vms[i], console, sizeof console);
         }
     ret = 0;
 out:

@@ -21,6 +21,14 @@ typedef struct {
     const char *traffic_path; /* path of cntb-traffic */
     const char *cert_path;    /* own CURVE certificate (agent_auth.h), NULL = no CURVE */
     const char *controller_cert_path; /* the controller's public certificate */
+    /* kind vm: what the guest reports about itself (from its kernel command line) */
+    const char *parent;       /* the host the VM runs on, NULL for bare metal */
+    const char *vm_accel;     /* "kvm" or "tcg", NULL when unknown */
+    int vm_vcpus;             /* 0 when unknown */
+    int vm_memory_mb;         /* MiB, 0 when unknown */
+    /* hosts that start VMs (VM_START, vm.h) */
+    const char *vm_image;     /* directory with vmlinuz and initrd.img */
+    const char *accel;        /* "auto", "kvm" or "tcg" */
 } agent_config_t;
 
 /*

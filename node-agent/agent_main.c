@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ usage(FILE *f)
             "                  [--cert FILE --controller-cert FILE]\n"
             "                  [--daemon --log FILE --pidfile FILE]\n"
             "       cntb-agent --stop --pidfile FILE | --status --pidfile FILE\n"
+            "                  [--vm-image DIR] [--accel auto|kvm|tcg]\n"
+            "                  [--parent HOST --vm-accel kvm|tcg --vm-vcpus N --vm-memory MIB]\n"
             "Runs the node agent: connects to the controller and executes the steps of runs.\n"
             "  --controller  the controller's agent endpoint\n"
             "  --host        this host's name in the testbed ([A-Za-z0-9_.-], <= 31 bytes)\n"
@@ -36,6 +39,14 @@ usage(FILE *f)
             "  --daemon      detach (own session), log to --log, pid to --pidfile\n"
             "  --stop        stop the agent of --pidfile (SIGTERM, then SIGKILL after 10 s)\n"
             "  --status      exit 0 when the agent of --pidfile runs, 1 when not\n"
+            "  --vm-image    directory with the nested VMs' vmlinuz and initrd.img\n"
+            "                (default: ../vm beside this program, where testbed/vm/build-image\n"
+            "                puts them)\n"
+            "  --accel       accelerator of the VMs this host starts: auto (default: KVM\n"
+            "                when a probe boot succeeds, else TCG), kvm or tcg\n"
+            "  --parent, --vm-accel, --vm-vcpus, --vm-memory\n"
+            "                kind vm only: the host the VM runs on and its shape, reported\n"
+            "                in HELLO and in every result (the VM's /init passes them)\n"
             "Stops on SIGTERM or SIGINT after tearing down every run it holds.\n");
 }
 
@@ -50,10 +61,13 @@ main(int argc, char **argv)
         { "daemon", no_argument, NULL, 'D' },           { "log", required_argument, NULL, 'l' },
         { "pidfile", required_argument, NULL, 'p' },    { "stop", no_argument, NULL, 'x' },
         { "status", no_argument, NULL, 's' },
+        { "vm-image", required_argument, NULL, 'I' },   { "accel", required_argument, NULL, 'A' },
+        { "parent", required_argument, NULL, 'P' },     { "vm-accel", required_argument, NULL, 'X' },
+        { "vm-vcpus", required_argument, NULL, 'n' },   { "vm-memory", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 }
     };
-    agent_config_t cfg = { .kind = "bare-metal", .underlay_if = "eth0" };
-    static char traffic[PATH_MAX];
+    agent_config_t cfg = { .kind = "bare-metal", .underlay_if = "eth0", .accel = "auto" };
+    static char traffic[PATH_MAX], vmimage[PATH_MAX];
     const char *logfile = NULL, *pidfile = NULL;
     bool daemon = false, stop = false, status = false;
     int c;
@@ -72,6 +86,25 @@ main(int argc, char **argv)
         case 'p': pidfile = optarg; break;
         case 'x': stop = true; break;
         case 's': status = true; break;
+        case 'I': cfg.vm_image = optarg; break;
+        case 'A': cfg.accel = optarg; break;
+        case 'P': cfg.parent = optarg[0] ? optarg : NULL; break;
+        case 'X': cfg.vm_accel = optarg[0] ? optarg : NULL; break;
+        case 'n':
+        case 'm': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0 || v > (c == 'n' ? 256 : 1048576)) {
+                fprintf(stderr, "cntb-agent: --%s: must be an integer 0..%d (got \"%s\")\n",
+                        c == 'n' ? "vm-vcpus" : "vm-memory", c == 'n' ? 256 : 1048576, optarg);
+                return 2;
+            }
+            if (c == 'n')
+                cfg.vm_vcpus = (int) v;
+            else
+                cfg.vm_memory_mb = (int) v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -109,6 +142,32 @@ main(int argc, char **argv)
     if (strcmp(cfg.kind, "bare-metal") != 0 && strcmp(cfg.kind, "vm") != 0) {
         fprintf(stderr, "cntb-agent: --kind: must be bare-metal or vm\n");
         return 2;
+    }
+    if (strcmp(cfg.accel, "auto") != 0 && strcmp(cfg.accel, "kvm") != 0 &&
+        strcmp(cfg.accel, "tcg") != 0) {
+        fprintf(stderr, "cntb-agent: --accel: must be auto, kvm or tcg\n");
+        return 2;
+    }
+    if ((cfg.parent && (!netns_name_valid(cfg.parent) || strlen(cfg.parent) > 31)) ||
+        (cfg.vm_accel && strcmp(cfg.vm_accel, "kvm") != 0 && strcmp(cfg.vm_accel, "tcg") != 0) ||
+        cfg.vm_vcpus < 0 || cfg.vm_vcpus > 64 || cfg.vm_memory_mb < 0 ||
+        cfg.vm_memory_mb > 65536) {
+        fprintf(stderr, "cntb-agent: --parent, --vm-accel, --vm-vcpus or --vm-memory invalid\n");
+        return 2;
+    }
+    if (!cfg.vm_image) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            snprintf(vmimage, sizeof vmimage, "%s/../vm", dirname(self));
+            char *real = realpath(vmimage, NULL);
+            if (real) {
+                snprintf(vmimage, sizeof vmimage, "%s", real);
+                free(real);
+            }
+            cfg.vm_image = vmimage;
+        }
     }
     if (!cfg.traffic_path) {
         char self[PATH_MAX];

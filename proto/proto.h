@@ -10,7 +10,7 @@
  * schemas/msg/<NAME>.schema.json follow from them (docs/protocol.md).
  *
  *   message      sender      fields (* = required)
- *   HELLO        agent       *proto *host *kind *capabilities meta
+ *   HELLO        agent       *proto *host *kind *capabilities meta parent
  *   WELCOME      controller  *proto *testbed *heartbeat_ms
  *   HEARTBEAT    both        (none)
  *   SETUP        controller  *run *network *placement *client *server peer_addr params
@@ -21,6 +21,10 @@
  *   RESULT_ACK   controller  *run *seq
  *   TEARDOWN     controller  *run
  *   TEARDOWN_OK  agent       *run *leaks
+ *   VM_START     controller  *vm *address *prefix *vcpus *memory_mb image
+ *   VM_STARTED   agent       *vm *accel *vcpus *memory_mb pid
+ *   VM_STOP      controller  *vm reason
+ *   VM_STOPPED   agent       *vm *console status
  *   ERROR        both        *message run stage
  *
  * The version travels in HELLO and WELCOME; a controller refuses an agent
@@ -51,6 +55,10 @@ typedef enum {
     MSG_RESULT_ACK,
     MSG_TEARDOWN,
     MSG_TEARDOWN_OK,
+    MSG_VM_START,
+    MSG_VM_STARTED,
+    MSG_VM_STOP,
+    MSG_VM_STOPPED,
     MSG_ERROR,
     MSG_COUNT
 } msg_type_t;

@@ -81,7 +81,8 @@ int cmd_queue(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 
 /* Helpers the demo reuses. */
-int testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len);
+int testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char *out_file,
+                    size_t len);
 int testbed_destroy_all(const char *name);
 int controller_start(const char *testbed_file, const char *db);
 int controller_stop(const char *name);

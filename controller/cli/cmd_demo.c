@@ -73,7 +73,7 @@ cmd_demo(int argc, char **argv)
     int64_t batch = 0;
     printf("== 1/5 emulating testbed %s: 2 hosts made of network namespaces\n", name);
     fflush(stdout);
-    rc = testbed_emulate(name, 2, NULL, tbfile, sizeof tbfile);
+    rc = testbed_emulate(name, 2, 0, NULL, tbfile, sizeof tbfile);
     if (rc)
         goto out;
     printf("== 2/5 starting the controller\n");

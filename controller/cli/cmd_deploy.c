@@ -73,6 +73,7 @@ typedef struct {
     const char *step;        /* failed step, NULL = ok */
     char msg[512];
     char outcome[160];
+    bool skip;               /* kind vm: its agent boots with the VM (docs/vm.md) */
     long pid;                /* agent pid on the host, 0 = unknown */
 } deploy_job_t;
 
@@ -542,6 +543,11 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
         j->agent_bin = agent;
         j->traffic_bin = traffic;
         snprintf(j->dir, sizeof j->dir, "%s/%s/%s", DEPLOY_ROOT, tb->name, j->h->name);
+        if (strcmp(j->h->kind, "vm") == 0) { /* the parent's agent starts it on demand */
+            j->skip = true;
+            snprintf(j->outcome, sizeof j->outcome, "vm: its agent boots with it (started on demand)");
+            continue;
+        }
         if (!remote_cmd_token_ok(j->dir) || !remote_cmd_token_ok(j->h->address) || !remote_cmd_token_ok(j->h->kind) ||
             !remote_cmd_token_ok(j->h->name)) {
             fail(j, "start", "refusing a value that is not a safe command token");
@@ -572,7 +578,7 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
         int end = base + DEPLOY_PARALLEL < tb->host_count ? base + DEPLOY_PARALLEL : tb->host_count;
         for (int i = base; i < end; i++) {
             started[i] = false;
-            if (jobs[i].step)
+            if (jobs[i].step || jobs[i].skip)
                 continue;
             if (pthread_create(&threads[i], NULL, deploy_host, &jobs[i]) == 0)
                 started[i] = true;

@@ -132,7 +132,8 @@ etcd_start(const char *name, int octet, char *url, size_t len)
 }
 
 int
-testbed_emulate(const char *name, int hosts, const char *out_path, char *out_file, size_t len)
+testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char *out_file,
+                size_t len)
 {
     char err[FERR_MAX];
     if (!name_valid(name)) {
@@ -141,6 +142,11 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
     }
     if (hosts < 1 || hosts > 99) {
         cli_error("--hosts: must be between 1 and 99 (got %d)", hosts);
+        return EXIT_USAGE;
+    }
+    if (vms < 0 || vms > 9 || hosts * vms > 150) {
+        cli_error("--vms-per-host: must be between 0 and 9, at most 150 VMs in all (got %d x %d)",
+                  hosts, vms);
         return EXIT_USAGE;
     }
     int rc = cli_need_root("testbed emulate");
@@ -172,8 +178,8 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
     tb.emulated = true;
     snprintf(tb.ctl_address, sizeof tb.ctl_address, "198.18.%d.254", octet);
     tb.ctl_port = 7700 + octet;
-    tb.host_count = hosts;
-    tb.hosts = calloc((size_t) hosts, sizeof *tb.hosts);
+    tb.host_count = hosts + hosts * vms;
+    tb.hosts = calloc((size_t) tb.host_count, sizeof *tb.hosts);
     if (!tb.hosts)
         return EXIT_ENV;
     for (int i = 0; i < hosts; i++) {
@@ -184,6 +190,26 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
         snprintf(h->netns, sizeof h->netns, "cntb-%s-h%d", name, i + 1);
         snprintf(h->ssh_user, sizeof h->ssh_user, "root");
         h->ssh_port = 22;
+        /* VM j of host i: h<i>v<j> at 198.18.X.(100 + (i-1)*K + j), reached through the host. */
+        for (int j = 0; j < vms; j++) {
+            testbed_host_t *v = &tb.hosts[hosts + i * vms + j];
+            snprintf(v->name, sizeof v->name, "h%dv%d", i + 1, j + 1);
+            snprintf(v->kind, sizeof v->kind, "vm");
+            snprintf(v->parent, sizeof v->parent, "h%d", i + 1);
+            snprintf(v->address, sizeof v->address, "198.18.%d.%d", octet, 100 + i * vms + j + 1);
+            snprintf(v->ssh_user, sizeof v->ssh_user, "root");
+            v->ssh_port = 22;
+            v->vcpus = 1;
+            v->memory_mb = 384;
+            v->boot_timeout_s = 120;
+            /* The emulated hosts share this machine's files: the image that
+             * testbed/vm/build-image writes beside the build's bin/. */
+            char img[PATH_MAX];
+            snprintf(img, sizeof img, "%s/../vm", cli_bindir());
+            char *real = realpath(img, NULL);
+            snprintf(v->image, sizeof v->image, "%s", real ? real : img);
+            free(real);
+        }
     }
     char path[PATH_MAX];
     if (out_path)
@@ -218,9 +244,9 @@ testbed_emulate(const char *name, int hosts, const char *out_path, char *out_fil
         return rc;
     if (out_file)
         snprintf(out_file, len, "%s", path);
-    printf("testbed %s: %d hosts on 198.18.%d.0/24 (sshd on each), controller at "
+    printf("testbed %s: %d hosts (%d VMs) on 198.18.%d.0/24 (sshd on each), controller at "
            "198.18.%d.254:%d, etcd at %s; keys in %s.keys; wrote %s\n",
-           name, hosts, octet, octet, 7700 + octet, kv_url, name, path);
+           name, hosts, hosts * vms, octet, octet, 7700 + octet, kv_url, name, path);
     return 0;
 }
 
@@ -335,7 +361,10 @@ testbed_check(const char *file)
                                                                        : "disconnected";
         }
         bool nsok = !h->netns[0] || netns_exists(h->netns);
-        if (!nsok || strcmp(state, "connected") != 0)
+        bool vm = strcmp(h->kind, "vm") == 0;
+        if (vm && strcmp(state, "connected") != 0)
+            state = "started on demand"; /* by its parent, for the runs that need it */
+        else if (!nsok || strcmp(state, "connected") != 0)
             missing++;
         printf("%-12s %-11s %-16s %-26s %s\n", h->name, h->kind, h->address,
                h->netns[0] ? (nsok ? h->netns : "(namespace missing)") : "-", state);
@@ -348,7 +377,7 @@ testbed_check(const char *file)
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: cntb testbed emulate --name NAME --hosts N [--out FILE]\n"
+    fprintf(f, "usage: cntb testbed emulate --name NAME --hosts N [--vms-per-host K] [--out FILE]\n"
                "       cntb testbed destroy NAME\n"
                "       cntb testbed check FILE\n"
                "emulate  makes N hosts (namespaces cntb-NAME-h1..hN) on a bridge cntb-NAME-br,\n"
@@ -356,6 +385,9 @@ usage(FILE *f)
                "         starts etcd on 198.18.X.254:(23000+X) (the KV store of network overlay,\n"
                "         data in /run/cntb/NAME/etcd); running it again is harmless.\n"
                "         NAME: [a-z0-9]{1,6}; N: 1..99.\n"
+               "         --vms-per-host K (0..9) adds K hosts of kind vm per host, h<i>v<j> at\n"
+               "         198.18.X.(100+(i-1)*K+j), 1 vCPU, 384 MiB: their parents start them\n"
+               "         when a nesting=vm run needs them (docs/vm.md).\n"
                "destroy  stops the testbed's agents, controller and etcd and removes its namespaces,\n"
                "         links, run directory and NAME.testbed.json.\n"
                "check    validates a testbed file and shows each host's agent (exit 3 when one\n"
@@ -376,10 +408,11 @@ cmd_testbed(int argc, char **argv)
         static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
                                               { "hosts", required_argument, NULL, 'H' },
                                               { "out", required_argument, NULL, 'o' },
+                                              { "vms-per-host", required_argument, NULL, 'V' },
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
         const char *name = NULL, *out = NULL;
-        int hosts = 2, c;
+        int hosts = 2, vms = 0, c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
             switch (c) {
@@ -395,6 +428,17 @@ cmd_testbed(int argc, char **argv)
                 break;
             }
             case 'o': out = optarg; break;
+            case 'V': {
+                char *end;
+                long v = strtol(optarg, &end, 10);
+                if (*end || end == optarg || v < 0 || v > 9) {
+                    cli_error("--vms-per-host: must be an integer between 0 and 9 (got \"%s\")",
+                              optarg);
+                    return EXIT_USAGE;
+                }
+                vms = (int) v;
+                break;
+            }
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return EXIT_USAGE;
             }
@@ -403,7 +447,7 @@ cmd_testbed(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-        return testbed_emulate(name, hosts, out, NULL, 0);
+        return testbed_emulate(name, hosts, vms, out, NULL, 0);
     }
     if (strcmp(sub, "destroy") == 0) {
         if (argc != 2) {

@@ -23,19 +23,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <errno.h>
 
 #include "inter.h"
 #include "netkind.h"
 #include "nl.h"
 #include "nl_l2.h"
 
+/*
+ * 1 when this kernel speaks nf_tables over netlink, else 0 with the reason.
+ * Asked before every nft_ctx_new(): libnftables 1.0 calls exit(3) from inside
+ * nft_ctx_new() when it cannot open its netlink socket (a guest kernel
+ * without nfnetlink), which would take the whole agent down.
+ */
+static int nat_netlink_ok(char *reason, size_t len)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+
+    if (fd < 0) {
+        snprintf(reason, len, "the kernel has no nf_tables netlink (NETLINK_NETFILTER: %s)",
+                 strerror(errno));
+        return 0;
+    }
+    close(fd);
+    return 1;
+}
+
 /* Runs an nft script in the caller's namespace.  0, or -1 with nft's error in err. */
 static int nat_nft(const char *script, char *err, size_t len)
 {
-    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    struct nft_ctx *nft;
     const char *e;
     int rc;
 
+    if (!nat_netlink_ok(err, len))
+        return -1;
+    nft = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!nft) {
         snprintf(err, len, "nftables: cannot create a context");
         return -1;
@@ -57,8 +83,11 @@ static int nat_nft(const char *script, char *err, size_t len)
 
 static int nat_capability(char *reason, size_t len)
 {
-    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    struct nft_ctx *nft;
 
+    if (!nat_netlink_ok(reason, len))
+        return 0;
+    nft = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!nft) {
         snprintf(reason, len, "libnftables cannot create a context");
         return 0;

@@ -35,12 +35,19 @@ static const char *const valid_bodies[MSG_COUNT] = {
     [MSG_RESULT_ACK] = "{\"run\": 7, \"seq\": 1}",
     [MSG_TEARDOWN] = "{\"run\": 9007199254740991}",
     [MSG_TEARDOWN_OK] = "{\"run\": 7, \"leaks\": \"\"}",
+    [MSG_VM_START] = "{\"vm\": \"h1v1\", \"address\": \"198.18.7.3\", \"prefix\": 24,"
+                     " \"vcpus\": 1, \"memory_mb\": 384, \"image\": \"/srv/cntb/vm\"}",
+    [MSG_VM_STARTED] = "{\"vm\": \"h1v1\", \"accel\": \"tcg\", \"vcpus\": 1,"
+                       " \"memory_mb\": 384, \"pid\": 4242}",
+    [MSG_VM_STOP] = "{\"vm\": \"h1v1\", \"reason\": \"batch 3 done\"}",
+    [MSG_VM_STOPPED] = "{\"vm\": \"h1v1\", \"console\": \"Kernel panic\", \"status\": 9}",
     [MSG_ERROR] = "{\"message\": \"setup failed: no bridge\", \"run\": 7, \"stage\": \"setup\"}",
 };
 
 static const char *const type_names[MSG_COUNT] = {
     "HELLO", "WELCOME", "HEARTBEAT", "SETUP", "SETUP_OK", "START",
-    "START_OK", "RESULT", "RESULT_ACK", "TEARDOWN", "TEARDOWN_OK", "ERROR",
+    "START_OK", "RESULT", "RESULT_ACK", "TEARDOWN", "TEARDOWN_OK",
+    "VM_START", "VM_STARTED", "VM_STOP", "VM_STOPPED", "ERROR",
 };
 
 static json_t *

@@ -62,6 +62,9 @@ static const char good_written[] =
     "      \"kind\": \"vm\",\n"
     "      \"address\": \"198.18.7.101\",\n"
     "      \"parent\": \"h2\",\n"
+    "      \"vcpus\": 1,\n"
+    "      \"memory_mb\": 384,\n"
+    "      \"boot_timeout_s\": 120,\n"
     "      \"ssh\": {\n"
     "        \"user\": \"root\",\n"
     "        \"port\": 22\n"
@@ -248,7 +251,69 @@ START_TEST(test_vm_parent)
                    "      \"parent\": \"h1\" }\n"
                    "  ]\n"
                    "}\n",
-                   "t.json:6:17: $.hosts[0].parent: only a vm has a parent");
+                   "t.json:6:17: $.hosts[0].parent: only a vm has a parent, vcpus, memory_mb, image or boot_timeout_s");
+}
+END_TEST
+
+#define VM_DOC(extra)                                                                       \
+    "{\n"                                                                                   \
+    "  \"name\": \"lab\",\n" CTL "  \"hosts\": [\n"                                        \
+    "    { \"name\": \"h1\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\" },\n"     \
+    "    { \"name\": \"h1v1\", \"kind\": \"vm\", \"address\": \"198.18.7.101\",\n"          \
+    "      \"parent\": \"h1\"" extra " }\n"                                                   \
+    "  ]\n"                                                                                 \
+    "}\n"
+
+/* A vm's shape: vcpus, memory_mb, image, boot_timeout_s, with defaults and ranges. */
+START_TEST(test_vm_fields)
+{
+    char err[FERR_MAX];
+    const char *doc = VM_DOC(", \"vcpus\": 2, \"memory_mb\": 512, \"image\": \"/srv/cntb/vm\","
+                             " \"boot_timeout_s\": 30");
+    testbed_t *tb = testbed_load_text("t.json", doc, strlen(doc), err);
+    ck_assert_msg(tb != NULL, "%s", err);
+    const testbed_host_t *v = testbed_host(tb, "h1v1");
+    ck_assert_int_eq(v->vcpus, 2);
+    ck_assert_int_eq(v->memory_mb, 512);
+    ck_assert_int_eq(v->boot_timeout_s, 30);
+    ck_assert_str_eq(v->image, "/srv/cntb/vm");
+    ck_assert_int_eq(testbed_host(tb, "h1")->vcpus, 0);
+    testbed_destroy(&tb);
+    doc = VM_DOC("");
+    tb = testbed_load_text("t.json", doc, strlen(doc), err);
+    ck_assert_msg(tb != NULL, "%s", err);
+    v = testbed_host(tb, "h1v1");
+    ck_assert_int_eq(v->vcpus, 1);
+    ck_assert_int_eq(v->memory_mb, 384);
+    ck_assert_int_eq(v->boot_timeout_s, 120);
+    ck_assert_str_eq(v->image, "");
+    testbed_destroy(&tb);
+    expect_refusal(VM_DOC(", \"vcpus\": 0"),
+                   "t.json:7:32: $.hosts[1].vcpus: must be between 1 and 64 (got 0)");
+    expect_refusal(VM_DOC(", \"memory_mb\": 64"),
+                   "t.json:7:36: $.hosts[1].memory_mb: must be between 128 and 65536 (got 64)");
+    expect_refusal(VM_DOC(", \"boot_timeout_s\": 4000"),
+                   "t.json:7:41: $.hosts[1].boot_timeout_s: must be between 5 and 3600 (got 4000)");
+    expect_refusal(VM_DOC(", \"image\": \"rel/dir\""),
+                   "t.json:7:32: $.hosts[1].image: must be an absolute path without , = quotes or spaces");
+    expect_refusal(VM_DOC(", \"image\": \"/a,b\""),
+                   "t.json:7:32: $.hosts[1].image: must be an absolute path without , = quotes or spaces");
+    expect_refusal("{\n"
+                   "  \"name\": \"lab\",\n" CTL "  \"hosts\": [\n"
+                   "    { \"name\": \"h1\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\",\n"
+                   "      \"vcpus\": 2 }\n"
+                   "  ]\n"
+                   "}\n",
+                   "t.json:6:16: $.hosts[0].vcpus: only a vm has a parent, vcpus, memory_mb, image or boot_timeout_s");
+    /* The tap on the parent is cntbvm-NAME: at most 15 bytes. */
+    expect_refusal("{\n"
+                   "  \"name\": \"lab\",\n" CTL "  \"hosts\": [\n"
+                   "    { \"name\": \"h1\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\" },\n"
+                   "    { \"name\": \"vm-too-long\", \"kind\": \"vm\", \"address\": \"198.18.7.101\",\n"
+                   "      \"parent\": \"h1\" }\n"
+                   "  ]\n"
+                   "}\n",
+                   "t.json:6:15: $.hosts[1].name: a vm's name is at most 8 bytes");
 }
 END_TEST
 
@@ -528,6 +593,7 @@ testbed_suite(void)
     tcase_add_test(tc, test_bad_address);
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_vm_parent);
+    tcase_add_test(tc, test_vm_fields);
     tcase_add_test(tc, test_ports);
     tcase_add_test(tc, test_keys_and_types);
     tcase_add_test(tc, test_missing_keys);

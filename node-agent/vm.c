@@ -1,0 +1,643 @@
+/*
+ * vm.c — QEMU guests started by the host's agent (vm.h, docs/vm.md).
+ *
+ * How a start goes: validate the configuration (every string that reaches
+ * QEMU's argument vector or the kernel command line is checked: names,
+ * dotted quads, paths without commas or spaces); choose the accelerator
+ * (vm_kvm_usable: a probe boot with a timeout, cached); open /dev/net/tun
+ * and TUNSETIFF a tap "cntbvm-NAME" (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+ * kernel Documentation/networking/tuntap.rst) in the agent's namespace; set
+ * it up, route the guest's /32 to it, turn on proxy ARP on the tap and on
+ * the underlay link and IPv4 forwarding (RFC 1027 proxy ARP: the host
+ * answers for the guest on the underlay and for the underlay towards the
+ * guest), then fork + execv QEMU with the tap as descriptor 3
+ * (`-netdev tap,fd=3`).  The agent closes its own copy: the tap lives
+ * exactly as long as QEMU.  QEMU gets PR_SET_PDEATHSIG = SIGKILL, so an
+ * agent that dies takes its guests with it.  The forwarding and proxy ARP
+ * settings are restored to what they were when the last VM of the process
+ * stops.
+ *
+ * The guest's console goes to RUNDIR/vm-NAME.console, QEMU's own messages
+ * to RUNDIR/vm-NAME.qemu.log; their last lines are the reason stored when a
+ * guest never says HELLO.
+ */
+#include "vm.h"
+
+#include "log.h"
+#include "nl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VM_QEMU_DEFAULT "/usr/bin/qemu-system-x86_64"
+#define VM_STOP_MS 3000 /* SIGTERM grace before SIGKILL */
+/* KVM probe boot limit: a KVM guest reaches our /init in about 1 s; staying
+ * under the controller's 5 s agent-silence limit (CTL_AGENT_SILENCE_MS) keeps
+ * the agent, which probes inside its loop, from being dropped meanwhile. */
+#define VM_KVM_PROBE_MS 4000
+
+struct vm {
+    char name[16];
+    char tap[IFNAMSIZ];
+    char address[16];
+    char accel[4];          /* "kvm" or "tcg" */
+    pid_t pid;              /* -1 once reaped */
+    int status;             /* wait status once reaped */
+    char console[PATH_MAX]; /* serial console file */
+    char qemulog[PATH_MAX]; /* QEMU's stdout and stderr */
+};
+
+/* Process-wide: how many VMs run, and the sysctl values found before the first. */
+static int vm_live;
+static char vm_saved_fwd[8], vm_saved_parp[8], vm_saved_if[IFNAMSIZ];
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+vm_name_valid(const char *name)
+{
+    if (!name || !*name || strlen(name) > 8)
+        return 0;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+           strlen(name);
+}
+
+/* A path QEMU's option parser and the kernel command line take as is: absolute, no , = or space. */
+static bool
+path_plain(const char *p)
+{
+    return p && p[0] == '/' && strlen(p) < PATH_MAX - 64 && !strpbrk(p, ", =\t\n\"'");
+}
+
+static bool
+ipv4_valid(const char *s)
+{
+    struct in_addr a;
+    return s && strlen(s) < 16 && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* An endpoint "tcp://A.B.C.D:PORT". */
+static bool
+endpoint_valid(const char *s)
+{
+    char host[16];
+    int port;
+    char tail;
+    if (!s || strncmp(s, "tcp://", 6) != 0 || strlen(s) > 40)
+        return false;
+    const char *colon = strrchr(s + 6, ':');
+    if (!colon || (size_t) (colon - (s + 6)) >= sizeof host)
+        return false;
+    memcpy(host, s + 6, (size_t) (colon - (s + 6)));
+    host[colon - (s + 6)] = '\0';
+    return ipv4_valid(host) && sscanf(colon + 1, "%d%c", &port, &tail) == 1 && port > 0 &&
+           port < 65536;
+}
+
+/* Reads a /proc/sys file (first line) into buf; 0 or -1. */
+static int
+sysctl_read(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    if (!fgets(buf, (int) len, f)) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+/* Writes value to a /proc/sys file of the caller's network namespace; 0 or -1 with err. */
+static int
+sysctl_write(const char *path, const char *value, char *err)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t) strlen(value)) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static void
+sysctl_path(char *buf, size_t len, const char *ifname, const char *leaf)
+{
+    snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/%s", ifname, leaf);
+}
+
+/* Turns on forwarding and proxy ARP on the underlay link (saving the old values on the first VM). */
+static int
+host_routing_on(const char *underlay_if, char *err)
+{
+    char p[128];
+    sysctl_path(p, sizeof p, underlay_if, "proxy_arp");
+    if (vm_live == 0) {
+        if (sysctl_read("/proc/sys/net/ipv4/ip_forward", vm_saved_fwd, sizeof vm_saved_fwd) != 0 ||
+            sysctl_read(p, vm_saved_parp, sizeof vm_saved_parp) != 0) {
+            snprintf(err, VM_ERR_MAX, "underlay link %s: cannot read its proxy_arp or ip_forward",
+                     underlay_if);
+            return -1;
+        }
+        snprintf(vm_saved_if, sizeof vm_saved_if, "%s", underlay_if);
+    }
+    if (sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err) != 0 ||
+        sysctl_write(p, "1", err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Restores forwarding and proxy ARP when no VM is left. */
+static void
+host_routing_release(void)
+{
+    char p[128], err[VM_ERR_MAX];
+    if (vm_live > 0 || !vm_saved_if[0])
+        return;
+    sysctl_path(p, sizeof p, vm_saved_if, "proxy_arp");
+    if (sysctl_write(p, vm_saved_parp, err) != 0 ||
+        sysctl_write("/proc/sys/net/ipv4/ip_forward", vm_saved_fwd, err) != 0)
+        log_warn("restoring proxy ARP and forwarding: %s", err);
+    vm_saved_if[0] = '\0';
+}
+
+/* Creates the tap; returns its descriptor (close-on-exec) or -1 with err. */
+static int
+tap_create(const char *name, char *err)
+{
+    struct ifreq ifr;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, VM_ERR_MAX, "/dev/net/tun: %s", strerror(errno));
+        return -1;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+        snprintf(err, VM_ERR_MAX, "tap %s: TUNSETIFF: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * fork + execv of argv with stdin /dev/null, stdout and stderr appended to
+ * logpath, and keep_fd (when >= 0) as descriptor 3.  Returns the pid or -1.
+ */
+static pid_t
+spawn(char *const argv[], const char *logpath, int keep_fd, char *err)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, VM_ERR_MAX, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        int devnull = open("/dev/null", O_RDONLY);
+        int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (devnull < 0 || log < 0)
+            _exit(126);
+        dup2(devnull, STDIN_FILENO);
+        dup2(log, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+        if (keep_fd >= 0 && dup2(keep_fd, 3) != 3)
+            _exit(126);
+        close_range(keep_fd >= 0 ? 4 : 3, ~0U, 0);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        execv(argv[0], argv);
+        dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to ms for pid; then SIGKILL and reap.  Returns the wait status; *exited = in time. */
+static int
+wait_or_kill(pid_t pid, int ms, bool *exited)
+{
+    int status = -1;
+    int64_t end = now_ms() + ms;
+    *exited = false;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) {
+            *exited = true;
+            return status;
+        }
+        if (w < 0)
+            return -1;
+        if (now_ms() >= end)
+            break;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+static int
+mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static void tail_file(const char *path, int lines, char *buf, size_t len, size_t *off);
+
+static struct {
+    char image_dir[PATH_MAX];
+    int usable; /* -1 unknown, 0, 1 */
+    char why[VM_ERR_MAX];
+} kvm_cache = { .usable = -1 };
+
+int
+vm_kvm_usable(const char *qemu, const char *image_dir, const char *rundir, int timeout_ms,
+              char *why)
+{
+    char kernel[PATH_MAX], initrd[PATH_MAX], console[PATH_MAX], log[PATH_MAX];
+    char ts[8];
+    int usable = 0;
+    if (kvm_cache.usable >= 0 && strcmp(kvm_cache.image_dir, image_dir) == 0) {
+        snprintf(why, VM_ERR_MAX, "%s", kvm_cache.why);
+        return kvm_cache.usable;
+    }
+    if (timeout_ms < 1 || timeout_ms > 60000 || !path_plain(image_dir) || !path_plain(rundir)) {
+        snprintf(why, VM_ERR_MAX, "bad probe arguments");
+        return 0;
+    }
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, VM_ERR_MAX, "/dev/kvm: %s", strerror(errno));
+        goto out;
+    }
+    close(fd);
+    if (mkdir_p(rundir) != 0) {
+        snprintf(why, VM_ERR_MAX, "%s: %s", rundir, strerror(errno));
+        goto out;
+    }
+    snprintf(kernel, sizeof kernel, "%s/vmlinuz", image_dir);
+    snprintf(initrd, sizeof initrd, "%s/initrd.img", image_dir);
+    snprintf(console, sizeof console, "file:%s/kvm-probe.console", rundir);
+    snprintf(log, sizeof log, "%s/kvm-probe.qemu.log", rundir);
+    unlink(console + 5);
+    unlink(log);
+    char *argv[] = { (char *) (qemu ? qemu : VM_QEMU_DEFAULT), (char *) "-machine", (char *) "q35",
+                     (char *) "-accel", (char *) "kvm", (char *) "-cpu", (char *) "host",
+                     (char *) "-m", (char *) "128", (char *) "-smp", (char *) "1",
+                     (char *) "-kernel", kernel, (char *) "-initrd", initrd, (char *) "-append",
+                     (char *) "console=ttyS0 panic=-1 quiet cntb.probe=1", (char *) "-display",
+                     (char *) "none", (char *) "-nodefaults", (char *) "-no-reboot",
+                     (char *) "-serial", console, (char *) "-net", (char *) "none", NULL };
+    int64_t t0 = now_ms();
+    pid_t pid = spawn(argv, log, -1, why);
+    if (pid < 0)
+        goto out;
+    bool exited;
+    wait_or_kill(pid, timeout_ms, &exited);
+    FILE *f = fopen(console + 5, "re");
+    bool marker = false;
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "cntb-vm: probe ok"))
+            marker = true;
+    if (f)
+        fclose(f);
+    snprintf(ts, sizeof ts, "%d", (int) ((now_ms() - t0 + 500) / 1000));
+    if (marker) {
+        usable = 1;
+        snprintf(why, VM_ERR_MAX, "KVM probe boot finished in %s s", ts);
+    } else if (!exited)
+        snprintf(why, VM_ERR_MAX, "KVM probe boot did not finish within %d ms: using TCG",
+                 timeout_ms);
+    else {
+        char qe[400] = "";
+        size_t off = 0;
+        tail_file(log, 1, qe, sizeof qe, &off);
+        snprintf(why, VM_ERR_MAX, "KVM probe boot exited without its marker (%s): using TCG",
+                 qe[0] ? qe : "no message");
+    }
+    unlink(console + 5);
+    unlink(log);
+out:
+    snprintf(kvm_cache.image_dir, sizeof kvm_cache.image_dir, "%s", image_dir);
+    kvm_cache.usable = usable;
+    snprintf(kvm_cache.why, sizeof kvm_cache.why, "%s", why);
+    return usable;
+}
+
+vm_t *
+vm_start(const vm_config_t *cfg, char *err)
+{
+    vm_t *self = NULL;
+    int tapfd = -1;
+    bool routing = false;
+    char kernel[PATH_MAX], initrd[PATH_MAX], append[768], serial[PATH_MAX + 8];
+    char mem[16], smp[16], mac[64], netdev[32], cidr[24], why[VM_ERR_MAX];
+    struct in_addr a;
+
+    if (!vm_name_valid(cfg->name) || !cfg->parent || !netns_name_valid(cfg->parent) ||
+        strlen(cfg->parent) > 31) {
+        snprintf(err, VM_ERR_MAX, "vm %.40s: name must be [A-Za-z0-9_.-]{1,8}, parent a host name",
+                 cfg->name ? cfg->name : "(null)");
+        return NULL;
+    }
+    if (!ipv4_valid(cfg->address) || cfg->prefix < 8 || cfg->prefix > 30 ||
+        !endpoint_valid(cfg->controller)) {
+        snprintf(err, VM_ERR_MAX, "vm %s: bad address %.20s/%d or controller %.64s", cfg->name,
+                 cfg->address ? cfg->address : "(null)", cfg->prefix,
+                 cfg->controller ? cfg->controller : "(null)");
+        return NULL;
+    }
+    if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mb < 128 || cfg->memory_mb > 65536) {
+        snprintf(err, VM_ERR_MAX, "vm %s: vcpus %d (1..64) or memory %d MiB (128..65536) out of range",
+                 cfg->name, cfg->vcpus, cfg->memory_mb);
+        return NULL;
+    }
+    if (!path_plain(cfg->image_dir) || !path_plain(cfg->rundir) ||
+        !nl_ifname_valid(cfg->underlay_if) || (cfg->qemu && !path_plain(cfg->qemu))) {
+        snprintf(err, VM_ERR_MAX, "vm %s: image directory, run directory, QEMU path or underlay "
+                 "link invalid (absolute paths without , = or spaces)", cfg->name);
+        return NULL;
+    }
+    const char *accel = cfg->accel ? cfg->accel : "auto";
+    if (strcmp(accel, "auto") != 0 && strcmp(accel, "kvm") != 0 && strcmp(accel, "tcg") != 0) {
+        snprintf(err, VM_ERR_MAX, "vm %s: accelerator %.16s: must be auto, kvm or tcg", cfg->name,
+                 accel);
+        return NULL;
+    }
+    const char *qemu = cfg->qemu ? cfg->qemu : VM_QEMU_DEFAULT;
+    snprintf(kernel, sizeof kernel, "%s/vmlinuz", cfg->image_dir);
+    snprintf(initrd, sizeof initrd, "%s/initrd.img", cfg->image_dir);
+    if (access(qemu, X_OK) != 0 || access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0) {
+        snprintf(err, VM_ERR_MAX, "vm %s: %s, %s or %s missing (install qemu-system-x86; run "
+                 "testbed/vm/build-image)", cfg->name, qemu, kernel, initrd);
+        return NULL;
+    }
+    if (mkdir_p(cfg->rundir) != 0) {
+        snprintf(err, VM_ERR_MAX, "vm %s: %s: %s", cfg->name, cfg->rundir, strerror(errno));
+        return NULL;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, VM_ERR_MAX, "vm %s: out of memory", cfg->name);
+        return NULL;
+    }
+    self->pid = -1;
+    snprintf(self->name, sizeof self->name, "%s", cfg->name);
+    snprintf(self->tap, sizeof self->tap, "cntbvm-%s", cfg->name);
+    snprintf(self->address, sizeof self->address, "%s", cfg->address);
+    snprintf(self->console, sizeof self->console, "%s/vm-%s.console", cfg->rundir, cfg->name);
+    snprintf(self->qemulog, sizeof self->qemulog, "%s/vm-%s.qemu.log", cfg->rundir, cfg->name);
+    unlink(self->console);
+    unlink(self->qemulog);
+
+    if (strcmp(accel, "tcg") == 0)
+        snprintf(self->accel, sizeof self->accel, "tcg");
+    else if (vm_kvm_usable(qemu, cfg->image_dir, cfg->rundir, VM_KVM_PROBE_MS, why) == 1)
+        snprintf(self->accel, sizeof self->accel, "kvm");
+    else if (strcmp(accel, "kvm") == 0) {
+        snprintf(err, VM_ERR_MAX, "vm %s: KVM asked for but not usable: %s", cfg->name, why);
+        goto fail;
+    } else {
+        log_info("vm %s: %s", cfg->name, why);
+        snprintf(self->accel, sizeof self->accel, "tcg");
+    }
+
+    tapfd = tap_create(self->tap, err);
+    if (tapfd < 0)
+        goto fail;
+    char nlerr[NL_ERR_MAX], p[128];
+    snprintf(cidr, sizeof cidr, "%s/32", cfg->address);
+    if (nl_link_up(NULL, self->tap, nlerr) != 0 || nl_route_add(NULL, cidr, NULL, self->tap, nlerr) != 0) {
+        snprintf(err, VM_ERR_MAX, "vm %s: tap %s: %s", cfg->name, self->tap, nlerr);
+        goto fail;
+    }
+    if (host_routing_on(cfg->underlay_if, err) != 0)
+        goto fail;
+    routing = true;
+    vm_live++;
+    sysctl_path(p, sizeof p, self->tap, "proxy_arp");
+    if (sysctl_write(p, "1", err) != 0)
+        goto fail;
+
+    inet_pton(AF_INET, cfg->address, &a);
+    const uint8_t *b = (const uint8_t *) &a;
+    /* 52:54:00 is QEMU's OUI; the rest is the address, so each guest's MAC is unique on its subnet. */
+    snprintf(mac, sizeof mac, "virtio-net-pci,netdev=n0,mac=52:54:00:%02x:%02x:%02x", b[1], b[2],
+             b[3]);
+    snprintf(mem, sizeof mem, "%d", cfg->memory_mb);
+    snprintf(smp, sizeof smp, "%d", cfg->vcpus);
+    snprintf(netdev, sizeof netdev, "tap,id=n0,fd=3");
+    snprintf(serial, sizeof serial, "file:%s", self->console);
+    snprintf(append, sizeof append,
+             "console=ttyS0 panic=-1 quiet cntb.addr=%s/%d cntb.ctl=%s cntb.host=%s "
+             "cntb.parent=%s cntb.accel=%s cntb.vcpus=%d cntb.mem=%d",
+             cfg->address, cfg->prefix, cfg->controller, cfg->name, cfg->parent, self->accel,
+             cfg->vcpus, cfg->memory_mb);
+    char *argv[] = { (char *) qemu, (char *) "-name", self->tap, (char *) "-machine",
+                     (char *) "q35", (char *) "-accel", self->accel, (char *) "-cpu",
+                     (char *) (strcmp(self->accel, "kvm") == 0 ? "host" : "max"), (char *) "-m",
+                     mem, (char *) "-smp", smp, (char *) "-kernel", kernel, (char *) "-initrd",
+                     initrd, (char *) "-append", append, (char *) "-display", (char *) "none",
+                     (char *) "-nodefaults", (char *) "-no-reboot", (char *) "-serial", serial,
+                     (char *) "-netdev", netdev, (char *) "-device", mac, NULL };
+    self->pid = spawn(argv, self->qemulog, tapfd, err);
+    if (self->pid < 0)
+        goto fail;
+    close(tapfd); /* QEMU holds it now: the tap goes when QEMU goes */
+    log_info("vm %s: QEMU pid %d, %s, %d vCPU, %d MiB, tap %s, address %s", self->name,
+             (int) self->pid, self->accel, cfg->vcpus, cfg->memory_mb, self->tap, cfg->address);
+    return self;
+fail:
+    if (tapfd >= 0)
+        close(tapfd);
+    if (routing) {
+        vm_live--;
+        host_routing_release();
+    }
+    free(self);
+    return NULL;
+}
+
+bool
+vm_running(vm_t *self, int *status)
+{
+    if (!self || self->pid <= 0) {
+        if (self && status)
+            *status = self->status;
+        return false;
+    }
+    int st;
+    pid_t w = waitpid(self->pid, &st, WNOHANG);
+    if (w == 0)
+        return true;
+    self->status = w == self->pid ? st : -1;
+    self->pid = -1;
+    if (status)
+        *status = self->status;
+    return false;
+}
+
+const char *
+vm_accel(const vm_t *self)
+{
+    return self ? self->accel : "?";
+}
+
+pid_t
+vm_pid(const vm_t *self)
+{
+    return self ? self->pid : -1;
+}
+
+const char *
+vm_tap(const vm_t *self)
+{
+    return self ? self->tap : "";
+}
+
+/* Appends the last `lines` printable lines of file path to buf (at *off), joined by " | ". */
+static void
+tail_file(const char *path, int lines, char *buf, size_t len, size_t *off)
+{
+    char data[16384];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > (off_t) sizeof data - 1 ? size - (off_t) sizeof data + 1 : 0;
+    ssize_t n = pread(fd, data, sizeof data - 1, from);
+    close(fd);
+    if (n <= 0)
+        return;
+    data[n] = '\0';
+    /* Clean: drop escape sequences (SeaBIOS clears the screen) and control bytes. */
+    char *w = data;
+    for (char *r = data; *r; r++) {
+        if (*r == 0x1b) {
+            r++;
+            if (*r == '[')
+                while (r[1] && !((r[1] >= '@' && r[1] <= '~')))
+                    r++;
+            if (*r && r[1])
+                r++;
+            continue;
+        }
+        if (*r == '\n' || ((unsigned char) *r >= 0x20 && *r != 0x7f))
+            *w++ = *r;
+    }
+    *w = '\0';
+    char *starts[100];
+    int count = 0;
+    for (char *s = strtok(data, "\n"); s; s = strtok(NULL, "\n")) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            continue;
+        if (count == lines) {
+            memmove(starts, starts + 1, sizeof starts[0] * (size_t) (lines - 1));
+            count--;
+        }
+        starts[count++] = s;
+    }
+    for (int i = 0; i < count && *off + 1 < len; i++) {
+        int k = snprintf(buf + *off, len - *off, "%s%s", *off ? " | " : "", starts[i]);
+        if (k < 0)
+            break;
+        *off += (size_t) k;
+        if (*off >= len)
+            *off = len - 1;
+    }
+}
+
+size_t
+vm_console_tail(const vm_t *self, int lines, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (!buf || len == 0)
+        return 0;
+    buf[0] = '\0';
+    if (!self)
+        return 0;
+    if (lines < 1)
+        lines = 1;
+    if (lines > 100)
+        lines = 100;
+    tail_file(self->console, lines, buf, len, &off);
+    tail_file(self->qemulog, 3, buf, len, &off);
+    return off;
+}
+
+int
+vm_stop(vm_t **self_p, char *console, size_t len)
+{
+    if (!self_p || !*self_p) {
+        if (console && len)
+            console[0] = '\0';
+        return -1;
+    }
+    vm_t *self = *self_p;
+    int status = -1;
+    if (self->pid > 0) {
+        bool exited;
+        kill(self->pid, SIGTERM);
+        status = wait_or_kill(self->pid, VM_STOP_MS, &exited);
+        self->pid = -1;
+    } else
+        status = self->status;
+    if (console && len)
+        vm_console_tail(self, 12, console, len);
+    /* The tap went with QEMU's descriptor; a leftover (QEMU not yet gone) is removed. */
+    char nlerr[NL_ERR_MAX];
+    for (int i = 0; i < 50 && nl_link_exists(NULL, self->tap, nlerr) == 1; i++)
+        usleep(20000);
+    if (nl_link_exists(NULL, self->tap, nlerr) == 1)
+        nl_link_del(NULL, self->tap, nlerr);
+    vm_live--;
+    host_routing_release();
+    log_info("vm %s stopped (status %d)", self->name, status);
+    free(self);
+    *self_p = NULL;
+    return status;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# test_nested_vm.sh — nested VMs end to end (docs/vm.md), with QEMU TCG: build the
+# guest image (testbed/vm/build-image, cached under build/vm), emulate one
+# host with one VM, run tcp_stream between two containers inside the VM
+# (network host and bridge, same-host), then assert: results stored with
+# nesting=vm, client and server host = the VM, the accelerator, vCPUs and
+# memory recorded in the result; the VM reused by both runs (one boot); the
+# VM stopped at the end of the batch; no QEMU process, tap device or
+# changed sysctl left.  Two failure paths: a VM whose image directory is
+# missing (the run fails with the agent's message), and a VM whose /init
+# never starts the agent (the run fails after boot_timeout_s with the
+# console's last lines).  Usage: test_nested_vm.sh BINDIR.  Exit 77 = skipped (not root, no
+# QEMU, no Debian kernel).
+set -euo pipefail
+BIN=${1:?usage: $0 BINDIR}
+BIN=$(cd "$BIN" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "test_nested_vm: skipped (needs root)"; exit 77; }
+command -v jq >/dev/null && command -v sqlite3 >/dev/null || { echo "test_nested_vm: skipped (needs jq and sqlite3)"; exit 77; }
+[ -x /usr/bin/qemu-system-x86_64 ] || { echo "test_nested_vm: skipped (no qemu-system-x86)"; exit 77; }
+ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || { echo "test_nested_vm: skipped (no linux-image-amd64)"; exit 77; }
+[ -c /dev/net/tun ] || { echo "test_nested_vm: skipped (no /dev/net/tun)"; exit 77; }
+
+NAME="vm$(( $$ % 10000 ))"
+WORK=$(mktemp -d /tmp/cntb-vm.XXXXXX)
+PASS=0 FAIL=0
+cleanup() {
+  (cd "$WORK" && "$BIN/cntb" testbed destroy "$NAME" >/dev/null 2>&1) || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
+fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
+
+# The image: built (or found up to date) where the agent looks by default, BINDIR/../vm.
+IMAGE=$(cd "$BIN/.." && pwd)/vm
+"$SRC/testbed/vm/build-image" --bindir "$BIN" --out "$IMAGE"
+check "image built" test -s "$IMAGE/initrd.img" -a -s "$IMAGE/vmlinuz"
+check "manifest names the kernel" test -n "$(jq -r .kernel "$IMAGE/manifest.json")"
+check "image up to date on a second call" sh -c "'$SRC/testbed/vm/build-image' --bindir '$BIN' --out '$IMAGE' | grep -q 'up to date'"
+
+cd "$WORK"
+export CNTB_DB="$WORK/vm.db"
+"$BIN/cntb" testbed emulate --name "$NAME" --hosts 1 --vms-per-host 1 >/dev/null
+TB="$WORK/$NAME.testbed.json"
+check "testbed has a vm h1v1 with parent h1" test "$(jq -r '.hosts[] | select(.kind=="vm") | .name+">"+.parent' "$TB")" = "h1v1>h1"
+"$BIN/cntb" controller start --testbed "$TB" >/dev/null
+"$BIN/cntb" deploy "$TB" >/dev/null
+NS="cntb-$NAME-h1"
+fwd_before=$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)
+
+cat > "$WORK/m.json" <<'JSON'
+{
+  "name": "vm-it",
+  "fixed": { "traffic": "tcp_stream", "size": 16384, "duration_s": 2, "nesting": "vm",
+             "placement": "same-host" },
+  "vary": { "network": ["host", "bridge"] },
+  "repetitions": 1
+}
+JSON
+set +e
+timeout 240 "$BIN/cntb" run "$WORK/m.json" --testbed "$TB" > "$WORK/run.out" 2>&1
+rc=$?
+set -e
+cat "$WORK/run.out"
+check "cntb run exits 0" test "$rc" -eq 0
+q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
+check "two runs done" test "$(q "SELECT count(*) FROM run WHERE state='done'")" -eq 2
+check "runs stored with nesting=vm" test "$(q "SELECT count(*) FROM run WHERE json_extract(params_json,'\$.nesting')='vm'")" -eq 2
+check "client and server in the VM" test "$(q "SELECT DISTINCT client_host||'>'||server_host FROM run")" = "h1v1>h1v1"
+check "accelerator recorded (tcg here)" test "$(q "SELECT DISTINCT json_extract(raw_json,'\$.vm.accel') FROM result")" = "tcg"
+check "vCPUs and memory recorded" test "$(q "SELECT DISTINCT json_extract(raw_json,'\$.vm.vcpus')||'/'||json_extract(raw_json,'\$.vm.memory_mb') FROM result")" = "1/384"
+for net in host bridge; do
+  v=$(q "SELECT m.value FROM metric m JOIN run r ON r.id=m.run_id WHERE m.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
+  check "$net in the VM: $v bit/s within 1 Mbit/s..1 Tbit/s" between "${v:-0}" 1e6 1e12
+done
+LOG="/run/cntb/$NAME/agent-h1.log"
+check "one VM boot for both runs" test "$(grep -c 'vm h1v1: QEMU pid' "$LOG")" -eq 1
+stopped=1
+for _ in $(seq 1 50); do grep -q 'vm h1v1 stopped' "$LOG" && { stopped=0; break; }; sleep 0.1; done
+check "VM stopped at the end of the batch" test "$stopped" -eq 0
+qpid=$(sed -n 's/.*vm h1v1: QEMU pid \([0-9]*\),.*/\1/p' "$LOG" | head -1)
+check "QEMU pid logged ($qpid)" test -n "$qpid"
+check "no QEMU left" test ! -e "/proc/${qpid:-0}/cmdline" -o -z "$(tr '\0' ' ' < "/proc/${qpid:-0}/cmdline" 2>/dev/null | grep qemu || true)"
+check "no tap left" test -z "$(ip -n "$NS" -o link | grep cntbvm || true)"
+check "forwarding restored" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before"
+
+# Failure path: a VM whose image directory has no kernel fails its run with QEMU's message.
+jq '(.hosts[] | select(.kind=="vm")) += {"image": "/nonexistent/cntb-vm"}' "$TB" > "$WORK/bad.testbed.json"
+"$BIN/cntb" controller stop --testbed "$TB" >/dev/null
+"$BIN/cntb" controller start --testbed "$WORK/bad.testbed.json" >/dev/null
+for _ in $(seq 1 50); do "$BIN/cntb" testbed check "$WORK/bad.testbed.json" >/dev/null 2>&1 && break; sleep 0.2; done
+jq '.vary.network = ["host"] | .name = "vm-bad"' "$WORK/m.json" > "$WORK/bad.json"
+set +e
+timeout 60 "$BIN/cntb" run "$WORK/bad.json" --testbed "$WORK/bad.testbed.json" > "$WORK/bad.out" 2>&1
+rc=$?
+set -e
+cat "$WORK/bad.out"
+check "broken VM: cntb run exits 1" test "$rc" -eq 1
+reason=$(q "SELECT reason FROM run WHERE state='failed'")
+check "broken VM: reason names the missing image ($reason)" sh -c "echo '$reason' | grep -q 'h1v1.*/nonexistent/cntb-vm/vmlinuz'"
+
+# Boot timeout: an initramfs whose /init never starts the agent; the run fails after
+# boot_timeout_s with the console's last lines as its reason, and QEMU is stopped.
+mkdir -p "$WORK/hang/root/bin"
+cp /bin/busybox "$WORK/hang/root/bin/busybox"
+printf '#!/bin/busybox sh\necho "cntb-test: this guest never says HELLO"\nexec /bin/busybox sleep 100000\n' > "$WORK/hang/root/init"
+chmod +x "$WORK/hang/root/init"
+(cd "$WORK/hang/root" && find . | sort | cpio --quiet -o -H newc -R 0:0) | gzip -n > "$WORK/hang/initrd.img"
+ln -s "$IMAGE/vmlinuz" "$WORK/hang/vmlinuz"
+jq --arg img "$WORK/hang" '(.hosts[] | select(.kind=="vm")) += {"image": $img, "boot_timeout_s": 25}' "$TB" > "$WORK/hang.testbed.json"
+"$BIN/cntb" controller stop --testbed "$TB" >/dev/null
+"$BIN/cntb" controller start --testbed "$WORK/hang.testbed.json" >/dev/null
+for _ in $(seq 1 50); do "$BIN/cntb" testbed check "$WORK/hang.testbed.json" >/dev/null 2>&1 && break; sleep 0.2; done
+jq '.name = "vm-hang"' "$WORK/bad.json" > "$WORK/hang.json"
+set +e
+timeout 90 "$BIN/cntb" run "$WORK/hang.json" --testbed "$WORK/hang.testbed.json" > "$WORK/hang.out" 2>&1
+rc=$?
+set -e
+cat "$WORK/hang.out"
+check "hanging VM: cntb run exits 1" test "$rc" -eq 1
+reason=$(q "SELECT reason FROM run WHERE state='failed' ORDER BY id DESC LIMIT 1")
+check "hanging VM: reason has the timeout and the console" sh -c "echo \"\$1\" | grep -q 'within 25 s; console: .*cntb-test: this guest never says HELLO'" _ "$reason"
+stopped=1
+for _ in $(seq 1 50); do [ "$(grep -c 'vm h1v1 stopped' "$LOG")" -ge 2 ] && { stopped=0; break; }; sleep 0.1; done
+check "hanging VM stopped" test "$stopped" -eq 0
+check "no tap left after the hanging VM" test -z "$(ip -n "$NS" -o link | grep cntbvm || true)"
+
+"$BIN/cntb" testbed destroy "$NAME" >/dev/null
+check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
+echo "test_nested_vm: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
