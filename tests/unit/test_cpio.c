@@ -111,7 +111,8 @@ parse(const unsigned char *b, size_t n, size_t *off)
 
 START_TEST(test_roundtrip)
 {
-    static const char cert[] = "#   ZeroMQ CURVE Public Certificate\ncurve\n    public-key = \"abc\"\n";
+    static const char cert[] =
+        "#   ZeroMQ CURVE Public Certificate\ncurve\n    public-key = \"abc\"\n";
     static const char secret[] = "curve\n    secret-key = \"0123456789\"\n"; /* 36 bytes */
     static const unsigned char one[] = { 0x42 };
     cpio_entry_t e[] = {
