@@ -991,6 +991,14 @@ handle_vm_start(agent_t *self, json_t *b)
     char rundir[PATH_MAX];
     snprintf(rundir, sizeof rundir, "/run/cntb/%s", self->testbed[0] ? self->testbed : "agent");
     const char *image = json_string_value(json_object_get(b, "image"));
+    /* Under CURVE the guest's certificate lies beside ours: DIR/vm-NAME.cert (cntb deploy). */
+    char vcert[PATH_MAX] = "";
+    if (self->cfg->cert_path) {
+        const char *slash = strrchr(self->cfg->cert_path, '/');
+        int dl = slash ? (int) (slash - self->cfg->cert_path) : 1;
+        snprintf(vcert, sizeof vcert, "%.*s/vm-%s.cert", dl, slash ? self->cfg->cert_path : ".",
+                 name);
+    }
     vm_config_t c = {
         .name = name,
         .parent = self->cfg->host,
@@ -1003,6 +1011,8 @@ handle_vm_start(agent_t *self, json_t *b)
         .underlay_if = self->cfg->underlay_if,
         .rundir = rundir,
         .accel = self->cfg->accel,
+        .cert = vcert[0] ? vcert : NULL,
+        .controller_cert = self->cfg->controller_cert_path,
     };
     char err[VM_ERR_MAX], msg[VM_ERR_MAX + 32];
     v->vm = vm_start(&c, err);

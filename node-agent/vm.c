@@ -17,12 +17,22 @@
  * settings are restored to what they were when the last VM of the process
  * stops.
  *
+ * Certificates (CURVE, docs/vm.md): when the configuration names the
+ * guest's certificate, the three files are read here and appended to a copy
+ * of the image's initrd as a small uncompressed cpio archive (cpio.c); the
+ * kernel unpacks it after the image's own archive, so /etc/cntb/agent.cert
+ * and its secret appear in the guest's root file system, where /init finds
+ * them.  The copy, RUNDIR/vm-NAME.initrd, is mode 0600 and removed when the
+ * VM stops (or its start fails); the secret never reaches QEMU's argument
+ * vector or the kernel command line.
+ *
  * The guest's console goes to RUNDIR/vm-NAME.console, QEMU's own messages
  * to RUNDIR/vm-NAME.qemu.log; their last lines are the reason stored when a
  * guest never says HELLO.
  */
 #include "vm.h"
 
+#include "cpio.h"
 #include "log.h"
 #include "nl.h"
 
@@ -60,6 +70,7 @@ struct vm {
     int status;             /* wait status once reaped */
     char console[PATH_MAX]; /* serial console file */
     char qemulog[PATH_MAX]; /* QEMU's stdout and stderr */
+    char initrd[PATH_MAX];  /* our initrd copy with the certificates, "" = none */
 };
 
 /* Process-wide: how many VMs run, and the sysctl values found before the first. */
@@ -285,6 +296,116 @@ mkdir_p(const char *dir)
 
 static void tail_file(const char *path, int lines, char *buf, size_t len, size_t *off);
 
+#define VM_CERT_MAX 65536 /* a czmq certificate file is well under 1 KiB */
+
+/* Reads a whole small file into buf (cap bytes); *n = its size; 0 or -1 with err. */
+static int
+read_small(const char *path, char *buf, size_t cap, size_t *n, char *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *n = 0;
+    if (fd < 0) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + *n, cap - *n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, VM_ERR_MAX, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0) {
+            close(fd);
+            return 0;
+        }
+        *n += (size_t) r;
+        if (*n == cap) {
+            snprintf(err, VM_ERR_MAX, "%s: larger than %zu bytes", path, cap - 1);
+            break;
+        }
+    }
+    close(fd);
+    return -1;
+}
+
+/*
+ * Writes out = base (the image's initrd) + zeros up to a multiple of 4 bytes
+ * (the kernel looks for an appended archive only at such offsets) + a cpio
+ * archive with the guest's certificates.  0, or -1 with err (out removed).
+ */
+static int
+initrd_with_keys(const vm_config_t *cfg, const char *base, const char *out, char *err)
+{
+    static char cert[VM_CERT_MAX], secret[VM_CERT_MAX], ctl[VM_CERT_MAX];
+    char spath[PATH_MAX], buf[65536];
+    size_t ncert, nsecret = 0, nctl, total = 0;
+    int rc = -1, in = -1, fd = -1;
+    FILE *f = NULL;
+    snprintf(spath, sizeof spath, "%s_secret", cfg->cert);
+    if (read_small(cfg->cert, cert, sizeof cert, &ncert, err) != 0 ||
+        read_small(spath, secret, sizeof secret, &nsecret, err) != 0 ||
+        read_small(cfg->controller_cert, ctl, sizeof ctl, &nctl, err) != 0)
+        goto out;
+    unlink(out);
+    fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    in = open(base, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || in < 0) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", fd < 0 ? out : base, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r == 0)
+            break;
+        if (r < 0 || write(fd, buf, (size_t) r) != r) {
+            snprintf(err, VM_ERR_MAX, "copying %s to %s: %s", base, out, strerror(errno));
+            goto out;
+        }
+        total += (size_t) r;
+    }
+    static const char zeros[4];
+    size_t pad = (4 - (total & 3)) & 3;
+    if (pad && write(fd, zeros, pad) != (ssize_t) pad) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", out, strerror(errno));
+        goto out;
+    }
+    f = fdopen(fd, "w");
+    if (!f) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", out, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    /* The image has etc/cntb already; naming the directories keeps the archive self-contained. */
+    cpio_entry_t e[] = {
+        { "etc", S_IFDIR | 0755, NULL, 0 },
+        { "etc/cntb", S_IFDIR | 0755, NULL, 0 },
+        { "etc/cntb/agent.cert", S_IFREG | 0644, cert, ncert },
+        { "etc/cntb/agent.cert_secret", S_IFREG | 0600, secret, nsecret },
+        { "etc/cntb/controller.cert", S_IFREG | 0644, ctl, nctl },
+    };
+    char cerr[256];
+    if (cpio_newc_write(f, e, (int) (sizeof e / sizeof e[0]), cerr, sizeof cerr) < 0) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", out, cerr);
+        goto out;
+    }
+    rc = 0;
+out:
+    explicit_bzero(secret, sizeof secret);
+    if (f && fclose(f) != 0 && rc == 0) {
+        snprintf(err, VM_ERR_MAX, "%s: %s", out, strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (in >= 0)
+        close(in);
+    if (rc != 0)
+        unlink(out);
+    return rc;
+}
+
 static struct {
     char image_dir[PATH_MAX];
     int usable; /* -1 unknown, 0, 1 */
@@ -414,6 +535,10 @@ vm_start(const vm_config_t *cfg, char *err)
                  "testbed/vm/build-image)", cfg->name, qemu, kernel, initrd);
         return NULL;
     }
+    if (cfg->cert && !cfg->controller_cert) {
+        snprintf(err, VM_ERR_MAX, "vm %s: a certificate without the controller's", cfg->name);
+        return NULL;
+    }
     if (mkdir_p(cfg->rundir) != 0) {
         snprintf(err, VM_ERR_MAX, "vm %s: %s: %s", cfg->name, cfg->rundir, strerror(errno));
         return NULL;
@@ -442,6 +567,17 @@ vm_start(const vm_config_t *cfg, char *err)
     } else {
         log_info("vm %s: %s", cfg->name, why);
         snprintf(self->accel, sizeof self->accel, "tcg");
+    }
+
+    if (cfg->cert) {
+        char kerr[VM_ERR_MAX];
+        snprintf(self->initrd, sizeof self->initrd, "%s/vm-%s.initrd", cfg->rundir, cfg->name);
+        if (initrd_with_keys(cfg, initrd, self->initrd, kerr) != 0) {
+            snprintf(err, VM_ERR_MAX, "vm %s: its certificate (cntb deploy uploads it with the "
+                     "parent's files): %.900s", cfg->name, kerr);
+            self->initrd[0] = '\0';
+            goto fail;
+        }
     }
 
     tapfd = tap_create(self->tap, err);
@@ -479,7 +615,8 @@ vm_start(const vm_config_t *cfg, char *err)
                      (char *) "q35", (char *) "-accel", self->accel, (char *) "-cpu",
                      (char *) (strcmp(self->accel, "kvm") == 0 ? "host" : "max"), (char *) "-m",
                      mem, (char *) "-smp", smp, (char *) "-kernel", kernel, (char *) "-initrd",
-                     initrd, (char *) "-append", append, (char *) "-display", (char *) "none",
+                     self->initrd[0] ? self->initrd : initrd, (char *) "-append", append,
+                     (char *) "-display", (char *) "none",
                      (char *) "-nodefaults", (char *) "-no-reboot", (char *) "-serial", serial,
                      (char *) "-netdev", netdev, (char *) "-device", mac, NULL };
     self->pid = spawn(argv, self->qemulog, tapfd, err);
@@ -496,6 +633,8 @@ fail:
         vm_live--;
         host_routing_release();
     }
+    if (self->initrd[0])
+        unlink(self->initrd);
     free(self);
     return NULL;
 }
@@ -636,6 +775,8 @@ vm_stop(vm_t **self_p, char *console, size_t len)
         nl_link_del(NULL, self->tap, nlerr);
     vm_live--;
     host_routing_release();
+    if (self->initrd[0])
+        unlink(self->initrd);
     log_info("vm %s stopped (status %d)", self->name, status);
     free(self);
     *self_p = NULL;

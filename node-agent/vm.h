@@ -40,12 +40,22 @@ typedef struct {
     const char *rundir;      /* console and QEMU logs go here (created when missing) */
     const char *accel;       /* "auto" (probe KVM, else TCG), "kvm" or "tcg" */
     const char *qemu;        /* QEMU binary; NULL = /usr/bin/qemu-system-x86_64 */
+    const char *cert;        /* the guest agent's CURVE certificate (public file; its pair is
+                                CERT_secret), NULL = the guest runs without CURVE */
+    const char *controller_cert; /* the controller's public certificate; needed with cert */
 } vm_config_t;
 
 /*
  * Starts a VM: checks the configuration, chooses the accelerator (see
  * vm_kvm_usable), creates and configures the tap, starts QEMU with
- * fork + execv.  Returns a fresh handle (vm_stop frees it) or NULL with a
+ * fork + execv.  With cfg->cert, QEMU's initrd is RUNDIR/vm-NAME.initrd
+ * (mode 0600, removed by vm_stop): the image's initrd.img, zeros to a
+ * multiple of 4 bytes, then a newc cpio archive (cpio.h) holding
+ * etc/cntb/agent.cert (0644), etc/cntb/agent.cert_secret (0600) and
+ * etc/cntb/controller.cert (0644); the kernel unpacks concatenated archives
+ * in order (Documentation/driver-api/early-userspace/buffer-format.rst).
+ * A missing or unreadable certificate file (each at most 64 KiB) refuses
+ * the start.  No key ever goes on the kernel command line.  Returns a fresh handle (vm_stop frees it) or NULL with a
  * one-line reason in err (VM_ERR_MAX bytes); nothing is left on failure.
  * Returning means QEMU started, not that the guest booted: its agent's
  * HELLO tells that to the controller.

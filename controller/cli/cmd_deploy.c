@@ -11,8 +11,11 @@
  *                   accept-new semantics)
  *   authentication  public key (the testbed's ssh.key), as the host's ssh.user
  *   upload          SFTP into DEPLOY_ROOT/TESTBED/HOST/: cntb-agent,
- *                   cntb-traffic, the host's CURVE certificate and the
- *                   controller's public one, each as NAME.new then renamed,
+ *                   cntb-traffic, the host's CURVE certificate, the
+ *                   controller's public one and the certificate pair of
+ *                   each of the host's VMs (vm-NAME.cert, its _secret; the
+ *                   agent hands them to the VM, node-agent/vm.c), each as
+ *                   NAME.new then renamed,
  *                   and last a file `version`: the SHA-1 (czmq zdigest) of
  *                   everything uploaded plus the agent's command line
  *   start           `cntb-agent --daemon ...` (the agent detaches itself)
@@ -52,6 +55,8 @@
 #define DEPLOY_HELLO_MS 20000 /* default of --timeout */
 #define DEPLOY_EXEC_MS 20000
 #define DEPLOY_PARALLEL 16
+#define DEPLOY_VMS_MAX 8 /* VMs per parent: the agent's own limit (AGENT_VMS_MAX) */
+#define DEPLOY_FILES_MAX (5 + 2 * DEPLOY_VMS_MAX)
 
 typedef struct {
     const char *local;  /* file on this machine */
@@ -68,6 +73,10 @@ typedef struct {
     const char *agent_bin, *traffic_bin; /* local programs to upload */
     char dir[PATH_MAX];      /* remote directory */
     char cert[PATH_MAX], cert_secret[PATH_MAX + 8], ctl_cert[PATH_MAX];
+    /* each VM of this host: its certificate pair, uploaded as vm-NAME.cert{,_secret} */
+    char vm_local[2 * DEPLOY_VMS_MAX][PATH_MAX + 8], vm_remote[2 * DEPLOY_VMS_MAX][40];
+    deploy_file_t files[DEPLOY_FILES_MAX]; /* what goes up, in order */
+    int nfiles;
     char version[48];        /* hex SHA-1 of what is deployed */
     /* results */
     const char *step;        /* failed step, NULL = ok */
@@ -335,6 +344,49 @@ wait_hello(const testbed_t *tb, const char *host, long pid, int timeout_ms)
     return 0;
 }
 
+/*
+ * The files of j's host, in upload order: the two programs; with keys, the
+ * host's certificate pair and the controller's public certificate, then for
+ * every VM whose parent is this host its pair as vm-NAME.cert (0600) and
+ * vm-NAME.cert_secret (0600), which the agent puts into the VM's initrd
+ * (node-agent/vm.c).  0, or -1 with the job failed (a VM's certificate
+ * missing, more than DEPLOY_VMS_MAX VMs).
+ */
+static int
+deploy_files(deploy_job_t *j, const testbed_t *tb)
+{
+    int n = 0, v = 0;
+    j->files[n++] = (deploy_file_t) { j->agent_bin, "cntb-agent", 0755 };
+    j->files[n++] = (deploy_file_t) { j->traffic_bin, "cntb-traffic", 0755 };
+    if (tb->keys_path[0]) {
+        j->files[n++] = (deploy_file_t) { j->cert, "agent.cert", 0644 };
+        j->files[n++] = (deploy_file_t) { j->cert_secret, "agent.cert_secret", 0600 };
+        j->files[n++] = (deploy_file_t) { j->ctl_cert, "controller.cert", 0644 };
+        for (int i = 0; i < tb->host_count; i++) {
+            const testbed_host_t *g = &tb->hosts[i];
+            if (strcmp(g->kind, "vm") != 0 || strcmp(g->parent, j->h->name) != 0)
+                continue;
+            if (v == 2 * DEPLOY_VMS_MAX)
+                return fail(j, "upload", "more than %d VMs on this host", DEPLOY_VMS_MAX);
+            char local[PATH_MAX];
+            keys_cert_path(local, sizeof local, tb->keys_path, g->name, true);
+            snprintf(j->vm_local[v], sizeof j->vm_local[v], "%s", local);
+            snprintf(j->vm_local[v + 1], sizeof j->vm_local[v + 1], "%s_secret", local);
+            if (access(j->vm_local[v + 1], R_OK) != 0)
+                return fail(j, "upload", "no certificate %s for its vm %s (cntb keys generate)",
+                            j->vm_local[v + 1], g->name);
+            snprintf(j->vm_remote[v], sizeof j->vm_remote[v], "vm-%s.cert", g->name);
+            snprintf(j->vm_remote[v + 1], sizeof j->vm_remote[v + 1], "vm-%s.cert_secret",
+                     g->name);
+            j->files[n++] = (deploy_file_t) { j->vm_local[v], j->vm_remote[v], 0600 };
+            j->files[n++] = (deploy_file_t) { j->vm_local[v + 1], j->vm_remote[v + 1], 0600 };
+            v += 2;
+        }
+    }
+    j->nfiles = n;
+    return 0;
+}
+
 static void *
 deploy_host(void *arg)
 {
@@ -388,17 +440,9 @@ deploy_host(void *arg)
             fail(j, "start", "cannot stop the running agent: %s", out);
             goto out;
         }
-        deploy_file_t files[] = {
-            { j->agent_bin, "cntb-agent", 0755 },
-            { j->traffic_bin, "cntb-traffic", 0755 },
-            { j->cert, "agent.cert", 0644 },
-            { j->cert_secret, "agent.cert_secret", 0600 },
-            { j->ctl_cert, "controller.cert", 0644 },
-        };
-        int nfiles = tb->keys_path[0] ? 5 : 2;
         sftp_unlink(sftp, vfile); /* a half-replaced directory never looks current */
-        for (int i = 0; i < nfiles; i++)
-            if (upload(j, sftp, &files[i]) != 0)
+        for (int i = 0; i < j->nfiles; i++)
+            if (upload(j, sftp, &j->files[i]) != 0)
                 goto out;
         char vtmp[PATH_MAX];
         snprintf(vtmp, sizeof vtmp, "/tmp/cntb-version-XXXXXX");
@@ -563,12 +607,15 @@ deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_
                 continue;
             }
         }
+        if (!stop && deploy_files(j, tb) != 0)
+            continue;
         char extra[512];
         snprintf(extra, sizeof extra, "tcp://%s:%d %s %s %s", tb->ctl_address, tb->ctl_port,
                  j->h->name, j->h->address, j->h->kind);
-        const char *files[] = { agent, traffic, j->cert, j->cert_secret, j->ctl_cert };
-        if (!stop && fingerprint(files, tb->keys_path[0] ? 5 : 2, extra, j->version,
-                                 sizeof j->version) != 0) {
+        const char *files[DEPLOY_FILES_MAX];
+        for (int k = 0; k < j->nfiles; k++)
+            files[k] = j->files[k].local;
+        if (!stop && fingerprint(files, j->nfiles, extra, j->version, sizeof j->version) != 0) {
             fail(j, "upload", "cannot read the files to deploy");
             continue;
         }
@@ -645,7 +692,8 @@ cmd_deploy(int argc, char **argv)
                    "Per host: connect, verify the host key against the testbed's known_hosts\n"
                    "(--accept-new records unknown keys; a changed key always refuses), log in\n"
                    "with the testbed's ssh key as the host's ssh user, upload cntb-agent,\n"
-                   "cntb-traffic and the host's certificate into %s/TESTBED/HOST/ over\n"
+                   "cntb-traffic and the host's certificate (and each of its VMs' as\n"
+                   "vm-VM.cert, vm-VM.cert_secret) into %s/TESTBED/HOST/ over\n"
                    "SFTP, start the agent (log: agent.log there).  An agent of the same version\n"
                    "is left running; a different version is replaced.  --stop stops them.\n"
                    "A failing host is reported with the failed step and does not stop the\n"

@@ -6,7 +6,11 @@
 # nesting=vm, client and server host = the VM, the accelerator, vCPUs and
 # memory recorded in the result; the VM reused by both runs (one boot); the
 # VM stopped at the end of the batch; no QEMU process, tap device or
-# changed sysctl left.  Two failure paths: a VM whose image directory is
+# changed sysctl left.  CURVE (emulate makes keys): deploy uploads the VM's
+# certificate pair beside its parent's files (mode 0600), the guest's /init
+# finds it in the appended cpio archive and its agent is accepted; the
+# initrd copy with the secret is gone when the VM stops (test_vm checks
+# QEMU's argument vector).  Two failure paths: a VM whose image directory is
 # missing (the run fails with the agent's message), and a VM whose /init
 # never starts the agent (the run fails after boot_timeout_s with the
 # console's last lines).  Usage: test_nested_vm.sh BINDIR.  Exit 77 = skipped (not root, no
@@ -49,6 +53,10 @@ check "testbed has a vm h1v1 with parent h1" test "$(jq -r '.hosts[] | select(.k
 "$BIN/cntb" controller start --testbed "$TB" >/dev/null
 "$BIN/cntb" deploy "$TB" >/dev/null
 NS="cntb-$NAME-h1"
+DEP="/var/lib/cntb/$NAME/h1"
+check "VM certificate uploaded with its parent's files" test -s "$DEP/vm-h1v1.cert" -a -s "$DEP/vm-h1v1.cert_secret"
+check "VM certificate files are mode 600" test "$(stat -c %a "$DEP/vm-h1v1.cert")/$(stat -c %a "$DEP/vm-h1v1.cert_secret")" = 600/600
+check "VM secret is the one cntb keys made" cmp -s "$DEP/vm-h1v1.cert_secret" "$(jq -r .keys "$TB")/secret/h1v1.cert_secret"
 fwd_before=$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)
 
 cat > "$WORK/m.json" <<'JSON'
@@ -76,13 +84,16 @@ for net in host bridge; do
   v=$(q "SELECT m.value FROM metric m JOIN run r ON r.id=m.run_id WHERE m.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
   check "$net in the VM: $v bit/s within 1 Mbit/s..1 Tbit/s" between "${v:-0}" 1e6 1e12
 done
-LOG="/run/cntb/$NAME/agent-h1.log"
+LOG="$DEP/agent.log"
 check "one VM boot for both runs" test "$(grep -c 'vm h1v1: QEMU pid' "$LOG")" -eq 1
 stopped=1
 for _ in $(seq 1 50); do grep -q 'vm h1v1 stopped' "$LOG" && { stopped=0; break; }; sleep 0.1; done
 check "VM stopped at the end of the batch" test "$stopped" -eq 0
 qpid=$(sed -n 's/.*vm h1v1: QEMU pid \([0-9]*\),.*/\1/p' "$LOG" | head -1)
 check "QEMU pid logged ($qpid)" test -n "$qpid"
+CONSOLE="/run/cntb/$NAME/vm-h1v1.console"
+check "guest's /init found its certificate" grep -q "using CURVE certificate /etc/cntb/agent.cert" "$CONSOLE"
+check "initrd copy with the secret removed after the stop" test ! -e "/run/cntb/$NAME/vm-h1v1.initrd"
 check "no QEMU left" test ! -e "/proc/${qpid:-0}/cmdline" -o -z "$(tr '\0' ' ' < "/proc/${qpid:-0}/cmdline" 2>/dev/null | grep qemu || true)"
 check "no tap left" test -z "$(ip -n "$NS" -o link | grep cntbvm || true)"
 check "forwarding restored" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before"

@@ -191,6 +191,76 @@ START_TEST(test_start_stop)
 }
 END_TEST
 
+/*
+ * With a certificate: QEMU's -initrd is RUNDIR/vm-h1v1.initrd (mode 0600):
+ * the image's initrd, zeros to 4 bytes, then a newc archive with the three
+ * files; no key on the argument vector; the copy is gone after the stop.  A
+ * missing secret refuses the start and leaves no tap and no copy.
+ */
+START_TEST(test_start_with_cert)
+{
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0 || unshare(CLONE_NEWNET) != 0)
+        return;
+    char err[VM_ERR_MAX], nlerr[NL_ERR_MAX], p[256], qemu[160], cert[160], ctl[160], cp[160];
+    ck_assert_int_eq(nl_bridge_add(NULL, "cntbu0", 0, nlerr), 0);
+    snprintf(p, sizeof p, "%s/image", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/image/vmlinuz", dir);
+    write_file(p, "kernel", 0644);
+    snprintf(p, sizeof p, "%s/image/initrd.img", dir);
+    write_file(p, "initrd", 0644); /* 6 bytes: 2 zeros follow */
+    snprintf(cert, sizeof cert, "%s/vm-h1v1.cert", dir);
+    write_file(cert, "public-key = \"PUBLICKEY\"\n", 0600);
+    snprintf(p, sizeof p, "%s/vm-h1v1.cert_secret", dir);
+    write_file(p, "secret-key = \"SECRETKEY\"\n", 0600);
+    snprintf(ctl, sizeof ctl, "%s/controller.cert", dir);
+    write_file(ctl, "public-key = \"CONTROLLER\"\n", 0644);
+    snprintf(qemu, sizeof qemu, "%s/fake-qemu", dir);
+    write_file(qemu, "#!/bin/sh\necho \"args: $*\"\nexec sleep 30\n", 0755);
+    vm_config_t c = config();
+    c.qemu = qemu;
+    c.cert = cert;
+    c.controller_cert = ctl;
+    vm_t *vm = vm_start(&c, err);
+    ck_assert_msg(vm != NULL, "%s", err);
+    snprintf(cp, sizeof cp, "%s/run/vm-h1v1.initrd", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(cp, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    FILE *f = fopen(cp, "rb");
+    ck_assert_ptr_nonnull(f);
+    char b[2048];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    ck_assert_uint_eq(n % 4, 0);
+    ck_assert_int_eq(memcmp(b, "initrd\0\0" "070701", 14), 0);
+    const char *want[] = { "etc/cntb/agent.cert", "public-key = \"PUBLICKEY\"",
+                           "etc/cntb/agent.cert_secret", "secret-key = \"SECRETKEY\"",
+                           "etc/cntb/controller.cert", "public-key = \"CONTROLLER\"",
+                           "TRAILER!!!" };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(memmem(b, n, want[i], strlen(want[i])) != NULL, "%s missing", want[i]);
+    snprintf(p, sizeof p, "%s/run/vm-h1v1.qemu.log", dir);
+    for (int i = 0; i < 100 && !strstr(read_file(p), "args"); i++)
+        usleep(20000);
+    const char *log = read_file(p);
+    char arg[200];
+    snprintf(arg, sizeof arg, "-initrd %s -append", cp);
+    ck_assert_msg(strstr(log, arg) != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "SECRET") == NULL && strstr(log, "vm-h1v1.cert") == NULL, "%s",
+                  log);
+    ck_assert_int_ge(vm_stop(&vm, NULL, 0), 0);
+    ck_assert_int_eq(access(cp, F_OK), -1);
+
+    snprintf(p, sizeof p, "%s/vm-h1v1.cert_secret", dir);
+    unlink(p);
+    ck_assert_ptr_null(vm_start(&c, err));
+    ck_assert_msg(strstr(err, "vm-h1v1.cert_secret: No such file") != NULL, "%s", err);
+    ck_assert_int_eq(access(cp, F_OK), -1);
+    ck_assert_int_eq(nl_link_exists(NULL, "cntbvm-h1v1", nlerr), 0);
+}
+END_TEST
+
 /* A QEMU that exits by itself is noticed, and its messages are the console tail. */
 START_TEST(test_exit_noticed)
 {
@@ -234,6 +304,7 @@ vm_suite(void)
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_start_stop);
     tcase_add_test(tc, test_exit_noticed);
+    tcase_add_test(tc, test_start_with_cert);
     suite_add_tcase(s, tc);
     return s;
 }
