@@ -761,7 +761,7 @@ handle_setup(agent_t *self, json_t *b)
         send_error(self, run, "setup", "too many runs in flight on this host");
         return;
     }
-    if (agent_clean_journal_add(self->cfg->state_dir, run) != 0)
+    if (agent_clean_journal_add(self->cfg->state_dir, run, c.has_client, c.has_server) != 0)
         log_warn("run %" PRId64 ": journal %s: %s", run, self->cfg->state_dir, strerror(errno));
     r->kind = kind;
     r->ctx = c;

@@ -6,9 +6,13 @@
  * nftables tables, BIRD pid files, the journal), then for each id run every
  * network kind's teardown — they are idempotent and each removes only what
  * is named after the run — and netkind_remove_all for what no kind claims.
- * The inter-host kinds insist on one side per host, so each kind is torn
- * down as the same-host pair, the cross-host client and the cross-host
- * server in turn.
+ * The journal records which containers this host held (client, server);
+ * only those namespaces are removed, since hosts made of namespaces on one
+ * machine (the emulated testbed) share /run/netns and a neighbour may be
+ * building the same run's other side — or its retry — right now.  A run
+ * found only through this namespace's links, tables or BIRD files has its
+ * host-side objects removed and its namespaces left to the host that holds
+ * them.
  */
 #include "agent_clean.h"
 
@@ -121,6 +125,39 @@ agent_clean_find(const char *testbed, const char *host, const char *state_dir, i
     return n;
 }
 
+/* The roles the journal of run recorded: bit 1 client, bit 2 server; 0 when none. */
+static int
+journal_roles(const char *state_dir, int64_t run)
+{
+    char path[300], buf[64] = "";
+    if (!state_dir)
+        return 0;
+    snprintf(path, sizeof path, "%s/run-%" PRId64, state_dir, run);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[k > 0 ? k : 0] = '\0';
+    return (strstr(buf, "client") ? 1 : 0) | (strstr(buf, "server") ? 2 : 0);
+}
+
+/* Deletes the namespaces "cntb-<testbed>-<run>-<role>*"; 0 or -1 (err). */
+static int
+remove_role_netns(const char *testbed, int64_t run, const char *role, char *err)
+{
+    char prefix[96], **names = NULL;
+    snprintf(prefix, sizeof prefix, "cntb-%s-%" PRId64 "-%s", testbed, run, role);
+    if (netns_list(prefix, &names, err) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; names && names[i]; i++)
+        if (netns_delete(names[i], err) != 0)
+            rc = -1;
+    netns_list_free(&names);
+    return rc;
+}
+
 int
 agent_clean_all(const char *testbed, const char *host, const char *state_dir,
                 const char *underlay_if, const char *underlay_addr, char *report, size_t len)
@@ -130,28 +167,38 @@ agent_clean_all(const char *testbed, const char *host, const char *state_dir,
     if (report && len)
         report[0] = '\0';
     for (int i = 0; i < n; i++) {
-        static const struct { const char *placement; bool client, server; } sides[] = {
-            { "same-host", true, true }, { "cross-host", true, false }, { "cross-host", false, true }
-        };
+        int roles = journal_roles(state_dir, runs[i]);
+        bool client = roles & 1, server = roles & 2;
         netkind_ctx_t *ctx = calloc(1, sizeof *ctx); /* large (pairs): not on the stack */
         char err[NETKIND_ERR_MAX];
         if (!ctx)
             break;
-        for (const netkind_t *const *k = netkind_all(); *k; k++)
-            for (size_t s = 0; s < sizeof sides / sizeof sides[0]; s++) {
-                memset(ctx, 0, sizeof *ctx);
-                ctx->run = runs[i];
-                snprintf(ctx->testbed, sizeof ctx->testbed, "%s", testbed);
-                snprintf(ctx->host, sizeof ctx->host, "%s", host);
-                snprintf(ctx->placement, sizeof ctx->placement, "%s", sides[s].placement);
-                snprintf(ctx->underlay_if, sizeof ctx->underlay_if, "%s", underlay_if ?: "");
-                snprintf(ctx->underlay_addr, sizeof ctx->underlay_addr, "%s", underlay_addr ?: "");
-                ctx->has_client = sides[s].client;
-                ctx->has_server = sides[s].server;
-                ctx->pairs = 1;
-                (void) (*k)->teardown(ctx, err); /* kinds that never built it may complain */
-            }
-        if (netkind_remove_all(ctx, "cleanup", err) < 0)
+        for (const netkind_t *const *k = netkind_all(); *k; k++) {
+            memset(ctx, 0, sizeof *ctx);
+            ctx->run = runs[i];
+            snprintf(ctx->testbed, sizeof ctx->testbed, "%s", testbed);
+            snprintf(ctx->host, sizeof ctx->host, "%s", host);
+            snprintf(ctx->placement, sizeof ctx->placement, "%s",
+                     client && server ? "same-host" : "cross-host");
+            snprintf(ctx->underlay_if, sizeof ctx->underlay_if, "%s", underlay_if ?: "");
+            snprintf(ctx->underlay_addr, sizeof ctx->underlay_addr, "%s", underlay_addr ?: "");
+            ctx->has_client = client;
+            ctx->has_server = server;
+            ctx->pairs = 1;
+            (void) (*k)->teardown(ctx, err); /* kinds that never built it may complain */
+        }
+        /* Host-side links of the run in this namespace, then the namespaces it held. */
+        char **links = NULL, prefix[32];
+        snprintf(prefix, sizeof prefix, "cntb%" PRId64 "-", runs[i]);
+        if (nl_link_list(NULL, prefix, &links, err) >= 0) {
+            for (int l = 0; links && links[l]; l++)
+                if (nl_link_del(NULL, links[l], err) != 0)
+                    log_warn("cleanup of run %" PRId64 ": %s", runs[i], err);
+            netns_list_free(&links);
+        }
+        if ((client && (remove_role_netns(testbed, runs[i], "client", err) != 0 ||
+                        remove_role_netns(testbed, runs[i], "pod", err) != 0)) ||
+            (server && remove_role_netns(testbed, runs[i], "server", err) != 0))
             log_warn("cleanup of run %" PRId64 ": %s", runs[i], err);
         free(ctx);
         agent_clean_journal_del(state_dir, runs[i]);
@@ -164,18 +211,20 @@ agent_clean_all(const char *testbed, const char *host, const char *state_dir,
 }
 
 int
-agent_clean_journal_add(const char *state_dir, int64_t run)
+agent_clean_journal_add(const char *state_dir, int64_t run, bool client, bool server)
 {
-    char path[300];
+    char path[300], text[32];
     if (!state_dir)
         return 0;
     snprintf(path, sizeof path, "%s/run-%" PRId64, state_dir, run);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
+    int k = snprintf(text, sizeof text, "%s%s\n", client ? "client " : "", server ? "server" : "");
+    ssize_t w = write(fd, text, (size_t) k);
     fsync(fd);
     close(fd);
-    return 0;
+    return w == k ? 0 : -1;
 }
 
 int

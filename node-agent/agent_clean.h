@@ -16,6 +16,7 @@
 #define CNTB_AGENT_CLEAN_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define AGENT_CLEAN_RUNS_MAX 256
@@ -30,8 +31,9 @@ int agent_clean_find(const char *testbed, const char *host, const char *state_di
 
 /*
  * Tears down every run agent_clean_find reports: each network kind's
- * teardown (idempotent; as the same-host, client and server side), then the
- * run's namespaces and links, then its journal entry.  Writes "run 12, run
+ * teardown (idempotent) for the sides the journal says this host held, the
+ * run's links in this namespace, the namespaces of those sides only (hosts
+ * of an emulated testbed share /run/netns), then its journal entry.  Writes "run 12, run
  * 15" into report (len bytes, "" when there was nothing) and returns the
  * number of runs cleaned.
  */
@@ -40,11 +42,12 @@ int agent_clean_all(const char *testbed, const char *host, const char *state_dir
 
 /*
  * The run journal: agent_clean_journal_add creates <state_dir>/run-<run>
- * before the agent builds anything of the run, agent_clean_journal_del
+ * holding the containers this host holds ("client", "server") before the
+ * agent builds anything of the run, agent_clean_journal_del
  * removes it after teardown.  No-ops when state_dir is NULL; 0 or -1
  * (errno set).
  */
-int agent_clean_journal_add(const char *state_dir, int64_t run);
+int agent_clean_journal_add(const char *state_dir, int64_t run, bool client, bool server);
 int agent_clean_journal_del(const char *state_dir, int64_t run);
 
 #endif

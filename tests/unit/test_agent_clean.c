@@ -27,13 +27,13 @@ START_TEST(test_journal)
 {
     char path[128];
     mkdir_tmp();
-    ck_assert_int_eq(agent_clean_journal_add(dir, 42), 0);
+    ck_assert_int_eq(agent_clean_journal_add(dir, 42, true, true), 0);
     snprintf(path, sizeof path, "%s/run-42", dir);
     ck_assert_int_eq(access(path, F_OK), 0);
     ck_assert_int_eq(agent_clean_journal_del(dir, 42), 0);
     ck_assert_int_ne(access(path, F_OK), 0);
     ck_assert_int_eq(agent_clean_journal_del(dir, 42), 0); /* idempotent */
-    ck_assert_int_eq(agent_clean_journal_add(NULL, 42), 0);  /* no journal: no-op */
+    ck_assert_int_eq(agent_clean_journal_add(NULL, 42, true, true), 0);  /* no journal: no-op */
     rmdir(dir);
 }
 END_TEST
@@ -45,9 +45,9 @@ START_TEST(test_find_journal)
     mkdir_tmp();
     int64_t runs[8];
     ck_assert_int_eq(agent_clean_find("zz", "h1", dir, runs, 8), 0);
-    agent_clean_journal_add(dir, 7);
-    agent_clean_journal_add(dir, 1234);
-    agent_clean_journal_add(dir, 7);
+    agent_clean_journal_add(dir, 7, true, true);
+    agent_clean_journal_add(dir, 1234, true, true);
+    agent_clean_journal_add(dir, 7, true, true);
     FILE *f = fopen("/tmp/cntb-clean-ignored", "w"); /* not in dir: ignored */
     if (f)
         fclose(f);
