@@ -97,6 +97,7 @@ typedef struct {
     bool failed;
     bool skipped;               /* an agent refused the run (ERROR stage "skip") */
     char reason[600];
+    char finish_state[16];      /* its end could not be stored: retried once the store works */
 } ctl_run_t;
 
 typedef struct {
@@ -121,6 +122,10 @@ typedef struct {
     int nstale;
     ctl_stale_t stale[CTL_STALE_MAX];   /* TEARDOWN owed to hosts after a restart */
     int64_t last_heartbeat_ms;
+    bool store_down;            /* the last write failed: no new runs (ctl.h) */
+    char store_why[300];        /* why, for the log and `cntb controller status` */
+    int64_t store_down_since_ms;
+    int64_t store_probe_ms;     /* last write attempt while down */
     bool stop;
 } ctl_t;
 
@@ -177,6 +182,57 @@ run_by_id(ctl_t *self, int64_t id)
         if (self->runs[i].id == id)
             return &self->runs[i];
     return NULL;
+}
+
+/* ---- database health ------------------------------------------------------ */
+
+/*
+ * A write failed (rc < 0 from a store_* call): the controller stops taking
+ * new runs until a write succeeds again (store_probe).  Logged once per
+ * outage with SQLite's message (e.g. "database or disk is full", "attempt to
+ * write a readonly database").
+ */
+static void
+store_failed(ctl_t *self, const char *what)
+{
+    if (self->store_down)
+        return;
+    self->store_down = true;
+    self->store_down_since_ms = self->store_probe_ms = now_ms();
+    snprintf(self->store_why, sizeof self->store_why, "%s: %s", what, store_errmsg(self->store));
+    log_error("database not writable (%s): taking no new runs, results not acknowledged until "
+              "it can be written again",
+              self->store_why);
+}
+
+static void
+store_ok(ctl_t *self)
+{
+    if (!self->store_down)
+        return;
+    self->store_down = false;
+    log_warn("database writable again after %lld ms: going on",
+             (long long) (now_ms() - self->store_down_since_ms));
+}
+
+/*
+ * While the store is down, a committed write every CTL_STORE_PROBE_MS: the
+ * newest batch row is rewritten unchanged (SQLite writes the page, so a full
+ * disk or a read-only file fails it; with no batch there is nothing to lose).
+ */
+static void
+store_probe(ctl_t *self)
+{
+    int64_t now = now_ms();
+    if (!self->store_down || now - self->store_probe_ms < CTL_STORE_PROBE_MS)
+        return;
+    self->store_probe_ms = now;
+    char *msg = NULL;
+    if (sqlite3_exec(store_db(self->store),
+                     "UPDATE batch SET state = state WHERE id = (SELECT max(id) FROM batch)", NULL,
+                     NULL, &msg) == SQLITE_OK)
+        store_ok(self);
+    sqlite3_free(msg);
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -332,10 +388,13 @@ run_enter(ctl_t *self, ctl_run_t *r, ctl_stage_t stage, int64_t timeout_ms)
     r->stage_since_ms = now_ms();
     r->deadline_ms = r->stage_since_ms + timeout_ms;
     r->acked[0] = r->acked[1] = false;
+    int rc;
     if (stage != STAGE_TEARDOWN || !r->failed)
-        store_run_set_state(self->store, r->id, stage_names[stage], NULL);
+        rc = store_run_set_state(self->store, r->id, stage_names[stage], NULL);
     else
-        store_run_set_state(self->store, r->id, "teardown", r->reason);
+        rc = store_run_set_state(self->store, r->id, "teardown", r->reason);
+    if (rc < 0) /* the run goes on; a restart would queue it again */
+        store_failed(self, "run state");
 }
 
 static void run_teardown(ctl_t *self, ctl_run_t *r);
@@ -370,12 +429,22 @@ run_finish(ctl_t *self, ctl_run_t *r, const char *state)
     int retries = b && b->m ? matrix_retries(b->m) : 0;
     int failed_before = strcmp(state, "failed") == 0 ? store_run_failed_attempts(self->store, r->id)
                                                      : -1;
+    int rc;
+    if (failed_before >= 0 && failed_before < retries)
+        rc = store_run_retry(self->store, r->id, r->reason);
+    else
+        rc = store_run_set_state(self->store, r->id, state, r->reason[0] ? r->reason : NULL);
+    if (rc < 0) {
+        /* Not on record: keep the run (and its lease) until the store works again. */
+        store_failed(self, "end of a run");
+        r->stage = STAGE_NONE;
+        snprintf(r->finish_state, sizeof r->finish_state, "%s", state);
+        return;
+    }
     if (failed_before >= 0 && failed_before < retries) {
-        store_run_retry(self->store, r->id, r->reason);
         log_warn("run %" PRId64 " attempt %d failed (%s): retrying (%d of %d retries left)", r->id,
                  failed_before + 1, r->reason, retries - failed_before - 1, retries);
     } else {
-        store_run_set_state(self->store, r->id, state, r->reason[0] ? r->reason : NULL);
         log_info("run %" PRId64 " %s%s%s", r->id, state, r->reason[0] ? ": " : "", r->reason);
     }
     for (int i = 0; i < CTL_HOSTS_MAX; i++)
@@ -743,13 +812,14 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         }
         int rc = store_result_insert(self->store, run, seq, host, json_object_get(b, "result"));
         if (rc < 0) {
-            send_to(self, host, MSG_ERROR,
-                    json_pack("{s:s, s:I, s:s}", "message", "result could not be stored", "run",
-                              (json_int_t) run, "stage", "collect"));
-            run_fail(self, r, "result from %s could not be stored: %s", host,
-                     store_errmsg(self->store));
+            /* Never acknowledge what is not stored: the agent keeps the result and
+             * re-sends it; the run waits in collect until the store works again. */
+            store_failed(self, "result");
+            log_warn("run %" PRId64 ": result seq %d from %s not stored, not acknowledged", run,
+                     seq, host);
             return;
         }
+        store_ok(self);
         send_to(self, host, MSG_RESULT_ACK, json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
         if (rc == 0)
             log_info("run %" PRId64 ": duplicate result seq %d from %s acknowledged", run, seq, host);
@@ -805,6 +875,11 @@ step_timeouts(ctl_t *self, ctl_run_t *r)
 {
     if (r->id == 0 || now_ms() <= r->deadline_ms)
         return;
+    if (r->stage == STAGE_COLLECT && self->store_down) {
+        /* Its result may be waiting on the agent for the store: hold. */
+        r->deadline_ms = now_ms() + CTL_STORE_PROBE_MS;
+        return;
+    }
     switch (r->stage) {
     case STAGE_SETUP:
         run_fail(self, r, "setup timed out after %d s", r->timeout_ms[MATRIX_SETUP] / 1000);
@@ -826,9 +901,13 @@ step_timeouts(ctl_t *self, ctl_run_t *r)
 }
 
 /*
- * An agent went silent: its runs past leasing fail now rather than at their
- * stage timeout, and their teardown does not wait for that host (a run in
- * leasing waits for the agent to come back, up to lease_s).
+ * An agent went silent (lost: killed, its host down, the network cut): its
+ * runs past leasing fail now with reason "agent lost: ..." rather than at
+ * their stage timeout, the other hosts of the run get their TEARDOWN, and the
+ * teardown does not wait for the lost host (a run in leasing waits for the
+ * agent to come back, up to lease_s).  The lost agent removes what is left
+ * of the run when it starts again (agent_clean.h) or when the TEARDOWN owed
+ * to it arrives after it reconnects.
  */
 static void
 runs_lose_host(ctl_t *self, const char *host)
@@ -840,13 +919,19 @@ runs_lose_host(ctl_t *self, const char *host)
             continue;
         if (r->stage == STAGE_TEARDOWN) {
             if (!r->failed) {
-                snprintf(r->reason, sizeof r->reason,
-                         "agent of host %s disconnected during teardown", host);
+                snprintf(r->reason, sizeof r->reason, "agent lost: host %s silent during teardown",
+                         host);
                 r->failed = true;
             }
         } else {
-            run_fail(self, r, "agent of host %s disconnected during %s", host,
-                     stage_names[r->stage]);
+            run_fail(self, r, "agent lost: host %s silent during %s", host, stage_names[r->stage]);
+        }
+        /* Owed to it: when it says HELLO again it tears the run down (it may
+         * have come back without restarting, after a partition). */
+        if (self->nstale < CTL_STALE_MAX) {
+            self->stale[self->nstale].run = r->id;
+            snprintf(self->stale[self->nstale].host, sizeof self->stale[0].host, "%s", host);
+            self->nstale++;
         }
         for (int h = 0; h < r->nhosts; h++)
             if (strcmp(r->hosts[h], host) == 0)
@@ -1085,6 +1170,11 @@ cli_queue_add(ctl_t *self, json_t *req)
     bool calendar = json_is_true(json_object_get(req, "calendar"));
     time_t now = time(NULL), at = jat ? (time_t) json_integer_value(jat) : now;
     char err[FERR_MAX];
+    if (self->store_down) {
+        char m[400];
+        snprintf(m, sizeof m, "the database cannot be written (%s): nothing queued", self->store_why);
+        return cli_error(m, 1);
+    }
     if (!file || !text || (jat && !json_is_integer(jat)) || every_s < 0 ||
         every_s > SCHEDULE_EVERY_MAX_S || (every_s > 0 && !every))
         return cli_error("queue_add needs file, matrix, and a valid at/every", 2);
@@ -1220,9 +1310,13 @@ on_cli(zloop_t *loop, zsock_t *sock, void *arg)
     json_t *answer;
     if (!cmd)
         answer = cli_error("bad request", 2);
-    else if (strcmp(cmd, "ping") == 0)
-        answer = json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "testbed", self->testbed->name, "db",
-                           self->cfg->db_path, "pid", (int) getpid());
+    else if (strcmp(cmd, "ping") == 0) {
+        answer = json_pack("{s:b, s:s, s:s, s:i, s:s}", "ok", 1, "testbed", self->testbed->name,
+                           "db", self->cfg->db_path, "pid", (int) getpid(), "store",
+                           self->store_down ? "not writable" : "ok");
+        if (self->store_down)
+            json_object_set_new(answer, "store_error", json_string(self->store_why));
+    }
     else if (strcmp(cmd, "agents") == 0) {
         json_t *list = json_array();
         for (int i = 0; i < self->nagents; i++) {
@@ -1265,26 +1359,39 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     ctl_t *self = arg;
     int64_t now = now_ms();
-    if (now - self->last_heartbeat_ms >= CTL_HEARTBEAT_MS) {
+    bool beat = now - self->last_heartbeat_ms >= CTL_HEARTBEAT_MS;
+    if (beat)
         self->last_heartbeat_ms = now;
-        for (int i = 0; i < self->nagents; i++) {
-            ctl_agent_t *a = &self->agents[i];
-            if (!a->connected)
-                continue;
-            if (now - a->last_seen_ms > CTL_AGENT_SILENCE_MS) {
-                a->connected = false;
-                log_warn("agent %s silent for %lld ms: disconnected", a->host,
-                         (long long) (now - a->last_seen_ms));
-                runs_lose_host(self, a->host);
-                continue;
-            }
-            send_to(self, a->host, MSG_HEARTBEAT, NULL);
+    for (int i = 0; i < self->nagents; i++) { /* silence is checked every tick */
+        ctl_agent_t *a = &self->agents[i];
+        if (!a->connected)
+            continue;
+        if (now - a->last_seen_ms > CTL_AGENT_SILENCE_MS) {
+            a->connected = false;
+            log_warn("agent %s lost: silent for %lld ms", a->host,
+                     (long long) (now - a->last_seen_ms));
+            runs_lose_host(self, a->host);
+            continue;
         }
+        if (beat)
+            send_to(self, a->host, MSG_HEARTBEAT, NULL);
     }
-    queue_tick(self);
-    schedule_batches(self);
+    store_probe(self);
+    for (int i = 0; i < CTL_RUNS_MAX; i++) /* ends that could not be stored */
+        if (self->runs[i].id && self->runs[i].finish_state[0] && !self->store_down) {
+            char state[16];
+            snprintf(state, sizeof state, "%s", self->runs[i].finish_state);
+            self->runs[i].finish_state[0] = '\0';
+            run_finish(self, &self->runs[i], state);
+        }
+    if (!self->store_down) { /* no new batch, no new run while it cannot be written */
+        queue_tick(self);
+        schedule_batches(self);
+    }
     for (int i = 0; i < CTL_RUNS_MAX; i++) {
         ctl_run_t *r = &self->runs[i];
+        if (r->id && r->finish_state[0])
+            continue;
         if (r->id && r->stage == STAGE_LEASING)
             step_leasing(self, r);
         if (r->id)
@@ -1367,7 +1474,7 @@ ctl_run(const ctl_config_t *cfg)
     self.loop = zloop_new();
     zloop_reader(self.loop, self.agents_sock, on_agents, &self);
     zloop_reader(self.loop, self.cli_sock, on_cli, &self);
-    zloop_timer(self.loop, 200, 0, on_tick, &self);
+    zloop_timer(self.loop, CTL_TICK_MS, 0, on_tick, &self);
     log_info("controller of testbed %s: agents on tcp://%s:%d, database %s", self.testbed->name,
              self.testbed->ctl_address, self.testbed->ctl_port, cfg->db_path);
     zloop_start(self.loop);

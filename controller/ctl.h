@@ -39,7 +39,15 @@
  *             not in collect (an attempt that is over) is acknowledged, not stored
  *   teardown  TEARDOWN to every host, wait TEARDOWN_OK (teardown_s); always
  *             runs, also after a failure; leftovers fail the run.  An agent
- *             that goes silent fails its runs past leasing at once
+ *             silent for 3 heartbeat intervals is lost: its runs past
+ *             leasing fail at once with reason "agent lost: ..." (retried
+ *             per the matrix's retries once an agent is back), and their
+ *             teardown goes to the other hosts only
+ * Database: when a write fails (read-only file, disk full) the controller
+ * takes no new run and no queue entry, does not acknowledge a RESULT it could
+ * not store (the agent keeps re-sending it; its run waits in collect), says
+ * why in its log and in `cntb controller status`, and tries a write every
+ * CTL_STORE_PROBE_MS until one succeeds, then goes on.
  *   after     the run's hosts are released; its batch waits pause_s
  * Timeouts come from the matrix's $.timeouts, else the defaults below.
  * A controller restarted mid-batch queues the runs that were in flight again
@@ -56,7 +64,12 @@
 #define CTL_COLLECT_GRACE_MS 30000
 #define CTL_TEARDOWN_MS 30000
 #define CTL_HEARTBEAT_MS 1000
-#define CTL_AGENT_SILENCE_MS 5000
+/* An agent silent for 3 heartbeat intervals is lost (checked every 200 ms tick,
+ * so noticed at most 3 intervals after its last message). */
+#define CTL_TICK_MS 200
+#define CTL_AGENT_SILENCE_MS (3 * CTL_HEARTBEAT_MS - CTL_TICK_MS)
+/* While the database cannot be written, it is tried again this often. */
+#define CTL_STORE_PROBE_MS 1000
 
 typedef struct {
     const char *testbed_path;  /* testbed file */

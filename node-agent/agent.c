@@ -27,6 +27,7 @@
  */
 #include "agent.h"
 #include "agent_auth.h"
+#include "agent_clean.h"
 
 #include "agent_result.h"
 #include "agent_meta.h"
@@ -45,6 +46,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -104,6 +106,7 @@ typedef struct {
     zloop_t *loop;
     char testbed[8];
     bool welcomed;
+    bool cleaned;             /* leftovers of earlier runs removed (first WELCOME) */
     int64_t last_heard_ms;
     agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
     char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
@@ -243,6 +246,8 @@ proc_start(agent_proc_t *p, const char *ns, int cpu, char **argv, char *err, siz
     }
     if (pid == 0) {
         char e[NL_ERR_MAX];
+        /* Dies with the agent (SIGKILL included): no traffic left running. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(out[1], STDOUT_FILENO);
         dup2(errp[1], STDERR_FILENO);
         int devnull = open("/dev/null", O_RDONLY);
@@ -756,6 +761,8 @@ handle_setup(agent_t *self, json_t *b)
         send_error(self, run, "setup", "too many runs in flight on this host");
         return;
     }
+    if (agent_clean_journal_add(self->cfg->state_dir, run, c.has_client, c.has_server) != 0)
+        log_warn("run %" PRId64 ": journal %s: %s", run, self->cfg->state_dir, strerror(errno));
     r->kind = kind;
     r->ctx = c;
     r->npairs = c.pairs;
@@ -920,6 +927,8 @@ handle_teardown(agent_t *self, json_t *b)
     } else {
         netkind_leaks(self->testbed, run, leaks, sizeof leaks);
     }
+    if (!leaks[0])
+        agent_clean_journal_del(self->cfg->state_dir, run);
     log_info("run %" PRId64 ": torn down%s%s", run, leaks[0] ? ", leaks: " : "", leaks);
     proto_send(self->sock, NULL, MSG_TEARDOWN_OK,
                json_pack("{s:I, s:s}", "run", (json_int_t) run, "leaks", leaks));
@@ -1101,6 +1110,15 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
         snprintf(self->kv_endpoint, sizeof self->kv_endpoint, "%s", kvk && kve ? kve : "");
         if (!self->welcomed)
             log_info("welcomed by the controller of testbed %s", self->testbed);
+        if (!self->cleaned) { /* before any SETUP: this process holds no run yet */
+            char report[1024];
+            int n = agent_clean_all(self->testbed, self->cfg->host, self->cfg->state_dir,
+                                    self->cfg->underlay_if, self->cfg->underlay_addr, report,
+                                    sizeof report);
+            if (n > 0)
+                log_warn("removed leftovers of %d earlier runs: %s", n, report);
+            self->cleaned = true;
+        }
         self->welcomed = true;
         for (int i = 0; i < AGENT_RUNS_MAX; i++) /* re-deliver what is unacknowledged */
             if (self->runs[i].used && self->runs[i].result)

@@ -21,6 +21,7 @@ typedef struct {
     const char *traffic_path; /* path of cntb-traffic */
     const char *cert_path;    /* own CURVE certificate (agent_auth.h), NULL = no CURVE */
     const char *controller_cert_path; /* the controller's public certificate */
+    const char *state_dir;    /* run journal directory (agent_clean.h), NULL = none */
     /* kind vm: what the guest reports about itself (from its kernel command line) */
     const char *parent;       /* the host the VM runs on, NULL for bare metal */
     const char *vm_accel;     /* "kvm" or "tcg", NULL when unknown */

@@ -37,6 +37,9 @@ usage(FILE *f)
             "  --cert        this agent's CURVE certificate (FILE and FILE_secret, czmq zcert)\n"
             "  --controller-cert  the controller's public certificate: the only server accepted\n"
             "  --daemon      detach (own session), log to --log, pid to --pidfile\n"
+            "  --state-dir DIR  the run journal (a file run-<id> per run set up and not yet\n"
+            "                torn down; leftovers of its runs are removed at start);\n"
+            "                default: the directory of --pidfile, else no journal\n"
             "  --stop        stop the agent of --pidfile (SIGTERM, then SIGKILL after 10 s)\n"
             "  --status      exit 0 when the agent of --pidfile runs, 1 when not\n"
             "  --vm-image    directory with the nested VMs' vmlinuz and initrd.img\n"
@@ -60,7 +63,7 @@ main(int argc, char **argv)
         { "cert", required_argument, NULL, 'C' },       { "controller-cert", required_argument, NULL, 'S' },
         { "daemon", no_argument, NULL, 'D' },           { "log", required_argument, NULL, 'l' },
         { "pidfile", required_argument, NULL, 'p' },    { "stop", no_argument, NULL, 'x' },
-        { "status", no_argument, NULL, 's' },
+        { "status", no_argument, NULL, 's' },         { "state-dir", required_argument, NULL, 'd' },
         { "vm-image", required_argument, NULL, 'I' },   { "accel", required_argument, NULL, 'A' },
         { "parent", required_argument, NULL, 'P' },     { "vm-accel", required_argument, NULL, 'X' },
         { "vm-vcpus", required_argument, NULL, 'n' },   { "vm-memory", required_argument, NULL, 'm' },
@@ -84,6 +87,7 @@ main(int argc, char **argv)
         case 'D': daemon = true; break;
         case 'l': logfile = optarg; break;
         case 'p': pidfile = optarg; break;
+        case 'd': cfg.state_dir = optarg; break;
         case 'x': stop = true; break;
         case 's': status = true; break;
         case 'I': cfg.vm_image = optarg; break;
@@ -189,6 +193,15 @@ main(int argc, char **argv)
         fprintf(stderr, "cntb-agent: cannot read %s or %s\n", cfg.cert_path,
                 cfg.controller_cert_path);
         return 3;
+    }
+    static char statedir[PATH_MAX];
+    if (!cfg.state_dir && pidfile && strlen(pidfile) < sizeof statedir) {
+        snprintf(statedir, sizeof statedir, "%s", pidfile);
+        char *slash = strrchr(statedir, '/');
+        if (slash && slash != statedir) {
+            *slash = '\0';
+            cfg.state_dir = statedir;
+        }
     }
     if (daemon) {
         char err[4200];

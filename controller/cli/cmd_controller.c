@@ -107,6 +107,10 @@ controller_status(const char *name)
     printf("controller of testbed %s: pid %lld, database %s\n", name,
            (long long) json_integer_value(json_object_get(ping, "pid")),
            json_string_value(json_object_get(ping, "db")));
+    const char *why = json_string_value(json_object_get(ping, "store_error"));
+    if (why) /* ctl.h: no new runs until the database can be written again */
+        printf("  database NOT WRITABLE (%s): taking no new runs, results held on the agents\n",
+               why);
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(ag, "agents"), i, a) {

@@ -181,9 +181,19 @@ int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err)
     n = netns_list(prefix, &names, nlerr);
     if (n < 0)
         goto fail;
-    for (i = 0; i < n; i++)
-        if (netns_delete(names[i], nlerr) < 0 && ret == 0)
+    for (i = 0; i < n; i++) {
+        /* Only the containers this host holds: hosts made of namespaces on one
+         * machine share /run/netns, and the other side of the run (or its
+         * retry) may belong to a neighbour.  "client*" and "pod*" go with the
+         * client, "server*" with the server. */
+        const char *role = names[i] + strlen(prefix);
+        bool mine = strncmp(role, "server", 6) == 0 ? ctx->has_server
+                    : strncmp(role, "client", 6) == 0 || strncmp(role, "pod", 3) == 0
+                        ? ctx->has_client
+                        : ctx->has_client || ctx->has_server;
+        if (mine && netns_delete(names[i], nlerr) < 0 && ret == 0)
             ret = -1;
+    }
     netns_list_free(&names);
     if (ret < 0)
         goto fail;

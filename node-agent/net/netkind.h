@@ -144,8 +144,9 @@ int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len);
 /*
  * Removes everything of ctx's run: the run's link group
  * (netkind_link_group) of the agent's namespace in one batch, then links
- * "cntb<run>-*" that are not in it (bridges last), then namespaces
- * "cntb-<testbed>-<run>-*".
+ * "cntb<run>-*" that are not in it (bridges last), then the namespaces
+ * "cntb-<testbed>-<run>-*" of the containers ctx holds (client and pod
+ * namespaces with has_client, server ones with has_server).
  * Idempotent, the teardown of every kind.  0, or -1 with err
  * (NETKIND_ERR_MAX bytes) naming `what` (the kind) and the first failure.
  */
