@@ -213,6 +213,14 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
                      (long long)json_integer_value(v));
             return -1;
         }
+        /* An MTU is 0 (the network's default) or at least IPv4's 68 bytes (RFC 791). */
+        if (strcmp(p->name, "mtu") == 0 && json_integer_value(v) > 0 &&
+            json_integer_value(v) < 68) {
+            ferr_set(c->err, c->file, c->text, c->len, path,
+                     "must be 0 (the network's default) or between 68 and %lld (got %lld)",
+                     p->max, (long long)json_integer_value(v));
+            return -1;
+        }
         return 0;
     case PARAM_BOOL:
         if (!json_is_boolean(v))
@@ -888,7 +896,12 @@ out:
     return rc;
 }
 
-/* The file's base name without ".json": the default matrix name. */
+/*
+ * The file's base name without ".json": the default matrix name, made to
+ * match [A-Za-z0-9_.-]{1,64} like an explicit one (every other byte becomes
+ * '_'), since it is stored and printed: no escape sequence or newline from a
+ * file name reaches a terminal.
+ */
 static char *
 default_name(const char *file)
 {
@@ -897,7 +910,16 @@ default_name(const char *file)
     size_t n = strlen(base);
     if (n > 5 && strcmp(base + n - 5, ".json") == 0)
         n -= 5;
-    return strndup(base, n);
+    if (n > 64)
+        n = 64;
+    if (n == 0)
+        return strdup("matrix");
+    char *name = strndup(base, n);
+    for (char *p = name; p && *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == '-'))
+            *p = '_';
+    return name;
 }
 
 matrix_t *

@@ -385,15 +385,19 @@ check_hosts(const vctx_t *c, json_t *hosts, testbed_t *tb)
             return -1;
         tb->host_count = (int)i + 1;
     }
-    /* Every vm runs on another host of this testbed. */
+    /* Every vm runs on a bare-metal host of this testbed (no nesting of VMs in VMs). */
     for (int i = 0; i < tb->host_count; i++) {
         const testbed_host_t *h = &tb->hosts[i];
         if (strcmp(h->kind, "vm") != 0)
             continue;
         const testbed_host_t *p = h->parent[0] ? testbed_host(tb, h->parent) : NULL;
-        if (!p || p == h) {
+        if (!p) {
             snprintf(path, sizeof path, "$.hosts[%d].parent", i);
             return fail_at(c, path, "vm needs an existing parent host");
+        }
+        if (strcmp(p->kind, "bare-metal") != 0) {
+            snprintf(path, sizeof path, "$.hosts[%d].parent", i);
+            return fail_at(c, path, "a vm's parent must be a bare-metal host");
         }
     }
     return 0;

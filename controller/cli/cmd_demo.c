@@ -7,10 +7,13 @@
  */
 #include "cli.h"
 
+#include "matrix.h"
+#include "ferr.h"
 #include "results.h"
 #include "store.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +67,31 @@ cmd_demo(int argc, char **argv)
     if (access(matrix, R_OK) != 0) {
         cli_error("%s: cannot read the demo matrix", matrix);
         return EXIT_ENV;
+    }
+    size_t nl = strlen(name);
+    bool name_ok = nl >= 1 && nl <= 6;
+    for (size_t i = 0; i < nl; i++)
+        name_ok &= (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9');
+    if (!name_ok) {
+        cli_error("--name: must match [a-z0-9]{1,6} (got \"%s\")", name);
+        return EXIT_USAGE;
+    }
+    char pf[PATH_MAX];
+    cli_rundir(pf, sizeof pf, name, "controller.pid");
+    if (cli_pidfile_alive(pf, "cntb-controller")) {
+        cli_error("a testbed named %s is running (another demo?): choose another with --name, "
+                  "or destroy it with cntb testbed destroy %s",
+                  name, name);
+        return EXIT_ENV;
+    }
+    { /* bad input is refused before anything is built */
+        char err[FERR_MAX];
+        matrix_t *m = matrix_load_file(matrix, err);
+        if (!m) {
+            fprintf(stderr, "%s\n", err);
+            return EXIT_USAGE;
+        }
+        matrix_destroy(&m);
     }
     int rc = cli_need_root("demo");
     if (rc)

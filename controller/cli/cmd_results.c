@@ -157,9 +157,11 @@ cmd_results(int argc, char **argv)
         return EXIT_USAGE;
     }
     int rc;
-    if (strcmp(sub, "list") == 0)
-        rc = results_list(store, sel.batch == 0 ? -1 : sel.batch, fmt, stdout, err, sizeof err);
-    else if (strcmp(sub, "show") == 0)
+    if (strcmp(sub, "list") == 0) {
+        /* No --batch: every batch; --batch latest: the runs of the most recent one. */
+        int64_t b = !batch_given ? -1 : sel.batch == 0 ? store_latest_batch(store) : sel.batch;
+        rc = results_list(store, b > 0 ? b : -1, fmt, stdout, err, sizeof err);
+    } else if (strcmp(sub, "show") == 0)
         rc = results_show(store, run, fmt, stdout, err, sizeof err);
     else if (strcmp(sub, "compare") == 0) {
         rc = results_compare_sel(store, &sel, by ? by : "network,placement", baseline, metric,

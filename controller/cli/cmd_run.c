@@ -66,7 +66,7 @@ matrix_expand_cmd(const char *file, const char *format)
             json_array_append_new(arr, json_pack("{s:i, s:i, s:i, s:b, s:O}", "index", i, "point",
                                                  matrix_run_point(m, i), "repetition",
                                                  matrix_run_repetition(m, i), "baseline",
-                                                 matrix_run_is_baseline(m, i),
+                                                 matrix_run_is_baseline(m, i), "params",
                                                  matrix_run_params(m, i)));
         char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("%s\n", s);

@@ -449,6 +449,11 @@ cmd_testbed(int argc, char **argv)
         }
         return testbed_emulate(name, hosts, vms, out, NULL, 0);
     }
+    if ((strcmp(sub, "destroy") == 0 || strcmp(sub, "check") == 0) && argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     if (strcmp(sub, "destroy") == 0) {
         if (argc != 2) {
             usage(stderr);

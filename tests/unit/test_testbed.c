@@ -233,7 +233,7 @@ START_TEST(test_vm_parent)
                    "  ]\n"
                    "}\n",
                    "t.json:7:5: $.hosts[2].parent: vm needs an existing parent host");
-    /* Its own parent. */
+    /* Its own parent, or another vm: a vm runs on a bare-metal host. */
     expect_refusal("{\n"
                    "  \"name\": \"lab\",\n"
                    CTL
@@ -242,7 +242,7 @@ START_TEST(test_vm_parent)
                    "      \"parent\": \"v1\" }\n"
                    "  ]\n"
                    "}\n",
-                   "t.json:6:17: $.hosts[0].parent: vm needs an existing parent host");
+                   "t.json:6:17: $.hosts[0].parent: a vm's parent must be a bare-metal host");
     expect_refusal("{\n"
                    "  \"name\": \"lab\",\n"
                    CTL
