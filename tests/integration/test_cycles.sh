@@ -12,7 +12,8 @@
 #     would pass this bound, while SQLite's page cache (default 2000 KiB
 #     cache_size) and malloc's arena settle within the first runs;
 #   - no namespace, no link in the host namespaces, no nft table, no BIRD
-#     process and no etcd key of any run is left.
+#     process and no etcd key of any run is left;
+#   - a run of network noop (simulated agents only) is skipped with the reason.
 # Usage: test_cycles.sh BINDIR [N].  N = runs in all (>= 20; default 60, so
 # the test stays under ~2.5 minutes in CI).  The issue's 200 cycles:
 #     sudo tests/integration/test_cycles.sh build/bin 200
@@ -89,6 +90,14 @@ for h in h1 h2; do
 done
 check "no BIRD of the testbed left" test -z "$(pgrep -f "/run/cntb/$NAME/bird-" || true)"
 check "no etcd key of the testbed left" test "$(etcd_keys)" = 0
+# noop is for simulated agents only: real agents never announce it.
+cat > "$WORK/noop.json" <<'JSON'
+{ "name": "noop", "fixed": { "network": "noop", "placement": "same-host" }, "timeouts": { "lease_s": 5 } }
+JSON
+"$BIN/cntb" run "$WORK/noop.json" --testbed "$TB" > "$WORK/run3.out" 2>&1 || true
+check "a noop run on real agents is skipped with the reason" test \
+  "$(q "SELECT state || ': ' || reason FROM run WHERE json_extract(params_json, '\$.network') = 'noop'")" = \
+  "skipped: host h1 cannot build network noop: not implemented by its agent"
 check "no traffic process left" test -z "$(pgrep -f "$BIN/cntb-traffic (server|client)" || true)"
 
 echo "test_cycles: $PASS passed, $FAIL failed"

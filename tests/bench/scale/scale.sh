@@ -33,7 +33,7 @@ SIMPID=""
 cleanup() {
   [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
   (cd "$WORK" && "$BIN/cntb" controller stop --testbed "$WORK/tb.json" >/dev/null 2>&1) || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" "/run/cntb/$NAME"
 }
 trap cleanup EXIT
 export CNTB_DB="$WORK/sc.db"
