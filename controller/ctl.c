@@ -48,10 +48,12 @@
 #include <unistd.h>
 
 #define CTL_AGENTS_MAX 1024
-#define CTL_RUNS_MAX 64      /* runs in flight at once (one per batch at most) */
-#define CTL_BATCHES_MAX 64   /* unfinished batches held in memory */
+#define CTL_RUNS_MAX 256     /* runs in flight at once (one per batch at most): 500
+                              * hosts in cross-host pairs (issue 9, tests/bench/scale) */
+#define CTL_BATCHES_MAX 256  /* unfinished batches held in memory */
 #define CTL_STALE_MAX 256    /* runs cut short by a restart, to tear down */
-#define CTL_HOSTS_MAX 256    /* testbed hosts that can be leased */
+#define CTL_HOSTS_MAX TB_MAX_HOSTS /* testbed hosts that can be leased: every host of a
+                                    * testbed file (lease[] is indexed by host index) */
 
 typedef struct {
     char host[32];
