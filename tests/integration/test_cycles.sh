@@ -77,6 +77,7 @@ c_fd=$(fds "$CPID") c_rss=$(rss "$CPID") a_fd=$(fds "$APID") a_rss=$(rss "$APID"
 echo "# $N cycles in $(( $(date +%s) - t0 )) s"
 echo "# controller: fds $c_fd10 -> $c_fd, VmRSS $c_rss10 -> $c_rss KiB (after run 10 -> after run $N)"
 echo "# agent h1:   fds $a_fd10 -> $a_fd, VmRSS $a_rss10 -> $a_rss KiB"
+echo "# database: $(( $(stat -c %s "$CNTB_DB") / 1024 )) KiB (+ WAL $(( $(stat -c %s "$CNTB_DB-wal" 2>/dev/null || echo 0) / 1024 )) KiB)"
 check "controller fds flat ($c_fd10 -> $c_fd)" test "$c_fd" -le $((c_fd10 + 2))
 check "agent fds flat ($a_fd10 -> $a_fd)" test "$a_fd" -le $((a_fd10 + 2))
 check "controller RSS growth under 2 MiB ($((c_rss - c_rss10)) KiB)" test $((c_rss - c_rss10)) -lt 2048
