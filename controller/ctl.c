@@ -48,10 +48,12 @@
 #include <unistd.h>
 
 #define CTL_AGENTS_MAX 1024
-#define CTL_RUNS_MAX 64      /* runs in flight at once (one per batch at most) */
-#define CTL_BATCHES_MAX 64   /* unfinished batches held in memory */
+#define CTL_RUNS_MAX 256     /* runs in flight at once (one per batch at most): 500
+                              * hosts in cross-host pairs (issue 9, tests/bench/scale) */
+#define CTL_BATCHES_MAX 256  /* unfinished batches held in memory */
 #define CTL_STALE_MAX 256    /* runs cut short by a restart, to tear down */
-#define CTL_HOSTS_MAX 256    /* testbed hosts that can be leased */
+#define CTL_HOSTS_MAX TB_MAX_HOSTS /* testbed hosts that can be leased: every host of a
+                                    * testbed file (lease[] is indexed by host index) */
 
 typedef struct {
     char host[32];
@@ -127,6 +129,7 @@ typedef struct {
     int64_t store_down_since_ms;
     int64_t store_probe_ms;     /* last write attempt while down */
     bool stop;
+    bool reschedule;            /* a run ended: schedule now, not at the next tick */
 } ctl_t;
 
 static int64_t
@@ -456,6 +459,7 @@ run_finish(ctl_t *self, ctl_run_t *r, const char *state)
         b->not_before_ms = now_ms() + (int64_t) (matrix_pause_s(b->m) * 1000);
     }
     run_clear(r);
+    self->reschedule = true;
     if (batch)
         batch_maybe_finish(self, batch);
 }
@@ -521,6 +525,8 @@ hosts_pick(ctl_t *self, const ctl_batch_t *b, const bool *reserved, int need, in
         }
     return n == need;
 }
+
+static void step_leasing(ctl_t *self, ctl_run_t *r);
 
 /*
  * Gives batch b its next queued run when its hosts can be leased.  Marks in
@@ -605,6 +611,7 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
     run_enter(self, r, STAGE_LEASING, r->timeout_ms[MATRIX_LEASE]);
     log_info("run %" PRId64 " (batch %" PRId64 "): %s %s on %s%s%s", r->id, b->id, r->network,
              r->placement, r->hosts[0], need == 2 ? "," : "", need == 2 ? r->hosts[1] : "");
+    step_leasing(self, r); /* SETUP now when the agents are there, else at a later tick */
 }
 
 /*
@@ -1141,6 +1148,12 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
     }
     a->last_seen_ms = now_ms();
     on_agent_msg(self, identity, type, b);
+    /* A run ended: its batch's next run (and a waiting batch's) goes out now
+     * rather than at the next tick (due -> dispatched, tests/bench/scale). */
+    if (self->reschedule && !self->store_down) {
+        self->reschedule = false;
+        schedule_batches(self);
+    }
 out:
     json_decref(b);
     free(identity);
@@ -1386,6 +1399,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     if (!self->store_down) { /* no new batch, no new run while it cannot be written */
         queue_tick(self);
+        self->reschedule = false;
         schedule_batches(self);
     }
     for (int i = 0; i < CTL_RUNS_MAX; i++) {

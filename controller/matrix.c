@@ -52,7 +52,7 @@ typedef struct {
 } param_t;
 
 static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
-                                        "ipvlan", "nat", "overlay", "routing", NULL };
+                                        "ipvlan", "nat", "overlay", "routing", "noop", NULL };
 static const char *const placements[] = { "same-host", "cross-host", NULL };
 static const char *const nestings[] = { "bare", "vm", NULL };
 static const char *const traffics[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",

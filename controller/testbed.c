@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #define TB_PATH_MAX 512
-#define TB_MAX_HOSTS 1024
 #define TB_MAX_KV ((int)(sizeof ((testbed_t *)0)->kv_endpoints / sizeof ((testbed_t *)0)->kv_endpoints[0]))
 
 typedef struct {

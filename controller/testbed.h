@@ -30,6 +30,8 @@
 #ifndef CNTB_TESTBED_H
 #define CNTB_TESTBED_H
 
+#define TB_MAX_HOSTS 1024     /* hosts in one testbed file (1..TB_MAX_HOSTS) */
+
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -3,6 +3,7 @@
  */
 #include "agent.h"
 #include "agent_daemon.h"
+#include "agent_sim.h"
 #include "log.h"
 #include "nl.h"
 
@@ -24,6 +25,8 @@ usage(FILE *f)
             "                  [--kind bare-metal|vm] [--underlay-if IF] [--traffic PATH]\n"
             "                  [--cert FILE --controller-cert FILE]\n"
             "                  [--daemon --log FILE --pidfile FILE]\n"
+            "       cntb-agent --controller tcp://ADDR:PORT --simulate N\n"
+            "                  [--cert-dir DIR --controller-cert FILE] [--daemon --log FILE --pidfile FILE]\n"
             "       cntb-agent --stop --pidfile FILE | --status --pidfile FILE\n"
             "                  [--vm-image DIR] [--accel auto|kvm|tcg]\n"
             "                  [--parent HOST --vm-accel kvm|tcg --vm-vcpus N --vm-memory MIB]\n"
@@ -50,7 +53,11 @@ usage(FILE *f)
             "  --parent, --vm-accel, --vm-vcpus, --vm-memory\n"
             "                kind vm only: the host the VM runs on and its shape, reported\n"
             "                in HELLO and in every result (the VM's /init passes them)\n"
-            "Stops on SIGTERM or SIGINT after tearing down every run it holds.\n");
+            "  --simulate N  present N simulated hosts sim1..simN (1..%d), each its own\n"
+            "                connection, announcing only the no-op network noop and\n"
+            "                answering every step at once with synthetic results\n"
+            "  --cert-dir DIR  with --simulate: DIR/simI.cert (and _secret) per agent\n"
+            "Stops on SIGTERM or SIGINT after tearing down every run it holds.\n", AGENT_SIM_MAX);
 }
 
 int
@@ -67,12 +74,14 @@ main(int argc, char **argv)
         { "vm-image", required_argument, NULL, 'I' },   { "accel", required_argument, NULL, 'A' },
         { "parent", required_argument, NULL, 'P' },     { "vm-accel", required_argument, NULL, 'X' },
         { "vm-vcpus", required_argument, NULL, 'n' },   { "vm-memory", required_argument, NULL, 'm' },
+        { "simulate", required_argument, NULL, 'N' },   { "cert-dir", required_argument, NULL, 'K' },
         { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 }
     };
     agent_config_t cfg = { .kind = "bare-metal", .underlay_if = "eth0", .accel = "auto" };
     static char traffic[PATH_MAX], vmimage[PATH_MAX];
     const char *logfile = NULL, *pidfile = NULL;
     bool daemon = false, stop = false, status = false;
+    agent_sim_config_t sim = { 0 };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -109,6 +118,18 @@ main(int argc, char **argv)
                 cfg.vm_memory_mb = (int) v;
             break;
         }
+        case 'N': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > AGENT_SIM_MAX) {
+                fprintf(stderr, "cntb-agent: --simulate: must be an integer 1..%d (got \"%s\")\n",
+                        AGENT_SIM_MAX, optarg);
+                return 2;
+            }
+            sim.count = (int) v;
+            break;
+        }
+        case 'K': sim.cert_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -125,6 +146,31 @@ main(int argc, char **argv)
     }
     if (daemon && (!logfile || !pidfile || logfile[0] != '/' || pidfile[0] != '/')) {
         fprintf(stderr, "cntb-agent: --daemon needs --log FILE and --pidfile FILE, absolute paths\n");
+        return 2;
+    }
+    if (sim.count) {
+        if (optind != argc || !cfg.endpoint || cfg.host || cfg.cert_path ||
+            !sim.cert_dir != !cfg.controller_cert_path) {
+            fprintf(stderr, "cntb-agent: --simulate takes --controller, and --cert-dir with "
+                            "--controller-cert together; not --host or --cert\n");
+            return 2;
+        }
+        sim.endpoint = cfg.endpoint;
+        sim.controller_cert_path = cfg.controller_cert_path;
+        if (daemon) {
+            char err[4200];
+            if (agent_daemon_start(logfile, pidfile, err, sizeof err) != 0) {
+                fprintf(stderr, "cntb-agent: %s\n", err);
+                return 1;
+            }
+        }
+        log_init("cntb-agent", "sim");
+        zsys_init();
+        zsys_set_logstream(stderr);
+        return agent_sim_run(&sim) == 0 ? 0 : 1;
+    }
+    if (sim.cert_dir) {
+        fprintf(stderr, "cntb-agent: --cert-dir goes with --simulate\n");
         return 2;
     }
     if (!cfg.cert_path != !cfg.controller_cert_path) {

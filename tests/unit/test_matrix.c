@@ -260,7 +260,7 @@ START_TEST(test_unknown_enum_values)
                    "  }\n"
                    "}\n",
                    "m.json:4:17: $.vary.network[1]: unknown network \"brige\" (one of none, host, "
-                   "container, bridge, macvlan, ipvlan, nat, overlay, routing)");
+                   "container, bridge, macvlan, ipvlan, nat, overlay, routing, noop)");
     expect_refusal("{\n"
                    "  \"fixed\": {\n"
                    "    \"placement\": \"same\"\n"
@@ -313,7 +313,7 @@ START_TEST(test_structure_refusals)
                    "  ]\n"
                    "}\n",
                    "m.json:4:18: $.exclude[0].network: unknown network \"brdge\" (one of none, "
-                   "host, container, bridge, macvlan, ipvlan, nat, overlay, routing)");
+                   "host, container, bridge, macvlan, ipvlan, nat, overlay, routing, noop)");
     expect_refusal("{\n"
                    "  \"vary\": { \"network\": [\"host\"] },\n"
                    "  \"exclude\": [ { \"network\": \"host\" } ]\n"
