@@ -46,6 +46,8 @@ cat > "$WORK/m.json" <<'JSON'
   "repetitions": 1
 }
 JSON
+check "matrix expand --format json lists both runs" \
+  test "$("$BIN/cntb" matrix expand "$WORK/m.json" --format json | jq -r '[.[].params.network] | join(",")')" = "host,bridge"
 set +e
 "$BIN/cntb" run "$WORK/m.json" --testbed "$TB" > "$WORK/run.out" 2>&1
 rc=$?
@@ -65,6 +67,8 @@ done
 check "throughput unit is bit/s" test "$(q "SELECT DISTINCT unit FROM metric WHERE name='throughput_bps'")" = "bit/s"
 check "cross-host run used two hosts" test "$(q "SELECT client_host||'>'||server_host FROM run WHERE json_extract(params_json,'\$.placement')='cross-host'")" = "h1>h2"
 
+check "results list --batch latest shows the batch's two runs" \
+  test "$("$BIN/cntb" results list --batch latest --format json | jq 'length')" -eq 2
 # compare prints both groups with n = 1
 "$BIN/cntb" results compare --by network,placement --baseline network=host --metric throughput_bps --format csv > "$WORK/cmp.csv"
 check "compare has a row per group" test "$(grep -c ',1,' "$WORK/cmp.csv")" -eq 2

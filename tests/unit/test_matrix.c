@@ -772,6 +772,35 @@ START_TEST(test_inter_host_matrix_file)
 }
 END_TEST
 
+/* An MTU is 0 or at least IPv4's 68 bytes (RFC 791): 1..67 is refused at load. */
+START_TEST(test_mtu_below_ipv4_minimum)
+{
+    expect_refusal("{\"fixed\": {\"network\": \"bridge\", \"mtu\": 67}}",
+                   "m.json:1:40: $.fixed.mtu: must be 0 (the network's default) or between 68 "
+                   "and 65535 (got 67)");
+    char err[FERR_MAX] = "";
+    const char *ok = "{\"fixed\": {\"mtu\": 68}}";
+    matrix_t *m = matrix_load_text("m.json", ok, strlen(ok), err);
+    ck_assert_msg(m != NULL, "%s", err);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* A name taken from the file name is made to match [A-Za-z0-9_.-]{1,64}. */
+START_TEST(test_default_name_made_safe)
+{
+    char err[FERR_MAX] = "";
+    matrix_t *m = matrix_load_text("/tmp/we ird;$(id)\x1b[31m.json", "{}", 2, err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_str_eq(matrix_name(m), "we_ird___id___31m");
+    matrix_destroy(&m);
+    m = matrix_load_text("/tmp/x/", "{}", 2, err); /* no base name at all */
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_str_eq(matrix_name(m), "matrix");
+    matrix_destroy(&m);
+}
+END_TEST
+
 static Suite *
 matrix_suite(void)
 {
@@ -791,11 +820,13 @@ matrix_suite(void)
     tcase_add_test(tc, test_too_many_runs);
     tcase_add_test(tc, test_new_key_refusals);
     tcase_add_test(tc, test_range_refusals);
+    tcase_add_test(tc, test_mtu_below_ipv4_minimum);
     suite_add_tcase(s, tc);
     tc = tcase_create("expansion");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_expansion_count_and_order);
     tcase_add_test(tc, test_defaults_and_default_name);
+    tcase_add_test(tc, test_default_name_made_safe);
     tcase_add_test(tc, test_first_vary_key_slowest);
     tcase_add_test(tc, test_exclusions);
     tcase_add_test(tc, test_ranges);
