@@ -12,11 +12,12 @@
  * returns to the namespace it came from, which it opened beforehand as
  * /proc/thread-self/ns/net.  Other threads of the process are not affected.
  *
- * libnl turns kernel errnos into its own codes; nlerr_str() maps the common
+ * libnl turns kernel errnos into its own codes; nl_errstr() maps the common
  * ones back so that messages read like the kernel's ("File exists"), always
  * prefixed with the object they concern: "bridge cntb7-br: File exists".
  */
 #include "nl.h"
+#include "nl_call.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -51,9 +52,7 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
+void nl_seterr(char *err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -65,7 +64,7 @@ static void seterr(char *err, const char *fmt, ...)
 }
 
 /* The kernel's wording for a libnl error code (a negative or positive NLE_*). */
-static const char *nlerr_str(int code)
+const char *nl_errstr(int code)
 {
     static const struct {
         int nle;
@@ -114,7 +113,7 @@ bool netns_name_valid(const char *name)
 static int netns_path(char *path, size_t len, const char *name, char *err)
 {
     if (!netns_name_valid(name)) {
-        seterr(err, "namespace %s: invalid name (1..63 bytes of [A-Za-z0-9_.-])",
+        nl_seterr(err, "namespace %s: invalid name (1..63 bytes of [A-Za-z0-9_.-])",
                name ? name : "(null)");
         return -1;
     }
@@ -128,7 +127,7 @@ static int netns_path(char *path, size_t len, const char *name, char *err)
 static int netns_rundir_prepare(char *err)
 {
     if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) {
-        seterr(err, "%s: mkdir: %s", NETNS_RUN_DIR, strerror(errno));
+        nl_seterr(err, "%s: mkdir: %s", NETNS_RUN_DIR, strerror(errno));
         return -1;
     }
     /* Already shared (or made so here): done.  EINVAL means it is no mount
@@ -136,15 +135,15 @@ static int netns_rundir_prepare(char *err)
     if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
         return 0;
     if (errno != EINVAL) {
-        seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
+        nl_seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
         return -1;
     }
     if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0) {
-        seterr(err, "%s: bind mount: %s", NETNS_RUN_DIR, strerror(errno));
+        nl_seterr(err, "%s: bind mount: %s", NETNS_RUN_DIR, strerror(errno));
         return -1;
     }
     if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
-        seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
+        nl_seterr(err, "%s: make shared: %s", NETNS_RUN_DIR, strerror(errno));
         return -1;
     }
     return 0;
@@ -156,12 +155,12 @@ static struct nl_sock *sock_open(char *err)
     int rc;
 
     if (!sk) {
-        seterr(err, "netlink: out of memory");
+        nl_seterr(err, "netlink: out of memory");
         return NULL;
     }
     rc = nl_connect(sk, NETLINK_ROUTE);
     if (rc < 0) {
-        seterr(err, "netlink: connect: %s", nlerr_str(rc));
+        nl_seterr(err, "netlink: connect: %s", nl_errstr(rc));
         nl_socket_free(sk);
         return NULL;
     }
@@ -176,18 +175,18 @@ static int link_up_sk(struct nl_sock *sk, const char *name, char *err)
 
     rc = rtnl_link_get_kernel(sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     change = rtnl_link_alloc();
     if (!change) {
-        seterr(err, "link %s: out of memory", name);
+        nl_seterr(err, "link %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_flags(change, IFF_UP);
     rc = rtnl_link_change(sk, link, change, 0);
     if (rc < 0) {
-        seterr(err, "link %s: set up: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: set up: %s", name, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -217,11 +216,11 @@ static void *netns_birth_thread(void *arg)
 
     b->ret = -1;
     if (unshare(CLONE_NEWNET) < 0) {
-        seterr(b->err, "unshare(CLONE_NEWNET): %s", strerror(errno));
+        nl_seterr(b->err, "unshare(CLONE_NEWNET): %s", strerror(errno));
         goto out;
     }
     if (mount("/proc/thread-self/ns/net", b->path, "none", MS_BIND, NULL) < 0) {
-        seterr(b->err, "bind mount on %s: %s", b->path, strerror(errno));
+        nl_seterr(b->err, "bind mount on %s: %s", b->path, strerror(errno));
         goto out;
     }
     sk = sock_open(b->err);
@@ -262,7 +261,7 @@ int netns_create(const char *name, bool may_exist, char *err)
     if (netns_exists(name)) {
         if (may_exist)
             return 0;
-        seterr(err, "namespace %s: %s", name, strerror(EEXIST));
+        nl_seterr(err, "namespace %s: %s", name, strerror(EEXIST));
         return -1;
     }
     if (netns_rundir_prepare(err) < 0)
@@ -272,7 +271,7 @@ int netns_create(const char *name, bool may_exist, char *err)
         /* A plain file without a namespace on it is a leftover of a crash:
          * reuse it only when the caller accepts an existing namespace. */
         if (errno != EEXIST || !may_exist) {
-            seterr(err, "namespace %s: %s", name, strerror(errno));
+            nl_seterr(err, "namespace %s: %s", name, strerror(errno));
             return -1;
         }
     } else {
@@ -283,12 +282,12 @@ int netns_create(const char *name, bool may_exist, char *err)
     birth.path = path;
     rc = pthread_create(&th, NULL, netns_birth_thread, &birth);
     if (rc != 0) {
-        seterr(err, "namespace %s: thread: %s", name, strerror(rc));
+        nl_seterr(err, "namespace %s: thread: %s", name, strerror(rc));
         goto out;
     }
     pthread_join(th, NULL);
     if (birth.ret < 0) {
-        seterr(err, "namespace %s: %s", name, birth.err);
+        nl_seterr(err, "namespace %s: %s", name, birth.err);
         goto out;
     }
     ret = 0;
@@ -308,11 +307,11 @@ int netns_delete(const char *name, char *err)
     if (netns_path(path, sizeof(path), name, err) < 0)
         return -1;
     if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
-        seterr(err, "namespace %s: umount: %s", name, strerror(errno));
+        nl_seterr(err, "namespace %s: umount: %s", name, strerror(errno));
         return -1;
     }
     if (unlink(path) < 0 && errno != ENOENT) {
-        seterr(err, "namespace %s: unlink: %s", name, strerror(errno));
+        nl_seterr(err, "namespace %s: unlink: %s", name, strerror(errno));
         return -1;
     }
     return 0;
@@ -329,11 +328,11 @@ int netns_enter(const char *name, char *err)
         return -1;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        seterr(err, "namespace %s: %s", name, strerror(errno));
+        nl_seterr(err, "namespace %s: %s", name, strerror(errno));
         return -1;
     }
     if (setns(fd, CLONE_NEWNET) < 0) {
-        seterr(err, "namespace %s: setns: %s", name, strerror(errno));
+        nl_seterr(err, "namespace %s: setns: %s", name, strerror(errno));
         goto out;
     }
     ret = 0;
@@ -397,7 +396,7 @@ int netns_list(const char *prefix, char ***names, char *err)
     *names = NULL;
     d = opendir(NETNS_RUN_DIR);
     if (!d && errno != ENOENT) {
-        seterr(err, "%s: %s", NETNS_RUN_DIR, strerror(errno));
+        nl_seterr(err, "%s: %s", NETNS_RUN_DIR, strerror(errno));
         return -1;
     }
     while (d && (de = readdir(d)) != NULL) {
@@ -406,13 +405,13 @@ int netns_list(const char *prefix, char ***names, char *err)
         if (plen && strncmp(de->d_name, prefix, plen) != 0)
             continue;
         if (strv_push(&s, de->d_name) < 0) {
-            seterr(err, "%s: out of memory", NETNS_RUN_DIR);
+            nl_seterr(err, "%s: out of memory", NETNS_RUN_DIR);
             goto out;
         }
     }
     ret = strv_finish(&s, names);
     if (ret < 0)
-        seterr(err, "%s: out of memory", NETNS_RUN_DIR);
+        nl_seterr(err, "%s: out of memory", NETNS_RUN_DIR);
 out:
     if (d)
         closedir(d);
@@ -438,19 +437,14 @@ void netns_list_free(char ***names)
  * The state of one call: the namespace the thread came from (-1 when it did
  * not move) and the netlink socket opened inside the target.
  */
-struct nlcall {
-    int home;
-    struct nl_sock *sk;
-};
-
-static int call_begin(struct nlcall *c, const char *netns, char *err)
+int nl_call_begin(struct nlcall *c, const char *netns, char *err)
 {
     c->home = -1;
     c->sk = NULL;
     if (netns && *netns) {
         c->home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (c->home < 0) {
-            seterr(err, "own namespace: %s", strerror(errno));
+            nl_seterr(err, "own namespace: %s", strerror(errno));
             return -1;
         }
         if (netns_enter(netns, err) < 0) {
@@ -474,7 +468,7 @@ static int call_begin(struct nlcall *c, const char *netns, char *err)
 
 /* Closes the socket and returns home.  Failing to return is fatal: the thread
  * would otherwise go on acting in the wrong namespace. */
-static void call_end(struct nlcall *c)
+void nl_call_end(struct nlcall *c)
 {
     if (c->sk)
         nl_socket_free(c->sk);
@@ -501,15 +495,15 @@ int nl_bridge_add(const char *netns, const char *name, int mtu, char *err)
     int ret = -1, rc;
 
     if (!nl_ifname_valid(name)) {
-        seterr(err, "bridge %s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
+        nl_seterr(err, "bridge %s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
                name ? name : "(null)");
         return -1;
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     link = rtnl_link_bridge_alloc();
     if (!link) {
-        seterr(err, "bridge %s: out of memory", name);
+        nl_seterr(err, "bridge %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_name(link, name);
@@ -517,14 +511,14 @@ int nl_bridge_add(const char *netns, const char *name, int mtu, char *err)
         rtnl_link_set_mtu(link, (unsigned)mtu);
     rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0) {
-        seterr(err, "bridge %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "bridge %s: %s", name, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -538,7 +532,7 @@ int nl_veth_add(const char *netns, const char *name, const char *peer, const cha
     int ret = -1, rc;
 
     if (!nl_ifname_valid(name) || !nl_ifname_valid(peer)) {
-        seterr(err, "veth %s/%s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
+        nl_seterr(err, "veth %s/%s: invalid interface name (1..15 bytes of [A-Za-z0-9_.-])",
                name ? name : "(null)", peer ? peer : "(null)");
         return -1;
     }
@@ -549,15 +543,15 @@ int nl_veth_add(const char *netns, const char *name, const char *peer, const cha
             return -1;
         peer_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (peer_fd < 0) {
-            seterr(err, "veth %s: namespace %s: %s", name, peer_netns, strerror(errno));
+            nl_seterr(err, "veth %s: namespace %s: %s", name, peer_netns, strerror(errno));
             return -1;
         }
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     link = rtnl_link_veth_alloc();
     if (!link) {
-        seterr(err, "veth %s: out of memory", name);
+        nl_seterr(err, "veth %s: out of memory", name);
         goto out;
     }
     pl = rtnl_link_veth_get_peer(link); /* a new reference */
@@ -571,8 +565,8 @@ int nl_veth_add(const char *netns, const char *name, const char *peer, const cha
         rtnl_link_set_ns_fd(pl, peer_fd);
     rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0) {
-        seterr(err, "veth %s (peer %s%s%s): %s", name, peer, peer_fd >= 0 ? " in " : "",
-               peer_fd >= 0 ? peer_netns : "", nlerr_str(rc));
+        nl_seterr(err, "veth %s (peer %s%s%s): %s", name, peer, peer_fd >= 0 ? " in " : "",
+               peer_fd >= 0 ? peer_netns : "", nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -581,7 +575,7 @@ out:
         rtnl_link_put(pl);
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     if (peer_fd >= 0)
         close(peer_fd);
     return ret;
@@ -593,28 +587,28 @@ int nl_link_set_master(const char *netns, const char *name, const char *master, 
     struct rtnl_link *link = NULL, *mlink = NULL, *change = NULL;
     int midx, ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     rc = rtnl_link_get_kernel(c.sk, 0, master, &mlink);
     if (rc < 0) {
-        seterr(err, "bridge %s: %s", master, nlerr_str(rc));
+        nl_seterr(err, "bridge %s: %s", master, nl_errstr(rc));
         goto out;
     }
     midx = rtnl_link_get_ifindex(mlink);
     change = rtnl_link_alloc();
     if (!change) {
-        seterr(err, "link %s: out of memory", name);
+        nl_seterr(err, "link %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_master(change, midx);
     rc = rtnl_link_change(c.sk, link, change, 0);
     if (rc < 0) {
-        seterr(err, "link %s: master %s: %s", name, master, nlerr_str(rc));
+        nl_seterr(err, "link %s: master %s: %s", name, master, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -625,7 +619,7 @@ out:
         rtnl_link_put(mlink);
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -634,10 +628,10 @@ int nl_link_up(const char *netns, const char *name, char *err)
     struct nlcall c;
     int ret;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     ret = link_up_sk(c.sk, name, err);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -647,7 +641,7 @@ int nl_link_del(const char *netns, const char *name, char *err)
     struct rtnl_link *link = NULL;
     int ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (is_missing(rc)) {
@@ -655,19 +649,19 @@ int nl_link_del(const char *netns, const char *name, char *err)
         goto out;
     }
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     rc = rtnl_link_delete(c.sk, link);
     if (rc < 0 && !is_missing(rc)) {
-        seterr(err, "link %s: delete: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: delete: %s", name, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -677,7 +671,7 @@ int nl_link_exists(const char *netns, const char *name, char *err)
     struct rtnl_link *link = NULL;
     int ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc == 0)
@@ -685,10 +679,10 @@ int nl_link_exists(const char *netns, const char *name, char *err)
     else if (is_missing(rc))
         ret = 0;
     else
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -698,16 +692,16 @@ int nl_link_mtu(const char *netns, const char *name, char *err)
     struct rtnl_link *link = NULL;
     int ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc < 0)
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
     else
         ret = (int)rtnl_link_get_mtu(link);
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -721,11 +715,11 @@ int nl_link_list(const char *netns, const char *prefix, char ***names, char *err
     int ret = -1, rc;
 
     *names = NULL;
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_alloc_cache(c.sk, AF_UNSPEC, &cache);
     if (rc < 0) {
-        seterr(err, "links: %s", nlerr_str(rc));
+        nl_seterr(err, "links: %s", nl_errstr(rc));
         goto out;
     }
     for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
@@ -734,18 +728,18 @@ int nl_link_list(const char *netns, const char *prefix, char ***names, char *err
         if (!n || (plen && strncmp(n, prefix, plen) != 0))
             continue;
         if (strv_push(&s, n) < 0) {
-            seterr(err, "links: out of memory");
+            nl_seterr(err, "links: out of memory");
             goto out;
         }
     }
     ret = strv_finish(&s, names);
     if (ret < 0)
-        seterr(err, "links: out of memory");
+        nl_seterr(err, "links: out of memory");
 out:
     netns_list_free(&s.v);
     if (cache)
         nl_cache_free(cache);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -794,33 +788,33 @@ int nl_addr_add(const char *netns, const char *ifname, const char *cidr, char *e
     int ret = -1, rc;
 
     if (parse_cidr(cidr, false, &local) < 0) {
-        seterr(err, "address %s on %s: not an IPv4 a.b.c.d/len", cidr ? cidr : "(null)",
+        nl_seterr(err, "address %s on %s: not an IPv4 a.b.c.d/len", cidr ? cidr : "(null)",
                ifname ? ifname : "(null)");
         return -1;
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     rc = rtnl_link_get_kernel(c.sk, 0, ifname, &link);
     if (rc < 0) {
-        seterr(err, "address %s: link %s: %s", cidr, ifname, nlerr_str(rc));
+        nl_seterr(err, "address %s: link %s: %s", cidr, ifname, nl_errstr(rc));
         goto out;
     }
     addr = rtnl_addr_alloc();
     if (!addr) {
-        seterr(err, "address %s on %s: out of memory", cidr, ifname);
+        nl_seterr(err, "address %s on %s: out of memory", cidr, ifname);
         goto out;
     }
     rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
     rtnl_addr_set_family(addr, AF_INET);
     rc = rtnl_addr_set_local(addr, local);
     if (rc < 0) {
-        seterr(err, "address %s on %s: %s", cidr, ifname, nlerr_str(rc));
+        nl_seterr(err, "address %s on %s: %s", cidr, ifname, nl_errstr(rc));
         goto out;
     }
     rtnl_addr_set_prefixlen(addr, nl_addr_get_prefixlen(local));
     rc = rtnl_addr_add(c.sk, addr, 0);
     if (rc < 0 && rc != -NLE_EXIST) {
-        seterr(err, "address %s on %s: %s", cidr, ifname, nlerr_str(rc));
+        nl_seterr(err, "address %s on %s: %s", cidr, ifname, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -831,7 +825,7 @@ out:
         rtnl_link_put(link);
     if (local)
         nl_addr_put(local);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -847,23 +841,23 @@ int nl_route_add(const char *netns, const char *dst, const char *via, const char
 
     if (!dst || (strcmp(dst, "default") == 0 ? parse_cidr("0.0.0.0/0", false, &dstaddr)
                                               : parse_cidr(dst, true, &dstaddr)) < 0) {
-        seterr(err, "route %s: not an IPv4 a.b.c.d/len or \"default\"", dst ? dst : "(null)");
+        nl_seterr(err, "route %s: not an IPv4 a.b.c.d/len or \"default\"", dst ? dst : "(null)");
         goto out;
     }
     if (via && parse_cidr(via, true, &gw) < 0) {
-        seterr(err, "route %s: gateway %s: not an IPv4 address", dst, via);
+        nl_seterr(err, "route %s: gateway %s: not an IPv4 address", dst, via);
         goto out;
     }
     if (!via && !dev) {
-        seterr(err, "route %s: needs a gateway or a device", dst);
+        nl_seterr(err, "route %s: needs a gateway or a device", dst);
         goto out;
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     route = rtnl_route_alloc();
     nh = rtnl_route_nh_alloc();
     if (!route || !nh) {
-        seterr(err, "route %s: out of memory", dst);
+        nl_seterr(err, "route %s: out of memory", dst);
         goto out;
     }
     rtnl_route_set_family(route, AF_INET);
@@ -872,13 +866,13 @@ int nl_route_add(const char *netns, const char *dst, const char *via, const char
     rtnl_route_set_scope(route, via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
     rc = rtnl_route_set_dst(route, dstaddr);
     if (rc < 0) {
-        seterr(err, "route %s: %s", dst, nlerr_str(rc));
+        nl_seterr(err, "route %s: %s", dst, nl_errstr(rc));
         goto out;
     }
     if (dev) {
         rc = rtnl_link_get_kernel(c.sk, 0, dev, &link);
         if (rc < 0) {
-            seterr(err, "route %s: link %s: %s", dst, dev, nlerr_str(rc));
+            nl_seterr(err, "route %s: link %s: %s", dst, dev, nl_errstr(rc));
             goto out;
         }
         rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
@@ -889,7 +883,7 @@ int nl_route_add(const char *netns, const char *dst, const char *via, const char
     nh = NULL; /* the route owns it now */
     rc = rtnl_route_add(c.sk, route, 0);
     if (rc < 0) {
-        seterr(err, "route %s: %s", dst, nlerr_str(rc));
+        nl_seterr(err, "route %s: %s", dst, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -904,7 +898,7 @@ out:
         nl_addr_put(gw);
     if (dstaddr)
         nl_addr_put(dstaddr);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -922,7 +916,7 @@ static struct rtnl_link *port_link_alloc(const nl_port_t *p, char *err)
     } else if (strcmp(p->kind, "macvlan") == 0) {
         link = rtnl_link_macvlan_alloc();
         if (link && rtnl_link_macvlan_set_mode(link, (uint32_t)p->mode) < 0) {
-            seterr(err, "macvlan: mode %d refused by libnl", p->mode);
+            nl_seterr(err, "macvlan: mode %d refused by libnl", p->mode);
             goto fail;
         }
         if (link && p->src_macs[0]) {
@@ -930,7 +924,7 @@ static struct rtnl_link *port_link_alloc(const nl_port_t *p, char *err)
             for (i = 0; i < 4 && p->src_macs[i]; i++) {
                 rc = nl_addr_parse(p->src_macs[i], AF_LLC, &mac);
                 if (rc < 0) {
-                    seterr(err, "macvlan: source MAC %s: %s", p->src_macs[i], nlerr_str(rc));
+                    nl_seterr(err, "macvlan: source MAC %s: %s", p->src_macs[i], nl_errstr(rc));
                     goto fail;
                 }
                 rtnl_link_macvlan_add_macaddr(link, mac);
@@ -941,15 +935,15 @@ static struct rtnl_link *port_link_alloc(const nl_port_t *p, char *err)
     } else if (strcmp(p->kind, "ipvlan") == 0) {
         link = rtnl_link_ipvlan_alloc();
         if (link && rtnl_link_ipvlan_set_mode(link, (uint16_t)p->mode) < 0) {
-            seterr(err, "ipvlan: mode %d refused by libnl", p->mode);
+            nl_seterr(err, "ipvlan: mode %d refused by libnl", p->mode);
             goto fail;
         }
     } else {
-        seterr(err, "port: unknown kind %s", p->kind);
+        nl_seterr(err, "port: unknown kind %s", p->kind);
         return NULL;
     }
     if (!link)
-        seterr(err, "%s: out of memory", p->kind);
+        nl_seterr(err, "%s: out of memory", p->kind);
     return link;
 fail:
     rtnl_link_put(link);
@@ -966,24 +960,24 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
     bool veth;
 
     if (!p || !p->kind) {
-        seterr(err, "port: no kind");
+        nl_seterr(err, "port: no kind");
         return -1;
     }
     veth = strcmp(p->kind, "veth") == 0;
     if (veth ? !nl_ifname_valid(p->host_name) : !nl_ifname_valid(p->parent)) {
-        seterr(err, "%s: invalid %s name", p->kind, veth ? "host end" : "parent");
+        nl_seterr(err, "%s: invalid %s name", p->kind, veth ? "host end" : "parent");
         return -1;
     }
     if (netns_path(path, sizeof(path), netns, err) < 0)
         return -1;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        seterr(err, "%s: namespace %s: %s", p->kind, netns, strerror(errno));
+        nl_seterr(err, "%s: namespace %s: %s", p->kind, netns, strerror(errno));
         return -1;
     }
     /* Round trip 1, in our namespace: create, with the container end born
      * inside netns as eth0. */
-    if (call_begin(&c, NULL, err) < 0)
+    if (nl_call_begin(&c, NULL, err) < 0)
         goto out;
     link = port_link_alloc(p, err);
     if (!link)
@@ -995,7 +989,7 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
         if (p->master) {
             rc = rtnl_link_get_kernel(c.sk, 0, p->master, &other);
             if (rc < 0) {
-                seterr(err, "veth %s: bridge %s: %s", p->host_name, p->master, nlerr_str(rc));
+                nl_seterr(err, "veth %s: bridge %s: %s", p->host_name, p->master, nl_errstr(rc));
                 goto out;
             }
             rtnl_link_set_master(link, rtnl_link_get_ifindex(other));
@@ -1009,7 +1003,7 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
         nl_object_get((struct nl_object *)ce); /* one reference each for link and ce */
         rc = rtnl_link_get_kernel(c.sk, 0, p->parent, &other);
         if (rc < 0) {
-            seterr(err, "%s: parent %s: %s", p->kind, p->parent, nlerr_str(rc));
+            nl_seterr(err, "%s: parent %s: %s", p->kind, p->parent, nl_errstr(rc));
             goto out;
         }
         rtnl_link_set_link(link, rtnl_link_get_ifindex(other));
@@ -1021,26 +1015,26 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
     if (p->mac) {
         rc = nl_addr_parse(p->mac, AF_LLC, &mac);
         if (rc < 0) {
-            seterr(err, "%s: MAC %s: %s", p->kind, p->mac, nlerr_str(rc));
+            nl_seterr(err, "%s: MAC %s: %s", p->kind, p->mac, nl_errstr(rc));
             goto out;
         }
         rtnl_link_set_addr(ce, mac);
     }
     rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0) {
-        seterr(err, "%s %s (eth0 in %s): %s", p->kind, veth ? p->host_name : p->parent, netns,
-               nlerr_str(rc));
+        nl_seterr(err, "%s %s (eth0 in %s): %s", p->kind, veth ? p->host_name : p->parent, netns,
+               nl_errstr(rc));
         goto out;
     }
-    call_end(&c);
+    nl_call_end(&c);
     /* Round trip 2, inside the container: eth0 up, address, route. */
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     if (link_up_sk(c.sk, "eth0", err) < 0)
         goto out;
     ret = 0;
 out:
-    call_end(&c);
+    nl_call_end(&c);
     if (ret == 0 && p->cidr && nl_addr_add(netns, "eth0", p->cidr, err) < 0)
         ret = -1;
     if (ret == 0 && p->default_dev && nl_route_add(netns, "default", NULL, "eth0", err) < 0)
@@ -1065,22 +1059,22 @@ int nl_link_set_group(const char *netns, const char *name, unsigned group, char 
     struct rtnl_link *link = NULL, *change = NULL;
     int ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     change = rtnl_link_alloc();
     if (!change) {
-        seterr(err, "link %s: out of memory", name);
+        nl_seterr(err, "link %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_group(change, group);
     rc = rtnl_link_change(c.sk, link, change, 0);
     if (rc < 0) {
-        seterr(err, "link %s: group %u: %s", name, group, nlerr_str(rc));
+        nl_seterr(err, "link %s: group %u: %s", name, group, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -1089,7 +1083,7 @@ out:
         rtnl_link_put(change);
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -1101,34 +1095,34 @@ int nl_link_group_del(const char *netns, unsigned group, char *err)
     int ret = -1, rc;
 
     if (group == 0) {
-        seterr(err, "link group 0: the default group is never deleted");
+        nl_seterr(err, "link group 0: the default group is never deleted");
         return -1;
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     msg = nlmsg_alloc_simple(RTM_DELLINK, 0);
     if (!msg) {
-        seterr(err, "link group %u: out of memory", group);
+        nl_seterr(err, "link group %u: out of memory", group);
         goto out;
     }
     memset(&ifi, 0, sizeof(ifi));
     ifi.ifi_family = AF_UNSPEC;
     if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
         nla_put_u32(msg, IFLA_GROUP, group) < 0) {
-        seterr(err, "link group %u: message too long", group);
+        nl_seterr(err, "link group %u: message too long", group);
         goto out;
     }
     rc = nl_send_sync(c.sk, msg); /* frees msg */
     msg = NULL;
     if (rc < 0 && !is_missing(rc)) {
-        seterr(err, "link group %u: delete: %s", group, nlerr_str(rc));
+        nl_seterr(err, "link group %u: delete: %s", group, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (msg)
         nlmsg_free(msg);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -1138,22 +1132,22 @@ int nl_link_set_mtu(const char *netns, const char *name, int mtu, char *err)
     struct rtnl_link *link = NULL, *change = NULL;
     int ret = -1, rc;
 
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, nlerr_str(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     change = rtnl_link_alloc();
     if (!change) {
-        seterr(err, "link %s: out of memory", name);
+        nl_seterr(err, "link %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_mtu(change, (unsigned)mtu);
     rc = rtnl_link_change(c.sk, link, change, 0);
     if (rc < 0) {
-        seterr(err, "link %s: mtu %d: %s", name, mtu, nlerr_str(rc));
+        nl_seterr(err, "link %s: mtu %d: %s", name, mtu, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -1162,7 +1156,7 @@ out:
         rtnl_link_put(change);
     if (link)
         rtnl_link_put(link);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -1182,7 +1176,7 @@ int nl_kind_probe(const char *kind, char *err)
     if (strcmp(kind, "veth") == 0 || strcmp(kind, "bridge") == 0) {
         ret = strcmp(kind, "veth") == 0 ? 1 : (nl_bridge_add(ns, "cntbpbr", 0, perr) == 0 ? 1 : 0);
         if (ret == 0)
-            seterr(err, "%s", perr);
+            nl_seterr(err, "%s", perr);
         goto out;
     }
     memset(&port, 0, sizeof(port));
@@ -1194,7 +1188,7 @@ int nl_kind_probe(const char *kind, char *err)
         struct nlcall c;
         struct rtnl_link *link = NULL, *parent = NULL;
 
-        if (call_begin(&c, ns, err) < 0)
+        if (nl_call_begin(&c, ns, err) < 0)
             goto out;
         link = port_link_alloc(&port, err);
         rc = link ? rtnl_link_get_kernel(c.sk, 0, "cntbpa", &parent) : -NLE_NOMEM;
@@ -1204,7 +1198,7 @@ int nl_kind_probe(const char *kind, char *err)
             rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
         }
         if (rc < 0) {
-            seterr(err, "the kernel refuses to create a link of kind %s: %s", kind, nlerr_str(rc));
+            nl_seterr(err, "the kernel refuses to create a link of kind %s: %s", kind, nl_errstr(rc));
             ret = 0;
         } else {
             ret = 1;
@@ -1213,11 +1207,11 @@ int nl_kind_probe(const char *kind, char *err)
             rtnl_link_put(parent);
         if (link)
             rtnl_link_put(link);
-        call_end(&c);
+        nl_call_end(&c);
     }
 out:
     if (netns_delete(ns, perr) < 0 && ret >= 0) {
-        seterr(err, "%s", perr);
+        nl_seterr(err, "%s", perr);
         ret = -1;
     }
     return ret;
@@ -1230,7 +1224,7 @@ int netns_socket(const char *netns, int domain, int type, char *err)
     if (netns && *netns) {
         home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (home < 0) {
-            seterr(err, "own namespace: %s", strerror(errno));
+            nl_seterr(err, "own namespace: %s", strerror(errno));
             return -1;
         }
         if (netns_enter(netns, err) < 0) {
@@ -1240,7 +1234,7 @@ int netns_socket(const char *netns, int domain, int type, char *err)
     }
     fd = socket(domain, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        seterr(err, "socket in %s: %s", netns && *netns ? netns : "own namespace", strerror(errno));
+        nl_seterr(err, "socket in %s: %s", netns && *netns ? netns : "own namespace", strerror(errno));
     if (home >= 0) {
         if (setns(home, CLONE_NEWNET) < 0)
             abort(); /* stranded in a foreign namespace */
@@ -1272,14 +1266,14 @@ int nl_subnet_leftovers(const char *netns, const char *subnet, char *out, size_t
     int ret = -1, rc, count = 0;
 
     if (parse_cidr(subnet, false, &net) < 0) {
-        seterr(err, "leftovers: subnet %s: not an IPv4 a.b.c.d/len", subnet ? subnet : "(null)");
+        nl_seterr(err, "leftovers: subnet %s: not an IPv4 a.b.c.d/len", subnet ? subnet : "(null)");
         return -1;
     }
-    if (call_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     rc = rtnl_addr_alloc_cache(c.sk, &cache);
     if (rc < 0) {
-        seterr(err, "addresses: %s", nlerr_str(rc));
+        nl_seterr(err, "addresses: %s", nl_errstr(rc));
         goto out;
     }
     for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
@@ -1296,7 +1290,7 @@ int nl_subnet_leftovers(const char *netns, const char *subnet, char *out, size_t
     cache = NULL;
     rc = rtnl_route_alloc_cache(c.sk, AF_INET, 0, &cache);
     if (rc < 0) {
-        seterr(err, "routes: %s", nlerr_str(rc));
+        nl_seterr(err, "routes: %s", nl_errstr(rc));
         goto out;
     }
     for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
@@ -1317,6 +1311,6 @@ out:
         nl_cache_free(cache);
     if (net)
         nl_addr_put(net);
-    call_end(&c);
+    nl_call_end(&c);
     return ret;
 }

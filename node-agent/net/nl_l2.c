@@ -11,6 +11,7 @@
  * linux/drivers/net/vxlan.c), exactly what `bridge fdb ... self` sends.
  */
 #include "nl_l2.h"
+#include "nl_call.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,99 +32,15 @@
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, NL_ERR_MAX, fmt, ap);
-    va_end(ap);
-}
-
-/* The kernel's words for libnl's codes where they are clearer. */
-static const char *l2_errstr(int rc)
-{
-    switch (-rc) {
-    case NLE_EXIST: return "File exists";
-    case NLE_NODEV: return "No such device";
-    case NLE_OBJ_NOTFOUND: return "No such object";
-    case NLE_PERM: return "Operation not permitted";
-    case NLE_INVAL: return "Invalid argument";
-    default: return nl_geterror(rc);
-    }
-}
-
-struct l2call {
-    int home;
-    struct nl_sock *sk;
-};
-
-static int l2_begin(struct l2call *c, const char *netns, char *err)
-{
-    int rc;
-
-    c->home = -1;
-    c->sk = NULL;
-    if (netns && *netns) {
-        c->home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (c->home < 0) {
-            seterr(err, "own namespace: %s", strerror(errno));
-            return -1;
-        }
-        if (netns_enter(netns, err) < 0) {
-            close(c->home);
-            c->home = -1;
-            return -1;
-        }
-    }
-    c->sk = nl_socket_alloc();
-    if (!c->sk) {
-        seterr(err, "netlink socket: out of memory");
-        goto fail;
-    }
-    rc = nl_connect(c->sk, NETLINK_ROUTE);
-    if (rc < 0) {
-        seterr(err, "netlink socket: %s", l2_errstr(rc));
-        nl_socket_free(c->sk);
-        c->sk = NULL;
-        goto fail;
-    }
-    return 0;
-fail:
-    if (c->home >= 0) {
-        if (setns(c->home, CLONE_NEWNET) < 0)
-            abort();
-        close(c->home);
-        c->home = -1;
-    }
-    return -1;
-}
-
-static void l2_end(struct l2call *c)
-{
-    if (c->sk)
-        nl_socket_free(c->sk);
-    c->sk = NULL;
-    if (c->home >= 0) {
-        if (setns(c->home, CLONE_NEWNET) < 0)
-            abort();
-        close(c->home);
-        c->home = -1;
-    }
-}
-
 /* The ifindex of name in the call's namespace, or -1 with err. */
-static int l2_ifindex(struct l2call *c, const char *name, char *err)
+static int l2_ifindex(struct nlcall *c, const char *name, char *err)
 {
     struct rtnl_link *link = NULL;
     int rc, ix;
 
     rc = rtnl_link_get_kernel(c->sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, l2_errstr(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         return -1;
     }
     ix = rtnl_link_get_ifindex(link);
@@ -134,28 +51,28 @@ static int l2_ifindex(struct l2call *c, const char *name, char *err)
 int nl_vxlan_add(const char *netns, const char *name, uint32_t vni, const char *local,
                  const char *dev, int dstport, int mtu, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_link *link = NULL;
     struct nl_addr *addr = NULL;
     int ret = -1, rc, ix;
 
     if (!nl_ifname_valid(name) || vni < 1 || vni > 16777215 || dstport < 1 || dstport > 65535) {
-        seterr(err, "vxlan %s: invalid name, VNI %u or port %d", name ? name : "(null)", vni,
+        nl_seterr(err, "vxlan %s: invalid name, VNI %u or port %d", name ? name : "(null)", vni,
                dstport);
         return -1;
     }
     if (nl_addr_parse(local, AF_INET, &addr) < 0) {
-        seterr(err, "vxlan %s: local %s: not an IPv4 address", name, local);
+        nl_seterr(err, "vxlan %s: local %s: not an IPv4 address", name, local);
         return -1;
     }
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     ix = l2_ifindex(&c, dev, err);
     if (ix < 0)
         goto out;
     link = rtnl_link_vxlan_alloc();
     if (!link) {
-        seterr(err, "vxlan %s: out of memory", name);
+        nl_seterr(err, "vxlan %s: out of memory", name);
         goto out;
     }
     rtnl_link_set_name(link, name);
@@ -168,7 +85,7 @@ int nl_vxlan_add(const char *netns, const char *name, uint32_t vni, const char *
         rtnl_link_set_mtu(link, (unsigned)mtu);
     rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0) {
-        seterr(err, "vxlan %s: %s", name, l2_errstr(rc));
+        nl_seterr(err, "vxlan %s: %s", name, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -176,27 +93,27 @@ out:
     if (link)
         rtnl_link_put(link);
     nl_addr_put(addr);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
 int nl_link_mac(const char *netns, const char *name, char *mac, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_link *link = NULL;
     struct nl_addr *a;
     int ret = -1, rc;
 
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     rc = rtnl_link_get_kernel(c.sk, 0, name, &link);
     if (rc < 0) {
-        seterr(err, "link %s: %s", name, l2_errstr(rc));
+        nl_seterr(err, "link %s: %s", name, nl_errstr(rc));
         goto out;
     }
     a = rtnl_link_get_addr(link);
     if (!a || nl_addr_get_len(a) != ETH_ALEN) {
-        seterr(err, "link %s: no Ethernet address", name);
+        nl_seterr(err, "link %s: no Ethernet address", name);
         goto out;
     }
     nl_addr2str(a, mac, 18);
@@ -204,7 +121,7 @@ int nl_link_mac(const char *netns, const char *name, char *mac, char *err)
 out:
     if (link)
         rtnl_link_put(link);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -216,13 +133,13 @@ static struct rtnl_neigh *neigh_build(int family, int ix, const char *dst, const
     struct nl_addr *a = NULL;
 
     if (!n) {
-        seterr(err, "neighbour: out of memory");
+        nl_seterr(err, "neighbour: out of memory");
         return NULL;
     }
     rtnl_neigh_set_ifindex(n, ix);
     if (dst) {
         if (nl_addr_parse(dst, AF_INET, &a) < 0) {
-            seterr(err, "neighbour %s: not an IPv4 address", dst);
+            nl_seterr(err, "neighbour %s: not an IPv4 address", dst);
             goto fail;
         }
         rtnl_neigh_set_dst(n, a);
@@ -230,7 +147,7 @@ static struct rtnl_neigh *neigh_build(int family, int ix, const char *dst, const
     }
     if (mac) {
         if (nl_addr_parse(mac, AF_LLC, &a) < 0) {
-            seterr(err, "neighbour %s: not a MAC address", mac);
+            nl_seterr(err, "neighbour %s: not a MAC address", mac);
             goto fail;
         }
         rtnl_neigh_set_lladdr(n, a);
@@ -247,11 +164,11 @@ fail:
 
 int nl_fdb_add(const char *netns, const char *dev, const char *mac, const char *dst, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_neigh *n = NULL;
     int ret = -1, rc, ix;
 
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     ix = l2_ifindex(&c, dev, err);
     if (ix < 0)
@@ -263,24 +180,24 @@ int nl_fdb_add(const char *netns, const char *dev, const char *mac, const char *
     rtnl_neigh_set_state(n, NUD_PERMANENT | NUD_NOARP);
     rc = rtnl_neigh_add(c.sk, n, NLM_F_CREATE | NLM_F_REPLACE);
     if (rc < 0) {
-        seterr(err, "fdb %s dst %s on %s: %s", mac, dst, dev, l2_errstr(rc));
+        nl_seterr(err, "fdb %s dst %s on %s: %s", mac, dst, dev, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (n)
         rtnl_neigh_put(n);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
 int nl_fdb_del(const char *netns, const char *dev, const char *mac, const char *dst, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_neigh *n = NULL;
     int ret = -1, rc, ix;
 
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     ix = l2_ifindex(&c, dev, err);
     if (ix < 0) {
@@ -293,24 +210,24 @@ int nl_fdb_del(const char *netns, const char *dev, const char *mac, const char *
     rtnl_neigh_set_flags(n, NTF_SELF);
     rc = rtnl_neigh_delete(c.sk, n, 0);
     if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NOADDR) {
-        seterr(err, "fdb %s dst %s on %s: %s", mac, dst, dev, l2_errstr(rc));
+        nl_seterr(err, "fdb %s dst %s on %s: %s", mac, dst, dev, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (n)
         rtnl_neigh_put(n);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
 int nl_neigh_add(const char *netns, const char *dev, const char *ip, const char *mac, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_neigh *n = NULL;
     int ret = -1, rc, ix;
 
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     ix = l2_ifindex(&c, dev, err);
     if (ix < 0)
@@ -321,24 +238,24 @@ int nl_neigh_add(const char *netns, const char *dev, const char *ip, const char 
     rtnl_neigh_set_state(n, NUD_PERMANENT);
     rc = rtnl_neigh_add(c.sk, n, NLM_F_CREATE | NLM_F_REPLACE);
     if (rc < 0) {
-        seterr(err, "neighbour %s lladdr %s on %s: %s", ip, mac, dev, l2_errstr(rc));
+        nl_seterr(err, "neighbour %s lladdr %s on %s: %s", ip, mac, dev, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (n)
         rtnl_neigh_put(n);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
 int nl_neigh_del(const char *netns, const char *dev, const char *ip, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct rtnl_neigh *n = NULL;
     int ret = -1, rc, ix;
 
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         return -1;
     ix = l2_ifindex(&c, dev, err);
     if (ix < 0) {
@@ -350,14 +267,14 @@ int nl_neigh_del(const char *netns, const char *dev, const char *ip, char *err)
         goto out;
     rc = rtnl_neigh_delete(c.sk, n, 0);
     if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NOADDR) {
-        seterr(err, "neighbour %s on %s: %s", ip, dev, l2_errstr(rc));
+        nl_seterr(err, "neighbour %s on %s: %s", ip, dev, nl_errstr(rc));
         goto out;
     }
     ret = 0;
 out:
     if (n)
         rtnl_neigh_put(n);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -392,27 +309,27 @@ static void route_visit(struct nl_object *obj, void *arg)
 /* Walks the IPv4 routes to dst; deletes them when del. Count or -1. */
 static int route_walk(const char *netns, const char *dst, int protocol, bool del, char *err)
 {
-    struct l2call c;
+    struct nlcall c;
     struct nl_cache *cache = NULL;
     struct route_walk w = {0};
     int ret = -1, rc;
 
     if (nl_addr_parse(dst, AF_INET, &w.dst) < 0) {
-        seterr(err, "route %s: not an IPv4 a.b.c.d/len", dst);
+        nl_seterr(err, "route %s: not an IPv4 a.b.c.d/len", dst);
         return -1;
     }
     w.protocol = protocol;
-    if (l2_begin(&c, netns, err) < 0)
+    if (nl_call_begin(&c, netns, err) < 0)
         goto out;
     rc = rtnl_route_alloc_cache(c.sk, AF_INET, 0, &cache);
     if (rc < 0) {
-        seterr(err, "routes: %s", l2_errstr(rc));
+        nl_seterr(err, "routes: %s", nl_errstr(rc));
         goto out;
     }
     w.sk = del ? c.sk : NULL;
     nl_cache_foreach(cache, route_visit, &w);
     if (w.delrc < 0) {
-        seterr(err, "route %s: %s", dst, l2_errstr(w.delrc));
+        nl_seterr(err, "route %s: %s", dst, nl_errstr(w.delrc));
         goto out;
     }
     ret = w.count;
@@ -420,7 +337,7 @@ out:
     if (cache)
         nl_cache_free(cache);
     nl_addr_put(w.dst);
-    l2_end(&c);
+    nl_call_end(&c);
     return ret;
 }
 
@@ -439,7 +356,7 @@ int nl_ipv4_forward_on(char *err)
     int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
 
     if (fd < 0 || write(fd, "1\n", 2) != 2) {
-        seterr(err, "net.ipv4.ip_forward: %s", strerror(errno));
+        nl_seterr(err, "net.ipv4.ip_forward: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
