@@ -117,38 +117,12 @@ struct matrix {
     int timeout_ms[MATRIX_STAGES]; /* 0 = the controller's default */
 };
 
-/* What every check needs to report an error. */
-typedef struct {
-    const char *file;
-    const char *text;
-    size_t len;
-    char *err;
-} vctx_t;
-
-/* A printable, bounded copy of a string from the input, for messages. */
-static const char *
-printable(const char *s, char *buf, size_t size)
-{
-    size_t i = 0;
-    for (; s[i] && i + 1 < size; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
-    buf[i] = '\0';
-    return buf;
-}
-
-static void
-path_key(char *out, const char *parent, const char *key)
-{
-    if (snprintf(out, MATRIX_PATH_MAX, "%s.%s", parent, key) >= MATRIX_PATH_MAX)
-        out[MATRIX_PATH_MAX - 1] = '\0';
-}
-
-static void
-path_index(char *out, const char *parent, size_t i)
-{
-    if (snprintf(out, MATRIX_PATH_MAX, "%s[%zu]", parent, i) >= MATRIX_PATH_MAX)
-        out[MATRIX_PATH_MAX - 1] = '\0';
-}
+typedef ferr_ctx_t vctx_t; /* what every check needs to report an error */
+#define printable ferr_printable
+#define path_key(out, parent, key) ferr_path_key(out, MATRIX_PATH_MAX, parent, key)
+#define path_index(out, parent, i) ferr_path_index(out, MATRIX_PATH_MAX, parent, i)
+#define unknown_key ferr_unknown_key
+#define wrong_type ferr_wrong_type
 
 static const param_t *
 param_find(const char *name)
@@ -163,23 +137,6 @@ static int
 param_index(const param_t *p)
 {
     return (int)(p - params);
-}
-
-static int
-unknown_key(const vctx_t *c, const char *path, const char *key)
-{
-    char buf[128];
-    ferr_set(c->err, c->file, c->text, c->len, path, "unknown key \"%s\"",
-             printable(key, buf, sizeof buf));
-    return -1;
-}
-
-static int
-wrong_type(const vctx_t *c, const char *path, const char *want, const json_t *v)
-{
-    ferr_set(c->err, c->file, c->text, c->len, path, "must be %s (got %s)", want,
-             ferr_type_name(v));
-    return -1;
 }
 
 /* Checks one parameter value (in fixed, vary or exclude).  Returns 0 or -1. */

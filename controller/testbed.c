@@ -30,51 +30,16 @@
 #define TB_PATH_MAX 512
 #define TB_MAX_KV ((int)(sizeof ((testbed_t *)0)->kv_endpoints / sizeof ((testbed_t *)0)->kv_endpoints[0]))
 
-typedef struct {
-    const char *file;
-    const char *text;
-    size_t len;
-    char *err;
-} vctx_t;
-
-static const char *
-printable(const char *s, char *buf, size_t size)
-{
-    size_t i = 0;
-    for (; s[i] && i + 1 < size; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
-    buf[i] = '\0';
-    return buf;
-}
-
-static void
-path_key(char *out, const char *parent, const char *key)
-{
-    if (snprintf(out, TB_PATH_MAX, "%s.%s", parent, key) >= TB_PATH_MAX)
-        out[TB_PATH_MAX - 1] = '\0';
-}
+typedef ferr_ctx_t vctx_t; /* what every check needs to report an error */
+#define printable ferr_printable
+#define path_key(out, parent, key) ferr_path_key(out, TB_PATH_MAX, parent, key)
+#define unknown_key ferr_unknown_key
+#define wrong_type ferr_wrong_type
 
 static int
 fail_at(const vctx_t *c, const char *path, const char *msg)
 {
     ferr_set(c->err, c->file, c->text, c->len, path, "%s", msg);
-    return -1;
-}
-
-static int
-unknown_key(const vctx_t *c, const char *path, const char *key)
-{
-    char buf[128];
-    ferr_set(c->err, c->file, c->text, c->len, path, "unknown key \"%s\"",
-             printable(key, buf, sizeof buf));
-    return -1;
-}
-
-static int
-wrong_type(const vctx_t *c, const char *path, const char *want, const json_t *v)
-{
-    ferr_set(c->err, c->file, c->text, c->len, path, "must be %s (got %s)", want,
-             ferr_type_name(v));
     return -1;
 }
 
@@ -111,6 +76,7 @@ chars_ok(const char *s, size_t max, bool lower_only)
 static int
 get_string(const vctx_t *c, const json_t *v, const char *path, const char **out)
 {
+    *out = NULL;
     if (!json_is_string(v))
         return wrong_type(c, path, "a string", v);
     *out = json_string_value(v);

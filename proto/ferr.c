@@ -137,3 +137,44 @@ out:
     free(buf);
     return ret;
 }
+
+const char *
+ferr_printable(const char *s, char *buf, size_t size)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < size; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
+void
+ferr_path_key(char *out, size_t size, const char *parent, const char *key)
+{
+    if ((size_t) snprintf(out, size, "%s.%s", parent, key) >= size)
+        out[size - 1] = '\0';
+}
+
+void
+ferr_path_index(char *out, size_t size, const char *parent, size_t i)
+{
+    if ((size_t) snprintf(out, size, "%s[%zu]", parent, i) >= size)
+        out[size - 1] = '\0';
+}
+
+int
+ferr_unknown_key(const ferr_ctx_t *c, const char *path, const char *key)
+{
+    char buf[128];
+    ferr_set(c->err, c->file, c->text, c->len, path, "unknown key \"%s\"",
+             ferr_printable(key, buf, sizeof buf));
+    return -1;
+}
+
+int
+ferr_wrong_type(const ferr_ctx_t *c, const char *path, const char *want, const json_t *v)
+{
+    ferr_set(c->err, c->file, c->text, c->len, path, "must be %s (got %s)", want,
+             ferr_type_name(v));
+    return -1;
+}

@@ -47,4 +47,33 @@ const char *ferr_type_name(const json_t *v);
  */
 char *ferr_read_file(const char *path, size_t *len, char *err);
 
+/*
+ * What every check of a file needs to report an error: the file name, its
+ * text (for positions) and the caller's FERR_MAX buffer.  Shared by the
+ * matrix and testbed loaders.
+ */
+typedef struct {
+    const char *file;
+    const char *text;
+    size_t len;
+    char *err;
+} ferr_ctx_t;
+
+/*
+ * A printable, bounded copy of a string from the input, for messages: bytes
+ * outside 0x20..0x7e and '"' become '?'.  Writes at most size bytes into buf
+ * and returns buf.
+ */
+const char *ferr_printable(const char *s, char *buf, size_t size);
+
+/* Writes "parent.key" / "parent[i]" into out (size bytes, truncated). */
+void ferr_path_key(char *out, size_t size, const char *parent, const char *key);
+void ferr_path_index(char *out, size_t size, const char *parent, size_t i);
+
+/* Sets `PATH: unknown key "KEY"` (KEY made printable); returns -1. */
+int ferr_unknown_key(const ferr_ctx_t *c, const char *path, const char *key);
+
+/* Sets `PATH: must be WANT (got TYPE)`; returns -1. */
+int ferr_wrong_type(const ferr_ctx_t *c, const char *path, const char *want, const json_t *v);
+
 #endif
