@@ -46,7 +46,11 @@ model_free(model_t *m)
         return;
     results_groups_free(&m->gs);
     free(m->p);
+    free(m->pathof);
+    free(m->held);
     m->p = NULL;
+    m->pathof = NULL;
+    m->held = NULL;
     m->np = 0;
 }
 
@@ -66,11 +70,12 @@ model_same_path(const model_t *m, const results_group_t *a, const results_group_
 
 int
 model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
-                const char *baseline, model_t *m, char *err, size_t errlen)
+                const char *baseline, const model_holdout_t *hold, model_t *m, char *err,
+                size_t errlen)
 {
     char bybuf[320], msg[256];
     bool has = false;
-    int rc, *pathof = NULL;
+    int rc, *pathof;
 
     memset(m, 0, sizeof *m);
     m->sidx = -1;
@@ -87,12 +92,18 @@ model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
         if (strcmp(m->gs.keys[j], "size") == 0)
             m->sidx = j;
     if (!(m->p = calloc((size_t)m->gs.ng, sizeof *m->p)) ||
-        !(pathof = calloc((size_t)m->gs.ng, sizeof *pathof))) {
+        !(m->pathof = calloc((size_t)m->gs.ng, sizeof *m->pathof)) ||
+        !(m->held = calloc((size_t)m->gs.ng, sizeof *m->held))) {
         model_err(err, errlen, "out of memory");
         goto fail;
     }
+    pathof = m->pathof;
     for (int i = 0; i < m->gs.ng; i++) {
+        double size = strtod(m->gs.g[i].val[m->sidx], NULL);
         int k;
+
+        for (int h = 0; hold && h < hold->n; h++)
+            m->held[i] = m->held[i] || size == hold->size[h];
 
         for (k = 0; k < m->np; k++) {
             results_group_t first = { .val = m->p[k].val };
@@ -116,7 +127,7 @@ model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
             char *end;
             double size = strtod(m->gs.g[i].val[m->sidx], &end);
 
-            if (pathof[i] != k || *end || !(size > 0))
+            if (pathof[i] != k || m->held[i] || *end || !(size > 0))
                 continue;
             for (int r = 0; r < m->gs.g[i].n; r++) {
                 double pps = m->gs.g[i].x[r];
@@ -180,10 +191,8 @@ model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
                     m->p[k].base = q;
             }
     }
-    free(pathof);
     return 0;
 fail:
-    free(pathof);
     model_free(m);
     return -1;
 }
@@ -321,7 +330,8 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
 
 int
 model_fit(store_t *store, const results_select_t *sel, const char *by, const char *baseline,
-          results_format_t format, FILE *out, char *err, size_t errlen)
+          const model_holdout_t *hold, results_format_t format, FILE *out, char *err,
+          size_t errlen)
 {
     static const char *const fixed[] = { "runs", "sizes", "a_ns_per_packet", "b_ns_per_byte",
                                          "r2", "residual_ns_by_size",
@@ -334,7 +344,7 @@ model_fit(store_t *store, const results_select_t *sel, const char *by, const cha
     model_t m;
     int rc, nc = 0;
 
-    rc = model_fit_paths(store, sel, by, baseline, &m, err, errlen);
+    rc = model_fit_paths(store, sel, by, baseline, hold, &m, err, errlen);
     if (rc == 1)
         fprintf(out, "%s\n", err);
     if (rc != 0)
@@ -367,8 +377,8 @@ out:
 
 int
 model_predict(store_t *store, const results_select_t *sel, const char *by,
-              const char *const *where, int nwhere, double size, results_format_t format,
-              FILE *out, char *err, size_t errlen)
+              const model_holdout_t *hold, const char *const *where, int nwhere, double size,
+              results_format_t format, FILE *out, char *err, size_t errlen)
 {
     static const char *const fixed[] = { "size_bytes", "time_ns", "time_low_ns", "time_high_ns",
                                          "packet_per_s", "packet_per_s_low",
@@ -393,7 +403,7 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
             model_err(err, errlen, "bad filter '%.80s': expected param=value", where[w]);
             return -1;
         }
-    rc = model_fit_paths(store, sel, by, NULL, &m, err, errlen);
+    rc = model_fit_paths(store, sel, by, NULL, hold, &m, err, errlen);
     if (rc == 1)
         fprintf(out, "%s\n", err);
     if (rc != 0)
@@ -462,6 +472,99 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
             heads[nc++] = m.gs.keys[j];
         }
     for (int c = 0; c < 10; c++) {
+        cols[nc] = fixed[c];
+        heads[nc++] = fheads[c];
+    }
+    rc = model_print(rows, cols, heads, nc, format, out);
+    if (rc < 0)
+        goto oom;
+    goto out;
+oom:
+    model_err(err, errlen, "out of memory");
+    rc = -1;
+out:
+    json_decref(rows);
+    model_free(&m);
+    return rc;
+}
+
+int
+model_check(store_t *store, const results_select_t *sel, const char *by,
+            const model_holdout_t *hold, results_format_t format, FILE *out, char *err,
+            size_t errlen)
+{
+    static const char *const fixed[] = { "size_bytes", "runs", "measured_packet_per_s",
+                                         "packet_per_s", "packet_per_s_low",
+                                         "packet_per_s_high", "error_pct" };
+    static const char *const fheads[] = { "size (bytes)", "runs", "measured (packet/s)",
+                                          "predicted (packet/s)", "pps low", "pps high",
+                                          "error (%)" };
+    const char *cols[RESULTS_MAX_KEYS + 7], *heads[RESULTS_MAX_KEYS + 7];
+    json_t *rows = NULL;
+    model_t m;
+    int rc, nc = 0;
+
+    if (!hold || hold->n < 1) {
+        model_err(err, errlen, "check needs --hold-out SIZE[,SIZE...]");
+        return -1;
+    }
+    rc = model_fit_paths(store, sel, by, NULL, hold, &m, err, errlen);
+    if (rc == 1)
+        fprintf(out, "%s\n", err);
+    if (rc != 0)
+        return rc;
+    rc = -1;
+    for (int h = 0; h < hold->n; h++) {
+        bool seen = false;
+
+        for (int i = 0; i < m.gs.ng && !seen; i++)
+            seen = m.held[i] && strtod(m.gs.g[i].val[m.sidx], NULL) == hold->size[h];
+        if (!seen) {
+            model_err(err, errlen, "--hold-out %g: no run of the selection has size %g",
+                      hold->size[h], hold->size[h]);
+            goto out;
+        }
+    }
+    if (!(rows = json_array()))
+        goto oom;
+    for (int k = 0; k < m.np; k++)
+        for (int i = 0; i < m.gs.ng; i++) {
+            const results_group_t *g = &m.gs.g[i];
+            double size = strtod(g->val[m.sidx], NULL), t, lo, hi, sum = 0;
+            int n = 0;
+            json_t *o;
+
+            if (m.pathof[i] != k || !m.held[i])
+                continue;
+            for (int r = 0; r < g->n; r++)
+                if (g->x[r] > 0) {
+                    sum += g->x[r];
+                    n++;
+                }
+            if (!(o = json_object()) || json_array_append_new(rows, o) < 0)
+                goto oom;
+            for (int j = 0; j < m.gs.nkeys; j++)
+                if (j != m.sidx)
+                    json_object_set_new(o, m.gs.keys[j], json_string(g->val[j]));
+            json_object_set_new(o, "size_bytes", json_integer((json_int_t)size));
+            json_object_set_new(o, "runs", json_integer(n));
+            json_object_set_new(o, "measured_packet_per_s", model_num(n ? sum / n : NAN));
+            if (!m.p[k].fitted ||
+                stats_linfit_predict(&m.p[k].fit, size, MODEL_CONFIDENCE, &t, &lo, &hi) < 0)
+                t = lo = hi = NAN;
+            json_object_set_new(o, "packet_per_s", model_num(t > 0 ? 1e9 / t : NAN));
+            json_object_set_new(o, "packet_per_s_low", model_num(hi > 0 ? 1e9 / hi : NAN));
+            json_object_set_new(o, "packet_per_s_high", model_num(lo > 0 ? 1e9 / lo : NAN));
+            json_object_set_new(o, "error_pct",
+                                model_num(t > 0 && n ? (1e9 / t - sum / n) / (sum / n) * 100
+                                                     : NAN));
+        }
+    for (int j = 0; j < m.gs.nkeys; j++)
+        if (j != m.sidx) {
+            cols[nc] = m.gs.keys[j];
+            heads[nc++] = m.gs.keys[j];
+        }
+    for (int c = 0; c < 7; c++) {
         cols[nc] = fixed[c];
         heads[nc++] = fheads[c];
     }

@@ -20,11 +20,19 @@ typedef struct {
     int base;                /* the baseline path, -1 none */
 } model_path_t;
 
+/* Sizes left out of the fit, to check its predictions against (cross-validation). */
+typedef struct {
+    const double *size;      /* bytes, borrowed; NULL when n is 0 */
+    int n;                   /* 0 .. MODEL_MAX_SIZES */
+} model_holdout_t;
+
 typedef struct {
     results_groups_t gs;     /* the (path, size) groups of throughput_pps, owned */
     int sidx;                /* index of "size" in gs.keys */
     model_path_t *p;         /* paths in order of first appearance */
     int np;
+    int *pathof;             /* path of each group, -1 for none; owned */
+    bool *held;              /* per group: its size is held out of the fit; owned */
 } model_t;
 
 /*
@@ -32,11 +40,14 @@ typedef struct {
  * size (and every other parameter that varies, as in compare); each run
  * gives one point (size, 1e9 / pps ns); least squares per path (stats.c).
  * baseline "param=value" (or NULL) names the baseline path of each path.
+ * Runs whose size is in hold (NULL or n 0: none) are left out of the fit
+ * (their groups are kept, marked in m->held, for model_check).
  * Returns 0 (caller frees with model_free), 1 when no run has
  * throughput_pps (message in err), -1 with err on a bad argument.
  */
 int model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
-                    const char *baseline, model_t *m, char *err, size_t errlen);
+                    const char *baseline, const model_holdout_t *hold, model_t *m, char *err,
+                    size_t errlen);
 
 /* Frees what model_fit_paths filled; accepts a zeroed m. */
 void model_free(model_t *m);
@@ -48,8 +59,8 @@ void model_free(model_t *m);
  * per-packet and per-byte overhead).  0, 1 (no data), -1 with err.
  */
 int model_fit(store_t *store, const results_select_t *sel, const char *by,
-              const char *baseline, results_format_t format, FILE *out, char *err,
-              size_t errlen);
+              const char *baseline, const model_holdout_t *hold, results_format_t format,
+              FILE *out, char *err, size_t errlen);
 
 /*
  * Predicts, for each path matching every "param=value" of where[0..nwhere-1],
@@ -59,7 +70,20 @@ int model_fit(store_t *store, const results_select_t *sel, const char *by,
  * -1 with err (bad size, a filter that matches no path).
  */
 int model_predict(store_t *store, const results_select_t *sel, const char *by,
-                  const char *const *where, int nwhere, double size, results_format_t format,
-                  FILE *out, char *err, size_t errlen);
+                  const model_holdout_t *hold, const char *const *where, int nwhere, double size,
+                  results_format_t format, FILE *out, char *err, size_t errlen);
+
+/*
+ * Cross-validation: fits every path without the sizes of hold (1 ..
+ * MODEL_MAX_SIZES sizes, each measured in the selection) and prints, per
+ * path and held-out size, the runs measured there, their mean packet/s, the
+ * predicted packet/s with its 95 % prediction interval of one run, and the
+ * error of the prediction in % of the measured mean ((predicted − measured)
+ * / measured · 100).  A held-out size that no run has is an error: the
+ * check would be empty.  0, 1 (no data), -1 with err.
+ */
+int model_check(store_t *store, const results_select_t *sel, const char *by,
+                const model_holdout_t *hold, results_format_t format, FILE *out, char *err,
+                size_t errlen);
 
 #endif

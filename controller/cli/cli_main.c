@@ -274,7 +274,7 @@ usage(FILE *f)
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
             "  queue add FILE [--at TIME] [--every DURATION] | list | cancel ID\n"
             "  results list|show|compare|diff-hosts|export|plot ...  the results database\n"
-            "  model fit|predict ...                   per-packet and per-byte cost of each path\n"
+            "  model fit|predict|check ...             per-packet and per-byte cost of each path\n"
             "  demo                                    the whole job on an emulated testbed\n"
             "\n"
             "Common options: --db PATH (default $CNTB_DB, else ./cntb.db), --format table|csv|json.\n"

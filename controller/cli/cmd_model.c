@@ -1,5 +1,5 @@
 /*
- * cmd_model.c — `cntb model fit|predict`: least-squares models of each
+ * cmd_model.c — `cntb model fit|predict|check`: least-squares models of each
  * path's per-packet and per-byte cost (controller/model.c does the work).
  */
 #include "cli.h"
@@ -18,9 +18,12 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: cntb model fit [--batch ID|all | --matrix NAME] [--by P1,P2]\n"
-            "                      [--baseline PARAM=VALUE] [--db PATH] [--format table|csv|json]\n"
+            "                      [--baseline PARAM=VALUE] [--hold-out SIZES] [--db PATH]\n"
+            "                      [--format table|csv|json]\n"
             "       cntb model predict --size BYTES [--network N] [--placement P] [--nesting X]\n"
             "                      [--where PARAM=VALUE]... [--batch ID|all | --matrix NAME]\n"
+            "                      [--by P1,P2] [--hold-out SIZES] [--db PATH] [--format ...]\n"
+            "       cntb model check --hold-out SIZE[,SIZE...] [--batch ID|all | --matrix NAME]\n"
             "                      [--by P1,P2] [--db PATH] [--format ...]\n"
             "fit      per path (every parameter but size), time per packet = a + b * size\n"
             "         from the throughput_pps of its runs: a (ns/packet), b (ns/byte), R²,\n"
@@ -29,6 +32,10 @@ usage(FILE *f)
             "         latest batch.\n"
             "predict  packet/s and bit/s at --size for the matching paths, with the 95 %%\n"
             "         prediction interval of one new run.\n"
+            "check    cross-validation: fits without the --hold-out sizes (bytes) and, per\n"
+            "         path and held-out size, compares the predicted packet/s with the\n"
+            "         measured mean: error in %% of the measured.\n"
+            "--hold-out SIZES  comma-separated sizes (bytes) left out of the fit.\n"
             "docs/model.md explains the model and every column.\n");
 }
 
@@ -49,6 +56,7 @@ cmd_model(int argc, char **argv)
         { "size", required_argument, NULL, 's' },      { "network", required_argument, NULL, 'n' },
         { "placement", required_argument, NULL, 'p' }, { "nesting", required_argument, NULL, 'N' },
         { "where", required_argument, NULL, 'w' },     { "help", no_argument, NULL, 'h' },
+        { "hold-out", required_argument, NULL, 'H' },
         { NULL, 0, NULL, 0 }
     };
     const char *db = NULL, *format = "table", *by = "network,placement,nesting",
@@ -56,7 +64,8 @@ cmd_model(int argc, char **argv)
     char wbuf[3][300];
     results_select_t sel = { .batch = 0 };
     bool batch_given = false, baseline_given = false;
-    double size = NAN;
+    double size = NAN, held[MODEL_MAX_SIZES];
+    model_holdout_t hold = { .size = held, .n = 0 };
     int nwhere = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -81,6 +90,24 @@ cmd_model(int argc, char **argv)
             break;
         }
         case 'M': sel.matrix = optarg; break;
+        case 'H':
+            hold.n = 0;
+            for (const char *p = optarg;; p++) {
+                char *end;
+                double v = strtod(p, &end);
+
+                if (end == p || (*end && *end != ',') || !(v >= 1 && v <= 1048576) ||
+                    v != floor(v) || hold.n == MODEL_MAX_SIZES) {
+                    cli_error("--hold-out: must be up to %d sizes in bytes (1..1048576), "
+                              "comma-separated (got \"%s\")", MODEL_MAX_SIZES, optarg);
+                    return EXIT_USAGE;
+                }
+                held[hold.n++] = v;
+                p = end;
+                if (!*p)
+                    break;
+            }
+            break;
         case 'y': by = optarg; break;
         case 'B': baseline = optarg; baseline_given = true; break;
         case 's': {
@@ -134,12 +161,16 @@ cmd_model(int argc, char **argv)
         cli_error("--format: must be table, csv or json (got \"%s\")", format);
         return EXIT_USAGE;
     }
-    bool fit = strcmp(sub, "fit") == 0;
-    if (!fit && strcmp(sub, "predict") != 0) {
+    bool fit = strcmp(sub, "fit") == 0, check = strcmp(sub, "check") == 0;
+    if (!fit && !check && strcmp(sub, "predict") != 0) {
         cli_error("unknown model command \"%s\" (cntb model --help)", sub);
         return EXIT_USAGE;
     }
-    if (!fit && isnan(size)) {
+    if (check && hold.n == 0) {
+        cli_error("check needs --hold-out SIZE[,SIZE...] (the sizes to leave out of the fit)");
+        return EXIT_USAGE;
+    }
+    if (!fit && !check && isnan(size)) {
         cli_error("predict needs --size BYTES");
         return EXIT_USAGE;
     }
@@ -151,11 +182,14 @@ cmd_model(int argc, char **argv)
     }
     int rc;
     if (fit) {
-        rc = model_fit(store, &sel, by, baseline, fmt, stdout, err, sizeof err);
+        rc = model_fit(store, &sel, by, baseline, &hold, fmt, stdout, err, sizeof err);
         if (rc < 0 && !baseline_given && strstr(err, "--baseline"))
-            rc = model_fit(store, &sel, by, NULL, fmt, stdout, err, sizeof err);
+            rc = model_fit(store, &sel, by, NULL, &hold, fmt, stdout, err, sizeof err);
+    } else if (check) {
+        rc = model_check(store, &sel, by, &hold, fmt, stdout, err, sizeof err);
     } else {
-        rc = model_predict(store, &sel, by, where, nwhere, size, fmt, stdout, err, sizeof err);
+        rc = model_predict(store, &sel, by, &hold, where, nwhere, size, fmt, stdout, err,
+                           sizeof err);
     }
     store_close(&store);
     if (rc < 0) {

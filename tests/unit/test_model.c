@@ -94,7 +94,7 @@ START_TEST(test_fit_recovers_a_and_b)
     model_t m;
 
     fill(0.0);
-    ck_assert_msg(model_fit_paths(tstore, &sel, "network,placement", "network=host", &m, err,
+    ck_assert_msg(model_fit_paths(tstore, &sel, "network,placement", "network=host", NULL, &m, err,
                                   sizeof err) == 0, "%s", err);
     ck_assert_int_eq(m.np, 2);
     ck_assert_str_eq(m.p[0].val[0], "host");
@@ -127,7 +127,7 @@ START_TEST(test_fit_noisy_and_predict_held_out)
     double want = 1e9 / (1600 + 0.40 * 700), pps, lo, hi;
 
     fill(0.01);
-    ck_assert_int_eq(model_fit_paths(tstore, &sel, "network", NULL, &m, err, sizeof err), 0);
+    ck_assert_int_eq(model_fit_paths(tstore, &sel, "network", NULL, NULL, &m, err, sizeof err), 0);
     ck_assert_msg(fabs(m.p[1].fit.a - 1600) < 0.03 * 1600, "a = %g", m.p[1].fit.a);
     ck_assert_msg(fabs(m.p[1].fit.b - 0.40) < 0.05 * 0.40, "b = %g", m.p[1].fit.b);
     ck_assert(m.p[1].fit.r2 > 0.95 && m.p[1].fit.r2 < 1.0);
@@ -135,7 +135,7 @@ START_TEST(test_fit_noisy_and_predict_held_out)
 
     /* 700 bytes was never measured: within 2 % of the true rate, inside the interval. */
     f = open_memstream(&text, &len);
-    ck_assert_int_eq(model_predict(tstore, &sel, "network", where, 1, 700, RESULTS_JSON, f, err,
+    ck_assert_int_eq(model_predict(tstore, &sel, "network", NULL, where, 1, 700, RESULTS_JSON, f, err,
                                    sizeof err), 0);
     fclose(f);
     j = json_loads(text, 0, NULL);
@@ -154,7 +154,7 @@ START_TEST(test_fit_noisy_and_predict_held_out)
 
     /* The table carries units in its headers. */
     f = open_memstream(&text, &len);
-    ck_assert_int_eq(model_fit(tstore, &sel, "network", "network=host", RESULTS_TABLE, f, err,
+    ck_assert_int_eq(model_fit(tstore, &sel, "network", "network=host", NULL, RESULTS_TABLE, f, err,
                                sizeof err), 0);
     fclose(f);
     ck_assert_msg(strstr(text, "a (ns/packet)") && strstr(text, "b (ns/byte)") &&
@@ -174,22 +174,78 @@ START_TEST(test_model_bad_arguments)
 
     fill(0.0);
     f = open_memstream(&text, &len);
-    ck_assert_int_eq(model_predict(tstore, &sel, "network", nope, 1, 0, RESULTS_TABLE, f, err,
+    ck_assert_int_eq(model_predict(tstore, &sel, "network", NULL, nope, 1, 0, RESULTS_TABLE, f, err,
                                    sizeof err), -1);
     ck_assert_msg(strstr(err, "bad --size"), "%s", err);
-    ck_assert_int_eq(model_predict(tstore, &sel, "network", nope, 1, 700, RESULTS_TABLE, f, err,
+    ck_assert_int_eq(model_predict(tstore, &sel, "network", NULL, nope, 1, 700, RESULTS_TABLE, f, err,
                                    sizeof err), -1);
     ck_assert_msg(strstr(err, "no fitted path matches network=nope"), "%s", err);
-    ck_assert_int_eq(model_predict(tstore, &sel, "network", badkey, 1, 700, RESULTS_TABLE, f,
+    ck_assert_int_eq(model_predict(tstore, &sel, "network", NULL, badkey, 1, 700, RESULTS_TABLE, f,
                                    err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown key"), "%s", err);
-    ck_assert_int_eq(model_predict(tstore, &sel, "network", bad, 1, 700, RESULTS_TABLE, f, err,
+    ck_assert_int_eq(model_predict(tstore, &sel, "network", NULL, bad, 1, 700, RESULTS_TABLE, f, err,
                                    sizeof err), -1);
     ck_assert_msg(strstr(err, "expected param=value"), "%s", err);
-    ck_assert_int_eq(model_fit(tstore, &sel, "nesting", NULL, RESULTS_TABLE, f, err, sizeof err),
+    ck_assert_int_eq(model_fit(tstore, &sel, "nesting", NULL, NULL, RESULTS_TABLE, f, err, sizeof err),
                      -1);
     ck_assert_msg(strstr(err, "unknown key 'nesting'"), "%s", err);
     fclose(f);
+    free(text);
+}
+END_TEST
+
+/* Cross-validation: sizes 128 and 1024 left out of an exact sweep are
+ * predicted exactly (error 0 %) from the other four sizes. */
+START_TEST(test_check_held_out)
+{
+    static const double held[] = { 128, 1024 }, odd[] = { 700 };
+    model_holdout_t hold = { held, 2 }, none = { odd, 1 };
+    results_select_t sel = { .batch = 0 };
+    char err[256] = "", *text = NULL;
+    size_t len = 0, i;
+    json_t *j, *row;
+    model_t m;
+    FILE *f;
+    int rows = 0;
+
+    fill(0.0);
+    ck_assert_int_eq(model_fit_paths(tstore, &sel, "network", NULL, &hold, &m, err, sizeof err),
+                     0);
+    ck_assert_int_eq(m.np, 2);
+    ck_assert_int_eq(m.p[0].nsizes, 4); /* 64, 256, 512, 1472 */
+    ck_assert_int_eq(m.p[0].fit.n, 4 * NREPS);
+    model_free(&m);
+
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(model_check(tstore, &sel, "network", &hold, RESULTS_JSON, f, err, sizeof err),
+                     0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_is_array(j) && json_array_size(j) == 4, "%s", text);
+    json_array_foreach(j, i, row) {
+        const char *net = json_string_value(json_object_get(row, "network"));
+        double size = (double)json_integer_value(json_object_get(row, "size_bytes"));
+        double t = strcmp(net, "host") == 0 ? 1000 + 0.25 * size : 1600 + 0.40 * size;
+
+        ck_assert(size == 128 || size == 1024);
+        ck_assert_int_eq(json_integer_value(json_object_get(row, "runs")), NREPS);
+        ck_assert_double_eq_tol(json_real_value(json_object_get(row, "measured_packet_per_s")),
+                                1e9 / t, 1e-6 * 1e9 / t);
+        ck_assert_double_eq_tol(json_real_value(json_object_get(row, "packet_per_s")), 1e9 / t,
+                                1e-6 * 1e9 / t);
+        ck_assert_double_eq_tol(json_real_value(json_object_get(row, "error_pct")), 0, 1e-6);
+        rows++;
+    }
+    ck_assert_int_eq(rows, 4);
+    json_decref(j);
+    free(text);
+
+    /* A held-out size nobody measured would make an empty check. */
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(model_check(tstore, &sel, "network", &none, RESULTS_TABLE, f, err,
+                                 sizeof err), -1);
+    fclose(f);
+    ck_assert_msg(strstr(err, "no run of the selection has size 700"), "%s", err);
     free(text);
 }
 END_TEST
@@ -205,6 +261,7 @@ model_suite(void)
     tcase_add_test(tc, test_fit_recovers_a_and_b);
     tcase_add_test(tc, test_fit_noisy_and_predict_held_out);
     tcase_add_test(tc, test_model_bad_arguments);
+    tcase_add_test(tc, test_check_held_out);
     suite_add_tcase(s, tc);
     return s;
 }
