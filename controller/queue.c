@@ -57,9 +57,11 @@ queue_add(store_t *store, const char *name, const char *file, const char *matrix
         sqlite3_bind_text(st, 7, every_text, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int(st, 8, calendar ? 1 : 0);
-    if (sqlite3_step(st) == SQLITE_DONE)
+    /* The caller is told the entry's id: the commit is synced (store_durable). */
+    if (store_durable(store, true) == 0 && sqlite3_step(st) == SQLITE_DONE)
         id = sqlite3_last_insert_rowid(store_db(store));
     sqlite3_finalize(st);
+    store_durable(store, false);
     return id;
 }
 

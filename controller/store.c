@@ -8,7 +8,11 @@
  * leaves the database at a whole version and two processes opening one
  * database at once do not both migrate it.  Connections run in WAL mode (the
  * CLI reads while the controller writes) with a 5000 ms busy timeout and
- * foreign keys on.  Every write that touches more than one row is one
+ * foreign keys on.  Writable connections commit with synchronous = NORMAL
+ * (no fdatasync per commit) except where store_durable() asks for FULL: a
+ * new batch and a stored result, which someone is told about; a run's
+ * state changes in between are lost only to a power loss, and a run whose
+ * end was lost is queued again at start-up (store_requeue_interrupted).  Every write that touches more than one row is one
  * transaction; timestamps come from SQLite's clock as UTC ISO 8601 with
  * milliseconds.  The last error of a store is kept for store_errmsg().
  */
@@ -101,6 +105,13 @@ store_step_done(store_t *self, sqlite3_stmt *st)
         return -1;
     }
     return 0;
+}
+
+/* Back to synchronous = NORMAL after a durable commit; keeps the last error. */
+static void
+store_durable_end(store_t *self)
+{
+    sqlite3_exec(self->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 }
 
 static void
@@ -237,7 +248,7 @@ store_open(const char *path, bool readonly, char *err, size_t errlen)
             goto fail_ctx;
         }
         sqlite3_finalize(st);
-        if (store_migrate(self) < 0)
+        if (store_migrate(self) < 0 || store_durable(self, false) < 0)
             goto fail_ctx;
     }
     return self;
@@ -262,6 +273,14 @@ store_close(store_t **self_p)
     sqlite3_close_v2((*self_p)->db);
     free(*self_p);
     *self_p = NULL;
+}
+
+int
+store_durable(store_t *self, bool on)
+{
+    if (!self)
+        return -1;
+    return store_exec(self, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
 sqlite3 *
@@ -299,8 +318,12 @@ store_batch_insert(store_t *self, const char *matrix_name, const char *matrix_js
         store_seterr(self, "store_batch_insert: bad arguments");
         return -1;
     }
-    if (store_exec(self, "BEGIN IMMEDIATE") < 0)
+    if (store_durable(self, true) < 0)
         return -1;
+    if (store_exec(self, "BEGIN IMMEDIATE") < 0) {
+        batch = -1;
+        goto out;
+    }
     bst = store_prepare(self, "INSERT INTO batch (matrix_name, matrix_json, testbed, state,"
                               " created_at) VALUES (?1, ?2, ?3, 'queued', " STORE_NOW ")");
     rst = store_prepare(self, "INSERT INTO run (batch_id, idx, point, repetition, params_json,"
@@ -345,6 +368,7 @@ fail:
 out:
     sqlite3_finalize(bst);
     sqlite3_finalize(rst);
+    store_durable_end(self);
     return batch;
 }
 
@@ -566,7 +590,7 @@ store_result_insert(store_t *self, int64_t run, int seq, const char *host,
         store_seterr(self, "run %lld seq %d: cannot encode result", (long long)run, seq);
         return -1;
     }
-    if (store_exec(self, "BEGIN IMMEDIATE") < 0)
+    if (store_durable(self, true) < 0 || store_exec(self, "BEGIN IMMEDIATE") < 0)
         goto out;
     st = store_prepare(self, "INSERT INTO result (run_id, seq, host, received_at, raw_json)"
                              " VALUES (?1, ?2, ?3, " STORE_NOW ", ?4)"
@@ -604,6 +628,7 @@ fail: {
 out:
     sqlite3_finalize(st);
     free(raw);
+    store_durable_end(self);
     return rc;
 }
 

@@ -40,6 +40,22 @@ store_t *store_open(const char *path, bool readonly, char *err, size_t errlen);
 /* Closes and sets *self_p to NULL; accepts NULL. */
 void store_close(store_t **self_p);
 
+/*
+ * Durability of the commits that follow (sqlite.org/pragma.html#pragma_synchronous,
+ * sqlite.org/wal.html#performance_considerations).  A writable store runs in
+ * WAL mode with synchronous = NORMAL: each commit is atomic and survives a
+ * crash of the process (SIGKILL), but a power loss or kernel crash may undo
+ * the commits since the last synced one.  Between store_durable(self, true)
+ * and store_durable(self, false) (synchronous = FULL) every COMMIT syncs the
+ * WAL (fdatasync) before it returns, which makes every earlier commit
+ * durable too.  The store uses it for what it reports to someone else: a
+ * new batch (store_batch_insert) and a stored result (store_result_insert,
+ * which the controller then acknowledges); queue.c for queue entries.
+ * Outside a transaction only (SQLite refuses it inside one).  0, or -1 with
+ * store_errmsg().
+ */
+int store_durable(store_t *self, bool on);
+
 /* The underlying connection (borrowed), for queries of results.c. */
 sqlite3 *store_db(store_t *self);
 
@@ -75,7 +91,8 @@ int store_run_set_hosts(store_t *self, int64_t run, const char *client_host,
  * unit from metric_unit(), each entry of result["samples"] (array of objects
  * with "t_s" and metric-named numbers) in sample.  Returns 1 when stored,
  * 0 when (run, seq) was already stored (nothing changes), -1 on error
- * (rolled back).  Does not take ownership of result.
+ * (rolled back).  The commit is durable (store_durable): a result is
+ * acknowledged only once it is on disk.  Does not take ownership of result.
  */
 int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
                         const json_t *result);

@@ -210,6 +210,34 @@ START_TEST(test_batch_and_runs)
 }
 END_TEST
 
+/* Commits are synchronous = NORMAL except a new batch and a stored result,
+ * made FULL by store_durable; the store returns to NORMAL after them. */
+START_TEST(test_durable_commits)
+{
+    store_t *s = open_rw();
+    int64_t ids[3];
+    json_t *r = json_pack("{s:{s:f}}", "metrics", "throughput_bps", 1e9);
+
+    ck_assert_int_eq(q1(s, "PRAGMA synchronous"), 1);         /* NORMAL */
+    ck_assert_int_eq(store_durable(s, true), 0);
+    ck_assert_int_eq(q1(s, "PRAGMA synchronous"), 2);         /* FULL */
+    ck_assert_int_eq(store_durable(s, false), 0);
+    make_batch(s, ids);
+    ck_assert_int_eq(q1(s, "PRAGMA synchronous"), 1);
+    ck_assert_int_eq(store_result_insert(s, ids[0], 0, "h1", r), 1);
+    ck_assert_int_eq(q1(s, "PRAGMA synchronous"), 1);
+    ck_assert_int_eq(store_result_insert(s, 9999, 0, "h1", r), -1); /* fails: still NORMAL */
+    ck_assert_int_eq(q1(s, "PRAGMA synchronous"), 1);
+    /* Not inside a transaction (SQLite refuses it there). */
+    ck_assert_int_eq(sqlite3_exec(store_db(s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(store_durable(s, true), -1);
+    ck_assert_msg(strstr(store_errmsg(s), "inside a transaction"), "%s", store_errmsg(s));
+    ck_assert_int_eq(sqlite3_exec(store_db(s), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    json_decref(r);
+    store_close(&s);
+}
+END_TEST
+
 START_TEST(test_result_exactly_once)
 {
     store_t *s = open_rw();
@@ -410,6 +438,7 @@ store_suite(void)
     tcase_add_test(tc, test_analysis_views_and_host_meta);
     tcase_add_test(tc, test_batch_and_runs);
     tcase_add_test(tc, test_result_exactly_once);
+    tcase_add_test(tc, test_durable_commits);
     tcase_add_test(tc, test_result_bad_metric_rolls_back);
     tcase_add_test(tc, test_requeue_interrupted);
     tcase_add_test(tc, test_requeue_drops_partial_result);
