@@ -11,6 +11,9 @@
 #  2. the same, but the agent is SIGKILLed too (its result is gone): the
 #     adopted run waits duration_s + collect_s, fails that attempt with "no
 #     result after controller restart", and its retry is done;
+#  3. the result stored and the run in teardown when the controller dies
+#     (its agent frozen so that TEARDOWN_OK cannot come): the run is adopted
+#     in teardown, its host gets TEARDOWN on HELLO, and it is done once;
 #  and nothing of the runs is left (namespaces, links, traffic processes).
 # Usage: test_ctl_restart.sh BINDIR.  Exit 77 = skipped (not root, no jq/sqlite3).
 set -euo pipefail
@@ -113,10 +116,38 @@ check "b: the retry is done" wait_for 60 "SELECT count(*) = 1 FROM batch WHERE i
 check "b: run $RB done, one result, one throughput, 2 attempts" \
   test "$(q "SELECT state || '/' || (SELECT count(*) FROM result WHERE run_id = $RB) || '/' || (SELECT count(*) FROM metric WHERE run_id = $RB AND name = 'throughput_bps') || '/' || ((SELECT count(*) FROM run_attempt WHERE run_id = $RB) + 1) FROM run WHERE id = $RB")" = "done/1/1/2"
 
+# 3. The result stored, the run in teardown when the controller dies: the
+#    controller is frozen until h1's agent has sent the RESULT, then the agent
+#    is frozen (its TEARDOWN_OK cannot come) and the controller thawed: it
+#    stores the result and waits in teardown; then it is killed and started
+#    again, and the agent thawed.  The run is adopted in teardown and done.
+cat > c.json <<'JSON'
+{ "name": "c", "hosts": ["h1"], "fixed": { "network": "bridge", "traffic": "tcp_stream",
+  "duration_s": 2 } }
+JSON
+"$BIN/cntb" queue add c.json --testbed "$TB" >/dev/null; C=$(batch_of c)
+check "c: its run in collect" wait_for 60 "SELECT count(*) = 1 FROM run WHERE batch_id = $C AND state = 'collect'"
+RC=$(q "SELECT id FROM run WHERE batch_id = $C")
+CPID=$(cat "$PIDF"); APID=$(cat "/var/lib/cntb/$NAME/h1/agent.pid")
+kill -STOP "$CPID"
+wait_grep 20 "run $RC: 1 client(s) done" "$AG1" || echo "# agent of h1 never finished run $RC"
+sleep 0.5
+kill -STOP "$APID"; kill -CONT "$CPID"
+check "c: result stored, run in teardown" wait_for 2 \
+  "SELECT count(*) = 1 FROM run WHERE id = $RC AND state = 'teardown' AND (SELECT count(*) FROM result WHERE run_id = $RC) = 1"
+kill -9 "$CPID"
+for ((i = 0; i < 50; i++)); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
+"$BIN/cntb" controller start --testbed "$TB" >/dev/null
+kill -CONT "$APID"
+check "c: run $RC adopted in teardown" grep -q "run $RC (batch $C) adopted after the restart: its result is stored" "$LOG"
+check "c: the batch completes" wait_for 30 "SELECT count(*) = 1 FROM batch WHERE id = $C AND state = 'done'"
+check "c: run $RC done, one result, one attempt" \
+  test "$(q "SELECT state || '/' || (SELECT count(*) FROM result WHERE run_id = $RC) || '/' || (SELECT count(*) FROM run_attempt WHERE run_id = $RC) FROM run WHERE id = $RC")" = "done/1/0"
+
 # Nothing left of the runs.
 check "no namespace of a run left" test -z "$(ip netns list | grep -E "^cntb-$NAME-[0-9]" || true)"
-left_links() { for h in h1 h2; do ip -n "cntb-$NAME-$h" -o link | grep -E "cntb($RA|$RB)-" || true; done; }
-check "no link of runs $RA, $RB left" test -z "$(left_links)"
+left_links() { for h in h1 h2; do ip -n "cntb-$NAME-$h" -o link | grep -E "cntb($RA|$RB|$RC)-" || true; done; }
+check "no link of runs $RA, $RB, $RC left" test -z "$(left_links)"
 traffic_left() { for h in h1 h2; do pgrep -P "$(cat "/var/lib/cntb/$NAME/$h/agent.pid")" || true; done; }
 check "no traffic process of the agents left" test -z "$(traffic_left)"
 
