@@ -19,9 +19,11 @@
  *
  * A run's progress lives in a slot of `runs[]` (ctl_run_t); every
  * transition is written to the database before the next message goes out,
- * so a restarted controller knows where it was: runs found in flight are
- * requeued (store_requeue_interrupted) and their hosts told to tear them down
- * when their agents say HELLO again.  A result is stored only for a run in
+ * so a restarted controller knows where it was: runs found in collect are
+ * adopted (runs_adopt: rebuilt in memory, waiting for the RESULT the agent
+ * re-delivers on WELCOME), the other runs found in flight are requeued
+ * (store_requeue_interrupted) and their hosts told to tear them down when
+ * their agents say HELLO again.  A result is stored only for a run in
  * flight in its collect stage; anything else (a result re-delivered for an
  * attempt that was cut short) is acknowledged and dropped, so every run ends
  * with the one result set of its final attempt.
@@ -100,6 +102,7 @@ typedef struct {
     bool skipped;               /* an agent refused the run (ERROR stage "skip") */
     char reason[600];
     char finish_state[16];      /* its end could not be stored: retried once the store works */
+    bool adopted;               /* rebuilt at start-up from the database (runs_adopt) */
 } ctl_run_t;
 
 typedef struct {
@@ -185,6 +188,24 @@ run_by_id(ctl_t *self, int64_t id)
         if (self->runs[i].id == id)
             return &self->runs[i];
     return NULL;
+}
+
+/*
+ * Owes host a TEARDOWN of run, sent when its agent says HELLO (before
+ * anything else goes to it).  Once per (run, host); dropped when the list is
+ * full (the agent's start-up cleanup removes what is left, agent_clean.h).
+ */
+static void
+stale_add(ctl_t *self, int64_t run, const char *host)
+{
+    for (int i = 0; i < self->nstale; i++)
+        if (self->stale[i].run == run && strcmp(self->stale[i].host, host) == 0)
+            return;
+    if (self->nstale >= CTL_STALE_MAX)
+        return;
+    self->stale[self->nstale].run = run;
+    snprintf(self->stale[self->nstale].host, sizeof self->stale[0].host, "%s", host);
+    self->nstale++;
 }
 
 /* ---- database health ------------------------------------------------------ */
@@ -464,13 +485,24 @@ run_finish(ctl_t *self, ctl_run_t *r, const char *state)
         batch_maybe_finish(self, batch);
 }
 
+/*
+ * TEARDOWN to every host of the run.  A host whose agent is not connected
+ * (an adopted run's host that has not said HELLO since the restart, a lost
+ * agent) gets it when it says HELLO: a message to an unconnected identity is
+ * dropped by the ROUTER socket.  Its TEARDOWN_OK is waited for as any other,
+ * up to teardown_s.
+ */
 static void
 run_teardown(ctl_t *self, ctl_run_t *r)
 {
     run_enter(self, r, STAGE_TEARDOWN, r->timeout_ms[MATRIX_TEARDOWN]);
-    for (int i = 0; i < r->nhosts; i++)
-        send_to(self, r->hosts[i], MSG_TEARDOWN,
-                json_pack("{s:I}", "run", (json_int_t) r->id));
+    for (int i = 0; i < r->nhosts; i++) {
+        if (agent_connected(self, r->hosts[i]))
+            send_to(self, r->hosts[i], MSG_TEARDOWN,
+                    json_pack("{s:I}", "run", (json_int_t) r->id));
+        else
+            stale_add(self, r->id, r->hosts[i]);
+    }
 }
 
 static bool
@@ -830,6 +862,10 @@ on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
         send_to(self, host, MSG_RESULT_ACK, json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
         if (rc == 0)
             log_info("run %" PRId64 ": duplicate result seq %d from %s acknowledged", run, seq, host);
+        else if (r->adopted)
+            log_info("run %" PRId64 ": result seq %d from %s re-delivered after the controller "
+                     "restart: stored",
+                     run, seq, host);
         r->result_stored = true;
         run_teardown(self, r);
         return;
@@ -894,7 +930,27 @@ step_timeouts(ctl_t *self, ctl_run_t *r)
     case STAGE_RUNNING:
         run_fail(self, r, "server did not start within %d s", r->timeout_ms[MATRIX_START] / 1000);
         break;
-    case STAGE_COLLECT: run_fail(self, r, "no result before the collect timeout"); break;
+    case STAGE_COLLECT:
+        if (!r->adopted) {
+            run_fail(self, r, "no result before the collect timeout");
+            break;
+        }
+        /* An adopted run: the result is not coming (the agent restarted, or
+         * died, or the client never finished).  A host whose agent has not
+         * said HELLO in all that time is treated as lost: not waited for, its
+         * TEARDOWN owed to it (runs_lose_host). */
+        run_fail(self, r, "no result after controller restart");
+        if (!r->id || r->stage != STAGE_TEARDOWN)
+            break;
+        bool all = true;
+        for (int h = 0; h < r->nhosts; h++) {
+            if (!agent_connected(self, r->hosts[h]))
+                r->acked[h] = true;
+            all = all && r->acked[h];
+        }
+        if (all)
+            run_finish(self, r, "failed");
+        break;
     case STAGE_TEARDOWN:
         for (int i = 0; i < r->nhosts; i++)
             if (!r->acked[i] && !r->failed) {
@@ -935,11 +991,7 @@ runs_lose_host(ctl_t *self, const char *host)
         }
         /* Owed to it: when it says HELLO again it tears the run down (it may
          * have come back without restarting, after a partition). */
-        if (self->nstale < CTL_STALE_MAX) {
-            self->stale[self->nstale].run = r->id;
-            snprintf(self->stale[self->nstale].host, sizeof self->stale[0].host, "%s", host);
-            self->nstale++;
-        }
+        stale_add(self, r->id, host);
         for (int h = 0; h < r->nhosts; h++)
             if (strcmp(r->hosts[h], host) == 0)
                 r->acked[h] = true;
@@ -1123,12 +1175,12 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
                                                          "endpoints", eps));
         }
         send_to(self, host, MSG_WELCOME, welcome);
-        /* Runs this host had in flight when the controller stopped: tear them down
-         * before anything new goes to it (one connection keeps the order). */
+        /* TEARDOWNs owed to this host (runs cut short by a restart, lost while
+         * it was away, adopted runs ending before it came back): before
+         * anything new goes to it (one connection keeps the order). */
         for (int i = 0; i < self->nstale;) {
             if (strcmp(self->stale[i].host, host) == 0) {
-                log_info("run %" PRId64 ": cut short by a restart, teardown on %s",
-                         self->stale[i].run, host);
+                log_info("run %" PRId64 ": teardown owed to %s sent", self->stale[i].run, host);
                 send_to(self, host, MSG_TEARDOWN,
                         json_pack("{s:I}", "run", (json_int_t) self->stale[i].run));
                 self->stale[i] = self->stale[--self->nstale];
@@ -1414,6 +1466,132 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/*
+ * Adoption at start-up (docs/faults.md "The controller dies").  A run the
+ * database shows in collect has had its client started: the controller
+ * writes "collect" before the client's START goes out (run_enter), so the
+ * measurement is done or under way on the agent, which keeps its RESULT
+ * until RESULT_ACK and re-sends it on every WELCOME.  Rather than throwing it
+ * away, the run is rebuilt in memory as it was (hosts leased, stage collect,
+ * the attempt and the result key (run, seq) unchanged) and waits for the
+ * RESULT up to duration_s + omit_s + collect_s from the restart: the client
+ * may have been started just before the controller died, and this bound is
+ * the one the collect stage had.  The result is then stored once,
+ * acknowledged, and the run goes to teardown and done; if it does not come,
+ * the attempt fails "no result after controller restart" and is retried per
+ * `retries`.  A run in teardown whose result is stored (the controller died
+ * between storing and the end of teardown; collect with its result stored
+ * likewise) is adopted in teardown: its hosts get TEARDOWN on HELLO and it
+ * ends done.
+ *
+ * Not adopted, requeued as before: runs in leasing, setup and running (the
+ * stored "running" means the client's START has not gone out — the server
+ * alone never sends a RESULT — so waiting would only turn a prompt requeue
+ * into a failed attempt); teardown without a stored result (a failure or a
+ * skip on its way out); nesting vm (the VM leases of ctl_vm.c are not on
+ * record); runs whose batch, hosts or slot cannot be had.
+ *
+ * Fills ids (up to max) with the adopted run ids; returns their count.
+ */
+static int
+runs_adopt(ctl_t *self, int64_t *ids, int max)
+{
+    static const int defaults[MATRIX_STAGES] = { CTL_LEASE_MS, CTL_SETUP_MS, CTL_START_MS,
+                                                 CTL_COLLECT_GRACE_MS, CTL_TEARDOWN_MS };
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(store_db(self->store),
+                           "SELECT id, batch_id, params_json, client_host, server_host, state, "
+                           "EXISTS (SELECT 1 FROM result WHERE run_id = run.id) FROM run WHERE "
+                           "(state = 'collect' OR (state = 'teardown' AND reason IS NULL AND "
+                           "EXISTS (SELECT 1 FROM result WHERE run_id = run.id))) AND batch_id "
+                           "IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', "
+                           "'cancelled')) ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_error("adoption query: %s", sqlite3_errmsg(store_db(self->store)));
+        return 0;
+    }
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *ch = (const char *) sqlite3_column_text(st, 3);
+        const char *sh = (const char *) sqlite3_column_text(st, 4);
+        bool has_result = sqlite3_column_int(st, 6) != 0;
+        json_t *params = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
+        const char *placement = json_string_value(json_object_get(params, "placement")) ?: "?";
+        const char *nesting = json_string_value(json_object_get(params, "nesting")) ?: "bare";
+        int need = strcmp(placement, "cross-host") == 0 ? 2 : 1;
+        int hidx[2] = { -1, -1 };
+        for (int k = 0; k < self->testbed->host_count && ch && sh; k++) {
+            if (strcmp(self->testbed->hosts[k].name, ch) == 0)
+                hidx[0] = k;
+            if (strcmp(self->testbed->hosts[k].name, sh) == 0)
+                hidx[1] = k;
+        }
+        ctl_run_t *r = NULL;
+        for (int i = 0; i < CTL_RUNS_MAX && !r; i++)
+            if (!self->runs[i].id)
+                r = &self->runs[i];
+        ctl_batch_t *b = NULL;
+        const char *why = NULL;
+        if (!json_is_object(params) || strcmp(nesting, "bare") != 0)
+            why = "not a bare run";
+        else if (hidx[0] < 0 || hidx[1] < 0 || (need == 1) != (hidx[0] == hidx[1]))
+            why = "its hosts are not those of this testbed";
+        else if (self->lease[hidx[0]] || self->lease[hidx[1]])
+            why = "a host is held by another adopted run";
+        else if (!r)
+            why = "no free run slot";
+        else if (!(b = batch_get(self, sqlite3_column_int64(st, 1))) || b->in_flight)
+            why = "its batch cannot be loaded or has another run in flight";
+        if (why) {
+            log_warn("run %" PRId64 " not adopted (%s): queued again", id, why);
+            json_decref(params);
+            continue;
+        }
+        memset(r, 0, sizeof *r);
+        r->id = id;
+        r->batch = b;
+        r->params = params;
+        r->adopted = true;
+        snprintf(r->network, sizeof r->network, "%s",
+                 json_string_value(json_object_get(params, "network")) ?: "?");
+        snprintf(r->placement, sizeof r->placement, "%s", placement);
+        for (int s = 0; s < MATRIX_STAGES; s++)
+            r->timeout_ms[s] = matrix_timeout_ms(b->m, (matrix_stage_t) s, defaults[s]);
+        r->nhosts = need;
+        for (int i = 0; i < 2; i++) {
+            testbed_host_t *h = &self->testbed->hosts[hidx[i]];
+            r->host_idx[i] = hidx[i];
+            snprintf(r->hosts[i], sizeof r->hosts[i], "%s", h->name);
+            snprintf(r->peer_addr[1 - i], 16, "%s", h->address);
+            self->lease[hidx[i]] = id;
+        }
+        r->port = 5300 + (int) (r->id % 1000);
+        r->server_ready = true;
+        b->in_flight = id;
+        ids[n++] = id;
+        if (has_result) {
+            r->result_stored = true;
+            run_teardown(self, r); /* every host: owed on HELLO */
+            log_warn("run %" PRId64 " (batch %" PRId64 ") adopted after the restart: its result "
+                     "is stored, teardown on %s%s%s when their agents say HELLO",
+                     id, b->id, r->hosts[0], need == 2 ? "," : "", need == 2 ? r->hosts[1] : "");
+            continue;
+        }
+        double wait_s = json_number_value(json_object_get(params, "duration_s")) +
+                        json_number_value(json_object_get(params, "omit_s")) +
+                        r->timeout_ms[MATRIX_COLLECT] / 1000.0;
+        r->stage = STAGE_COLLECT; /* as stored: no write */
+        r->stage_since_ms = now_ms();
+        r->deadline_ms = r->stage_since_ms + (int64_t) (wait_s * 1000);
+        log_warn("run %" PRId64 " (batch %" PRId64 ") adopted in collect after the restart: "
+                 "waiting up to %.1f s for the result of %s",
+                 id, b->id, wait_s, r->hosts[0]);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
 int
 ctl_run(const ctl_config_t *cfg)
 {
@@ -1444,8 +1622,11 @@ ctl_run(const ctl_config_t *cfg)
         rc = 3;
         goto out;
     }
-    /* Runs in flight when the controller stopped: their hosts get a TEARDOWN
-     * when they say HELLO again, and the runs are queued again. */
+    /* Runs in collect are adopted (runs_adopt); the other runs in flight
+     * when the controller stopped are queued again and their hosts get a
+     * TEARDOWN when they say HELLO. */
+    static int64_t adopted[CTL_RUNS_MAX];
+    int nadopted = runs_adopt(&self, adopted, CTL_RUNS_MAX);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(store_db(self.store),
                            "SELECT id, client_host, server_host FROM run WHERE state IN "
@@ -1453,21 +1634,23 @@ ctl_run(const ctl_config_t *cfg)
                            " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN "
                            "('done', 'failed', 'cancelled'))",
                            -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            if (run_by_id(&self, id)) /* adopted: no stale TEARDOWN before its result */
+                continue;
             for (int k = 1; k <= 2; k++) {
                 const char *h = (const char *) sqlite3_column_text(st, k);
-                if (!h || self.nstale >= CTL_STALE_MAX ||
-                    (k == 2 && strcmp(h, (const char *) sqlite3_column_text(st, 1) ?: "") == 0))
-                    continue;
-                self.stale[self.nstale].run = sqlite3_column_int64(st, 0);
-                snprintf(self.stale[self.nstale].host, sizeof self.stale[0].host, "%s", h);
-                self.nstale++;
+                if (h)
+                    stale_add(&self, id, h);
             }
+        }
     }
     sqlite3_finalize(st);
-    int requeued = store_requeue_interrupted(self.store);
+    int requeued = store_requeue_interrupted(self.store, adopted, nadopted);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
+    else if (requeued < 0)
+        log_error("runs in flight could not be queued again: %s", store_errmsg(self.store));
     self.vms = ctl_vm_new(self.testbed, vm_send, &self);
     if (!self.vms) {
         rc = 3;

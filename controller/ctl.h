@@ -26,8 +26,9 @@
  *     │           └──► skipped (capability missing, agent not connected
  *     │                         within lease_s, placement impossible; reason stored)
  *     ├──── failed with retries left (attempt kept in run_attempt)
- *     └──── interrupted (controller stopped or killed: requeued at start-up,
- *                        attempt kept in run_attempt, partial result dropped)
+ *     └──── interrupted (controller stopped or killed in leasing, setup,
+ *                        running or teardown: requeued at start-up, attempt
+ *                        kept in run_attempt, partial result dropped)
  *
  *   leasing   hosts leased; wait for their agents to be connected (lease_s,
  *             default CTL_LEASE_MS; then skipped "agent of host X not connected
@@ -50,8 +51,14 @@
  * CTL_STORE_PROBE_MS until one succeeds, then goes on.
  *   after     the run's hosts are released; its batch waits pause_s
  * Timeouts come from the matrix's $.timeouts, else the defaults below.
- * A controller restarted mid-batch queues the runs that were in flight again
- * and sends their hosts a TEARDOWN when their agents say HELLO.  Messages
+ * A controller restarted mid-batch adopts the runs that were in collect
+ * (same attempt, hosts leased again): it waits duration_s + omit_s +
+ * collect_s from the restart for the RESULT their agent re-sends on WELCOME,
+ * stores it once and goes on to teardown; without it the attempt fails "no
+ * result after controller restart" (retried per retries).  A run in teardown
+ * (or collect) whose result is stored is adopted in teardown.  The other runs
+ * that were in flight are queued again and their hosts get a TEARDOWN when
+ * their agents say HELLO.  Messages
  * from an agent that has not said HELLO (since this controller started) are
  * not answered: the silence makes the agent say HELLO again.
  */

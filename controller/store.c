@@ -638,18 +638,36 @@ out:
 #define STORE_IN_FLIGHT "('leasing', 'setup', 'running', 'collect', 'teardown')"
 
 int
-store_requeue_interrupted(store_t *self)
+store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep)
 {
+    sqlite3_stmt *st = NULL;
+    json_t *ids = NULL;
+    char *ids_text = NULL;
     int n = -1;
 
-    if (!self)
+    if (!self || nkeep < 0 || (nkeep > 0 && !keep))
         return -1;
+    /* The runs kept, as a JSON array for json_each (SQLite's JSON1, built in
+     * since 3.38): one bound parameter whatever their number. */
+    ids = json_array();
+    for (int i = 0; ids && i < nkeep; i++)
+        json_array_append_new(ids, json_integer(keep[i]));
+    ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+    if (!ids_text) {
+        store_seterr(self, "out of memory");
+        goto out;
+    }
     if (store_exec(self, "BEGIN IMMEDIATE") < 0)
-        return -1;
+        goto out;
     /* Two steps so that the reason names the stage that was cut short. */
-    if (store_exec(self, "UPDATE run SET state = 'interrupted',"
-                         " reason = 'interrupted in ' || state"
-                         " WHERE state IN " STORE_IN_FLIGHT STORE_UNFINISHED) < 0)
+    st = store_prepare(self, "UPDATE run SET state = 'interrupted',"
+                             " reason = 'interrupted in ' || state"
+                             " WHERE state IN " STORE_IN_FLIGHT STORE_UNFINISHED
+                             " AND id NOT IN (SELECT value FROM json_each(?1))");
+    if (!st)
+        goto fail;
+    sqlite3_bind_text(st, 1, ids_text, -1, SQLITE_STATIC);
+    if (store_step_done(self, st) < 0)
         goto fail;
     /* The cut-short attempt is kept in run_attempt; its partial result goes,
      * so that the run ends with the one result set of its final attempt. */
@@ -669,12 +687,18 @@ store_requeue_interrupted(store_t *self)
                          " WHERE state = 'interrupted'" STORE_UNFINISHED) < 0)
         goto fail;
     n = sqlite3_changes(self->db);
-    if (store_exec(self, "COMMIT") < 0)
+    if (store_exec(self, "COMMIT") < 0) {
+        n = -1;
         goto fail;
-    return n;
+    }
+    goto out;
 fail:
     store_rollback(self);
-    return -1;
+out:
+    sqlite3_finalize(st);
+    free(ids_text);
+    json_decref(ids);
+    return n;
 }
 
 int

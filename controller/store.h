@@ -103,10 +103,13 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
  * transaction: each such attempt (and each run a clean stop left
  * "interrupted") is recorded in run_attempt with the stage it was cut short
  * in, and its partial result, metrics and samples are deleted, so that the
- * run ends with exactly the result set of its final attempt.  Returns the
- * number of runs requeued, or -1.
+ * run ends with exactly the result set of its final attempt.  The nkeep
+ * runs of keep (borrowed; NULL when nkeep is 0) are left exactly as they
+ * are: the runs a restarted controller adopts (ctl.c, docs/faults.md "The
+ * controller dies").  Returns the number of runs requeued, or -1 (rolled
+ * back, message in store_errmsg()).
  */
-int store_requeue_interrupted(store_t *self);
+int store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep);
 
 /*
  * A failed attempt of a run that has retries left: records it in

@@ -319,7 +319,7 @@ START_TEST(test_requeue_interrupted)
     ck_assert_int_eq(store_run_set_state(s, ids2[0], "running", NULL), 0);
     ck_assert_int_eq(store_batch_set_state(s, b2, "cancelled"), 0);
 
-    ck_assert_int_eq(store_requeue_interrupted(s), 2);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 2);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
                            " AND reason = 'interrupted in setup' AND started_at IS NULL"), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
@@ -329,7 +329,7 @@ START_TEST(test_requeue_interrupted)
     /* Each cut-short attempt is on record, with the stage it was in. */
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE state = 'interrupted'"
                            " AND attempt = 1 AND reason LIKE 'interrupted in %'"), 2);
-    ck_assert_int_eq(store_requeue_interrupted(s), 0);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 0);
     store_close(&s);
 }
 END_TEST
@@ -343,11 +343,50 @@ START_TEST(test_requeue_drops_partial_result)
     ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "teardown", NULL), 0);
     ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h1", res), 1);
-    ck_assert_int_eq(store_requeue_interrupted(s), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 0);
     /* The rerun's result is stored (not taken for a duplicate of the old one). */
     ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h1", res), 1);
+    json_decref(res);
+    store_close(&s);
+}
+END_TEST
+
+/* Runs a restarted controller adopts are left as they are, result included. */
+START_TEST(test_requeue_keeps_adopted)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids);
+    json_t *res = json_pack("{s:{s:f}}", "metrics", "throughput_bps", 2e9);
+
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "collect", NULL), 0);
+    ck_assert_int_eq(store_run_set_hosts(s, ids[0], "h1", "h2"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "teardown", NULL), 0);
+    ck_assert_int_eq(store_result_insert(s, ids[1], 1, "h1", res), 1);
+    ck_assert_int_eq(store_run_set_state(s, ids[2], "collect", NULL), 0);
+    int64_t keep[2] = { ids[0], ids[1] };
+    ck_assert_int_eq(store_requeue_interrupted(s, keep, 2), 1);
+    /* The kept runs: same state, hosts, result; no attempt recorded. */
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'collect' AND reason IS NULL"
+                           " AND client_host = 'h1' AND server_host = 'h2'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'teardown'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric WHERE value = 2e9"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 1);
+    /* The third is requeued as before, its attempt on record. */
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
+                           " AND reason = 'interrupted in collect'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE state = 'interrupted'"
+                           " AND attempt = 1 AND reason = 'interrupted in collect'"), 1);
+    /* A bad list is refused with nothing changed. */
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 1), -1);
+    ck_assert_int_eq(store_requeue_interrupted(s, keep, -1), -1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state IN ('collect', 'teardown')"), 2);
+    /* Without the list they go too. */
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 2);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
     json_decref(res);
     store_close(&s);
 }
@@ -442,6 +481,7 @@ store_suite(void)
     tcase_add_test(tc, test_result_bad_metric_rolls_back);
     tcase_add_test(tc, test_requeue_interrupted);
     tcase_add_test(tc, test_requeue_drops_partial_result);
+    tcase_add_test(tc, test_requeue_keeps_adopted);
     tcase_add_test(tc, test_run_retry);
     tcase_add_test(tc, test_readonly);
     tcase_add_test(tc, test_readonly_not_a_db);
