@@ -56,8 +56,9 @@ START_TEST(test_find_journal)
     ck_assert(runs[0] + runs[1] == 1241 && (runs[0] == 7 || runs[1] == 7));
     ck_assert_int_eq(agent_clean_find("zz", "h1", dir, runs, 1), 1); /* max respected */
     char report[64];
-    ck_assert_int_eq(agent_clean_all("zz", "h1", dir, "eth0", "198.18.250.1", report,
-                                     sizeof report), 2);
+    agent_clean_cfg_t cc = { .testbed = "zz", .host = "h1", .state_dir = dir,
+                             .underlay_if = "eth0", .underlay_addr = "198.18.250.1" };
+    ck_assert_int_eq(agent_clean_all(&cc, report, sizeof report), 2);
     ck_assert(strcmp(report, "run 7, run 1234") == 0 || strcmp(report, "run 1234, run 7") == 0);
     ck_assert_int_eq(agent_clean_find("zz", "h1", dir, runs, 8), 0); /* journal emptied */
     unlink("/tmp/cntb-clean-ignored");
