@@ -68,7 +68,6 @@ agent_cgroup_choose(const char *mounts, const char *v2_controllers, agent_cgroup
 {
     memset(sys, 0, sizeof *sys);
     bool v2_root = false;
-    char cpuset_dev[AGENT_CGROUP_PATH_MAX] = "";
     for (const char *line = mounts; line && *line;) {
         const char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t) (nl - line) : strlen(line);
@@ -84,11 +83,9 @@ agent_cgroup_choose(const char *mounts, const char *v2_controllers, agent_cgroup
             continue;
         bool cs = opt_has(opts, strlen(opts), "cpuset");
         bool ca = opt_has(opts, strlen(opts), "cpuacct");
-        if (cs && !sys->cpuset[0]) {
+        if (cs && !sys->cpuset[0])
             snprintf(sys->cpuset, sizeof sys->cpuset, "%s", dir);
-            snprintf(cpuset_dev, sizeof cpuset_dev, "%s", dir);
-        }
-        if (ca && !cs && !sys->cpuacct[0])
+        if (ca && !cs && !sys->cpuacct[0]) /* on the cpuset mount itself: nothing more to join */
             snprintf(sys->cpuacct, sizeof sys->cpuacct, "%s", dir);
     }
     if (v2_root && v2_controllers && word_in(v2_controllers, "cpuset")) {
@@ -99,8 +96,6 @@ agent_cgroup_choose(const char *mounts, const char *v2_controllers, agent_cgroup
     }
     if (sys->cpuset[0]) {
         sys->version = 1;
-        if (strcmp(sys->cpuacct, cpuset_dev) == 0)
-            sys->cpuacct[0] = '\0';
         return;
     }
     sys->cpuacct[0] = '\0';
@@ -363,7 +358,7 @@ agent_cgroup_remove_prefix(const agent_cgroup_sys_t *sys, const char *prefix, in
 {
     const char *r[2];
     int n = roots(sys, r), count = 0, rc = 0;
-    char done[16][64];
+    char done[160][64]; /* names seen: 64 pairs' client and server cgroups fit */
     int ndone = 0;
     if (!prefix || strncmp(prefix, "cntb-", 5) != 0 || strlen(prefix) < 6) {
         snprintf(err, len, "cgroup prefix %.64s: must start with cntb-", prefix ? prefix : "");
@@ -386,7 +381,7 @@ agent_cgroup_remove_prefix(const agent_cgroup_sys_t *sys, const char *prefix, in
                 seen = seen || strcmp(done[k], e->d_name) == 0;
             if (seen)
                 continue;
-            if (ndone < 16)
+            if (ndone < 160)
                 snprintf(done[ndone++], sizeof done[0], "%s", e->d_name);
             count++;
             if (report && rlen) {
