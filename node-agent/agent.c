@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "agent_auth.h"
 #include "agent_clean.h"
+#include "agent_cgroup.h"
 
 #include "agent_result.h"
 #include "agent_meta.h"
@@ -91,6 +92,7 @@ typedef struct {
     json_t *result;           /* RESULT body kept until acknowledged (owned) */
     int result_seq;
     int64_t result_sent_ms;
+    char cgroup[AGENT_CGROUP_ERR_MAX + 8]; /* applied.cgroup: "v1", "v2" or "none: why" */
 } agent_run_t;
 
 typedef struct {
@@ -111,6 +113,7 @@ typedef struct {
     agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
     char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
     char kv_endpoint[128];    /* its first client URL */
+    agent_cgroup_sys_t cg;    /* where containers' cgroups go (probed at start) */
 } agent_t;
 
 static int64_t
@@ -227,15 +230,47 @@ send_hello(agent_t *self)
 }
 
 /*
+ * Puts a container process into its cgroup (agent_cgroup.h): creates
+ * cntb-<testbed>-<run>-<role> (cpuset.cpus = cpu when pinned, -1 = not) and
+ * moves pid into it.  Without cgroup support, or when that fails, the run
+ * goes on without and r->cgroup says why (applied.cgroup of the result).
+ */
+static void
+proc_cgroup(agent_t *self, agent_run_t *r, const char *role, int cpu, pid_t pid)
+{
+    char name[96], err[AGENT_CGROUP_ERR_MAX];
+    if (self->cg.version == 0) {
+        agent_cgroup_describe(&self->cg, r->cgroup, sizeof r->cgroup);
+        return;
+    }
+    if (agent_cgroup_name(name, sizeof name, self->testbed, r->run, role) != 0) {
+        snprintf(r->cgroup, sizeof r->cgroup, "none: no valid cgroup name for role %.32s", role);
+        return;
+    }
+    if (agent_cgroup_create(&self->cg, name, cpu, err, sizeof err) != 0 ||
+        agent_cgroup_join(&self->cg, name, pid, err, sizeof err) != 0) {
+        if (strncmp(r->cgroup, "none", 4) != 0)
+            log_warn("run %" PRId64 ": going on without cgroup: %s", r->run, err);
+        snprintf(r->cgroup, sizeof r->cgroup, "none: %s", err);
+        return;
+    }
+    if (!r->cgroup[0])
+        agent_cgroup_describe(&self->cg, r->cgroup, sizeof r->cgroup);
+}
+
+/*
  * Starts cntb-traffic with argv inside namespace ns ("" = ours), pinned to
- * core cpu (sched_setaffinity(2) in the child before exec; -1 = not pinned).
- * 0 or -1 with err.
+ * core cpu (sched_setaffinity(2) in the child before exec; -1 = not pinned),
+ * in the cgroup of container `role` of run r (proc_cgroup): the child waits
+ * on a pipe until the agent has moved it there, so the traffic engine runs
+ * inside its cgroup from its first instruction.  0 or -1 with err.
  */
 static int
-proc_start(agent_proc_t *p, const char *ns, int cpu, char **argv, char *err, size_t errlen)
+proc_start(agent_t *self, agent_run_t *r, const char *role, agent_proc_t *p, const char *ns,
+           int cpu, char **argv, char *err, size_t errlen)
 {
-    int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, go[2] = { -1, -1 };
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         goto fail;
     }
@@ -245,9 +280,12 @@ proc_start(agent_proc_t *p, const char *ns, int cpu, char **argv, char *err, siz
         goto fail;
     }
     if (pid == 0) {
-        char e[NL_ERR_MAX];
+        char e[NL_ERR_MAX], c;
         /* Dies with the agent (SIGKILL included): no traffic left running. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(go[1]);
+        while (read(go[0], &c, 1) < 0 && errno == EINTR)
+            ; /* in its cgroup once the agent writes (or closes: then it goes on without) */
         dup2(out[1], STDOUT_FILENO);
         dup2(errp[1], STDERR_FILENO);
         int devnull = open("/dev/null", O_RDONLY);
@@ -275,6 +313,11 @@ proc_start(agent_proc_t *p, const char *ns, int cpu, char **argv, char *err, siz
     }
     close(out[1]);
     close(errp[1]);
+    close(go[0]);
+    proc_cgroup(self, r, role, cpu, pid);
+    while (write(go[1], "g", 1) < 0 && errno == EINTR)
+        ;
+    close(go[1]);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     p->pid = pid;
@@ -289,6 +332,8 @@ fail:
             close(out[i]);
         if (errp[i] >= 0)
             close(errp[i]);
+        if (go[i] >= 0)
+            close(go[i]);
     }
     return -1;
 }
@@ -484,6 +529,8 @@ on_client_out(agent_t *self, agent_run_t *r, int i)
     }
     json_object_set_new(applied, "cpus", cpus_json(r));
     json_object_set_new(applied, "pairs", json_integer(r->npairs));
+    if (r->cgroup[0])
+        json_object_set_new(applied, "cgroup", json_string(r->cgroup));
     if (r->ctx.convergence_ms > 0)
         json_object_set_new(json_object_get(sum, "metrics"), "convergence_ms",
                             json_real(r->ctx.convergence_ms));
@@ -843,8 +890,10 @@ handle_start(agent_t *self, json_t *b)
                 send_error(self, run, "start", err);
                 return;
             }
-            int rc = proc_start(&r->server[i], p->server_netns, r->cpu_server[i], argv, err,
-                                sizeof err);
+            char role[64];
+            netkind_pair_role(role, "server", i);
+            int rc = proc_start(self, r, role, &r->server[i], p->server_netns, r->cpu_server[i],
+                                argv, err, sizeof err);
             agent_traffic_argv_free(&argv);
             if (rc != 0) {
                 send_error(self, run, "start", err);
@@ -876,8 +925,10 @@ handle_start(agent_t *self, json_t *b)
             send_error(self, run, "start", err);
             return;
         }
-        int rc = proc_start(&r->client[i], p->client_netns, r->cpu_client[i], argv, err,
-                            sizeof err);
+        char role[64];
+        netkind_pair_role(role, "client", i);
+        int rc = proc_start(self, r, role, &r->client[i], p->client_netns, r->cpu_client[i], argv,
+                            err, sizeof err);
         agent_traffic_argv_free(&argv);
         if (rc != 0) {
             send_error(self, run, "client", err);
@@ -907,8 +958,21 @@ run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
         log_warn("run %" PRId64 ": teardown: %s", r->run, err);
     leaks[0] = '\0';
     bool cross = strcmp(r->ctx.placement, "cross-host") == 0;
-    if (netkind_leaks_held(self->testbed, r->run, !cross || r->ctx.has_client,
-                           !cross || r->ctx.has_server, leaks, len) > 0)
+    netkind_leaks_held(self->testbed, r->run, !cross || r->ctx.has_client,
+                       !cross || r->ctx.has_server, leaks, len);
+    /* The containers' cgroups, once their processes are gone (proc_stop reaped them). */
+    for (int s = 0; s < 2 && self->cg.version > 0; s++) {
+        char prefix[96], cgerr[AGENT_CGROUP_ERR_MAX];
+        if (!(s == 0 ? r->ctx.has_client : r->ctx.has_server))
+            continue;
+        snprintf(prefix, sizeof prefix, "cntb-%s-%" PRId64 "-%s", self->testbed, r->run,
+                 s == 0 ? "client" : "server");
+        if (agent_cgroup_remove_prefix(&self->cg, prefix, 2000, NULL, 0, cgerr, sizeof cgerr) < 0) {
+            size_t used = strlen(leaks);
+            snprintf(leaks + used, len - used, "%s%s", used ? ", " : "", cgerr);
+        }
+    }
+    if (leaks[0])
         log_warn("run %" PRId64 ": left behind: %s", r->run, leaks);
 }
 
@@ -1111,12 +1175,23 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
         if (!self->welcomed)
             log_info("welcomed by the controller of testbed %s", self->testbed);
         if (!self->cleaned) { /* before any SETUP: this process holds no run yet */
-            char report[1024];
-            int n = agent_clean_all(self->testbed, self->cfg->host, self->cfg->state_dir,
-                                    self->cfg->underlay_if, self->cfg->underlay_addr, report,
-                                    sizeof report);
+            char report[2048], rundir[PATH_MAX];
+            agent_clean_cfg_t cc = {
+                .testbed = self->testbed, .host = self->cfg->host,
+                .state_dir = self->cfg->state_dir, .underlay_if = self->cfg->underlay_if,
+                .underlay_addr = self->cfg->underlay_addr,
+                .kv_endpoint = strcmp(self->kv_kind, "etcd") == 0 ? self->kv_endpoint : NULL,
+                .cgroups = &self->cg,
+            };
+            int n = agent_clean_all(&cc, report, sizeof report);
             if (n > 0)
                 log_warn("removed leftovers of %d earlier runs: %s", n, report);
+            /* VMs are per batch, not per run: their pid files (vm.h), same rundir as handle_vm_start. */
+            snprintf(rundir, sizeof rundir, "/run/cntb/%s", self->testbed);
+            report[0] = '\0';
+            n = vm_clean_stale(rundir, self->cfg->host, report, sizeof report);
+            if (n > 0)
+                log_warn("removed %d QEMU of earlier VMs: %s", n, report);
             self->cleaned = true;
         }
         self->welcomed = true;
@@ -1199,6 +1274,16 @@ agent_run(const agent_config_t *cfg)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    agent_cgroup_probe(&self.cg);
+    {
+        char cgd[AGENT_CGROUP_ERR_MAX + 8];
+        agent_cgroup_describe(&self.cg, cgd, sizeof cgd);
+        if (self.cg.version == 0)
+            log_warn("containers run without cgroups (%s)", cgd);
+        else
+            log_info("containers get cgroups %s (%s%s%s)", cgd, self.cg.cpuset,
+                     self.cg.cpuacct[0] ? ", " : "", self.cg.cpuacct);
+    }
     self.sock = zsock_new(ZMQ_DEALER);
     if (!self.sock) {
         log_error("cannot create the controller socket: %s", zmq_strerror(zmq_errno()));

@@ -12,10 +12,15 @@
  * building the same run's other side — or its retry — right now.  A run
  * found only through this namespace's links, tables or BIRD files has its
  * host-side objects removed and its namespaces left to the host that holds
- * them.
+ * them.  The cgroups of a container (agent_cgroup.h) follow the same rule
+ * as its namespace.  etcd is asked once for every key under
+ * /cntb/<testbed>/overlay/ and the runs with keys below this host's
+ * underlay address join the list; those keys (and only those) are deleted
+ * before the kinds' teardowns, so the report can count them.
  */
 #include "agent_clean.h"
 
+#include "kv_etcd.h"
 #include "log.h"
 #include "netkind.h"
 #include "nl.h"
@@ -159,35 +164,114 @@ remove_role_netns(const char *testbed, int64_t run, const char *role, char *err)
 }
 
 int
-agent_clean_all(const char *testbed, const char *host, const char *state_dir,
-                const char *underlay_if, const char *underlay_addr, char *report, size_t len)
+agent_clean_etcd_runs(const char *testbed, const char *addr, const json_t *kvs, int64_t *runs,
+                      int n, int max)
+{
+    char prefix[64];
+    const char *key;
+    json_t *v;
+    if (!testbed || !addr || !*addr || !json_is_object(kvs))
+        return n;
+    snprintf(prefix, sizeof prefix, "/cntb/%s/overlay/", testbed);
+    size_t pl = strlen(prefix), al = strlen(addr);
+    json_object_foreach((json_t *) kvs, key, v) {
+        if (strncmp(key, prefix, pl) != 0)
+            continue;
+        int64_t run = run_of(key + pl - 1, "/", '/');
+        const char *owner = run ? strchr(key + pl, '/') : NULL;
+        if (owner && strncmp(owner + 1, addr, al) == 0 && owner[1 + al] == '/')
+            n = add_run(runs, n, max, run);
+    }
+    return n;
+}
+
+/* Appends "sep text" to the parenthesised detail of one run. */
+static void
+detail_add(char *detail, size_t len, const char *text)
+{
+    size_t used = strlen(detail);
+    snprintf(detail + used, len - used, "%s%s", used ? ", " : "", text);
+}
+
+/* Deletes this host's keys of run; notes them in detail.  Needs kv. */
+static void
+clean_etcd(kv_etcd_t *kv, const agent_clean_cfg_t *cfg, int64_t run, char *detail, size_t len)
+{
+    char mine[160], e[KV_ERR_MAX], text[200];
+    int deleted = 0;
+    if (!kv || !cfg->underlay_addr || !cfg->underlay_addr[0])
+        return;
+    snprintf(mine, sizeof mine, "/cntb/%s/overlay/%" PRId64 "/%s/", cfg->testbed, run,
+             cfg->underlay_addr);
+    if (kv_etcd_delete_prefix(kv, mine, &deleted, e) != 0) {
+        log_warn("cleanup of run %" PRId64 ": %s", run, e);
+        return;
+    }
+    if (deleted > 0) {
+        snprintf(text, sizeof text, "etcd keys %s: %d", mine, deleted);
+        detail_add(detail, len, text);
+    }
+}
+
+/* Removes the cgroups "cntb-<testbed>-<run>-<role>*"; notes them in detail. */
+static void
+clean_cgroups(const agent_clean_cfg_t *cfg, int64_t run, const char *role, char *detail,
+              size_t len)
+{
+    char prefix[96], err[AGENT_CGROUP_ERR_MAX];
+    if (!cfg->cgroups || cfg->cgroups->version == 0)
+        return;
+    snprintf(prefix, sizeof prefix, "cntb-%s-%" PRId64 "-%s", cfg->testbed, run, role);
+    if (agent_cgroup_remove_prefix(cfg->cgroups, prefix, 2000, detail, len, err, sizeof err) < 0)
+        log_warn("cleanup of run %" PRId64 ": %s", run, err);
+}
+
+int
+agent_clean_all(const agent_clean_cfg_t *cfg, char *report, size_t len)
 {
     int64_t runs[AGENT_CLEAN_RUNS_MAX];
-    int n = agent_clean_find(testbed, host, state_dir, runs, AGENT_CLEAN_RUNS_MAX);
+    int n = agent_clean_find(cfg->testbed, cfg->host, cfg->state_dir, runs, AGENT_CLEAN_RUNS_MAX);
+    kv_etcd_t *kv = NULL;
+    char e[KV_ERR_MAX];
     if (report && len)
         report[0] = '\0';
+    if (cfg->kv_endpoint && cfg->kv_endpoint[0]) {
+        char prefix[64];
+        json_t *kvs = NULL;
+        int64_t rev;
+        snprintf(prefix, sizeof prefix, "/cntb/%s/overlay/", cfg->testbed);
+        kv = kv_etcd_new(cfg->kv_endpoint, 2000, e);
+        if (kv && kv_etcd_range(kv, prefix, &kvs, &rev, e) == 0)
+            n = agent_clean_etcd_runs(cfg->testbed, cfg->underlay_addr, kvs, runs, n,
+                                      AGENT_CLEAN_RUNS_MAX);
+        else
+            log_warn("cleanup: cannot read this host's etcd keys: %s", e);
+        json_decref(kvs);
+    }
     for (int i = 0; i < n; i++) {
-        int roles = journal_roles(state_dir, runs[i]);
+        int roles = journal_roles(cfg->state_dir, runs[i]);
         bool client = roles & 1, server = roles & 2;
         netkind_ctx_t *ctx = calloc(1, sizeof *ctx); /* large (pairs): not on the stack */
-        char err[NETKIND_ERR_MAX];
+        char err[NETKIND_ERR_MAX], detail[512] = "";
         if (!ctx)
             break;
+        clean_etcd(kv, cfg, runs[i], detail, sizeof detail);
         for (const netkind_t *const *k = netkind_all(); *k; k++) {
             memset(ctx, 0, sizeof *ctx);
             ctx->run = runs[i];
-            snprintf(ctx->testbed, sizeof ctx->testbed, "%s", testbed);
-            snprintf(ctx->host, sizeof ctx->host, "%s", host);
+            snprintf(ctx->testbed, sizeof ctx->testbed, "%s", cfg->testbed);
+            snprintf(ctx->host, sizeof ctx->host, "%s", cfg->host);
             snprintf(ctx->placement, sizeof ctx->placement, "%s",
                      client && server ? "same-host" : "cross-host");
-            snprintf(ctx->underlay_if, sizeof ctx->underlay_if, "%s", underlay_if ?: "");
-            snprintf(ctx->underlay_addr, sizeof ctx->underlay_addr, "%s", underlay_addr ?: "");
+            snprintf(ctx->underlay_if, sizeof ctx->underlay_if, "%s", cfg->underlay_if ?: "");
+            snprintf(ctx->underlay_addr, sizeof ctx->underlay_addr, "%s", cfg->underlay_addr ?: "");
             ctx->has_client = client;
             ctx->has_server = server;
             ctx->pairs = 1;
             (void) (*k)->teardown(ctx, err); /* kinds that never built it may complain */
         }
-        /* Host-side links of the run in this namespace, then the namespaces it held. */
+        /* Host-side links of the run in this namespace, then the cgroups and
+         * namespaces it held (cgroups first: their tasks lived in those). */
         char **links = NULL, prefix[32];
         snprintf(prefix, sizeof prefix, "cntb%" PRId64 "-", runs[i]);
         if (nl_link_list(NULL, prefix, &links, err) >= 0) {
@@ -196,17 +280,23 @@ agent_clean_all(const char *testbed, const char *host, const char *state_dir,
                     log_warn("cleanup of run %" PRId64 ": %s", runs[i], err);
             netns_list_free(&links);
         }
-        if ((client && (remove_role_netns(testbed, runs[i], "client", err) != 0 ||
-                        remove_role_netns(testbed, runs[i], "pod", err) != 0)) ||
-            (server && remove_role_netns(testbed, runs[i], "server", err) != 0))
+        if (client)
+            clean_cgroups(cfg, runs[i], "client", detail, sizeof detail);
+        if (server)
+            clean_cgroups(cfg, runs[i], "server", detail, sizeof detail);
+        if ((client && (remove_role_netns(cfg->testbed, runs[i], "client", err) != 0 ||
+                        remove_role_netns(cfg->testbed, runs[i], "pod", err) != 0)) ||
+            (server && remove_role_netns(cfg->testbed, runs[i], "server", err) != 0))
             log_warn("cleanup of run %" PRId64 ": %s", runs[i], err);
         free(ctx);
-        agent_clean_journal_del(state_dir, runs[i]);
+        agent_clean_journal_del(cfg->state_dir, runs[i]);
         if (report && len) {
             size_t used = strlen(report);
-            snprintf(report + used, len - used, "%srun %" PRId64, used ? ", " : "", runs[i]);
+            snprintf(report + used, len - used, "%srun %" PRId64 "%s%s%s", used ? ", " : "",
+                     runs[i], detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
         }
     }
+    kv_etcd_destroy(&kv);
     return n;
 }
 

@@ -29,6 +29,15 @@
  * The guest's console goes to RUNDIR/vm-NAME.console, QEMU's own messages
  * to RUNDIR/vm-NAME.qemu.log; their last lines are the reason stored when a
  * guest never says HELLO.
+ *
+ * RUNDIR/vm-NAME.pid records QEMU's pid, its start time (field 22 of
+ * /proc/PID/stat, clock ticks since boot) and the parent host, for the
+ * rare QEMU that outlives its agent in spite of PR_SET_PDEATHSIG (the
+ * agent's thread that forked it is the "parent" the kernel watches; a
+ * QEMU re-parented by a debugger or a subreaper is another case):
+ * vm_clean_stale, called when an agent starts, kills such a QEMU only when
+ * the pid's start time and its command line ("-name cntbvm-NAME") both
+ * still match, so a reused pid is never killed.
  */
 #include "vm.h"
 
@@ -37,6 +46,7 @@
 #include "nl.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -71,6 +81,7 @@ struct vm {
     char console[PATH_MAX]; /* serial console file */
     char qemulog[PATH_MAX]; /* QEMU's stdout and stderr */
     char initrd[PATH_MAX];  /* our initrd copy with the certificates, "" = none */
+    char pidfile[PATH_MAX]; /* RUNDIR/vm-NAME.pid (vm_pidfile_parse), "" = none */
 };
 
 /* Process-wide: how many VMs run, and the sysctl values found before the first. */
@@ -487,6 +498,194 @@ out:
     return usable;
 }
 
+int
+vm_pidfile_parse(const char *text, pid_t *pid, unsigned long long *start, char *parent,
+                 size_t plen)
+{
+    long p = 0;
+    unsigned long long st = 0;
+    char host[64] = "";
+    int used = 0;
+    if (!text || sscanf(text, "%ld %llu %63s%n", &p, &st, host, &used) != 3 || p < 2 ||
+        p > 4194304 || st == 0 || !netns_name_valid(host))
+        return -1;
+    for (const char *t = text + used; *t; t++)
+        if (*t != '\n' && *t != ' ')
+            return -1;
+    *pid = (pid_t) p;
+    *start = st;
+    if (parent && plen)
+        snprintf(parent, plen, "%s", host);
+    return 0;
+}
+
+int
+vm_stat_starttime(const char *stat, unsigned long long *start)
+{
+    /* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so
+     * fields are counted from the last ')'; starttime is field 22
+     * (proc(5)), the 20th after it. */
+    const char *p = stat ? strrchr(stat, ')') : NULL;
+    if (!p)
+        return -1;
+    p++;
+    for (int field = 3; field <= 22; field++) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return -1;
+        if (field == 22) {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (errno || end == p || v == 0)
+                return -1;
+            *start = v;
+            return 0;
+        }
+        while (*p && *p != ' ')
+            p++;
+    }
+    return -1;
+}
+
+int
+vm_cmdline_matches(const char *cmdline, size_t len, const char *name)
+{
+    char tap[IFNAMSIZ + 8];
+    snprintf(tap, sizeof tap, "cntbvm-%s", name ? name : "");
+    const char *prev = NULL;
+    for (size_t off = 0; off < len;) {
+        const char *arg = cmdline + off;
+        size_t k = strnlen(arg, len - off);
+        if (prev && strcmp(prev, "-name") == 0 && k == strlen(tap) && memcmp(arg, tap, k) == 0)
+            return 1;
+        prev = k < len - off ? arg : NULL; /* an argument cut off by len ends the list */
+        off += k + 1;
+    }
+    return 0;
+}
+
+/* Start time of a live process from /proc/PID/stat; 0 when it is gone. */
+static unsigned long long
+proc_starttime(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long long st = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long) pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[k > 0 ? k : 0] = '\0';
+    return vm_stat_starttime(buf, &st) == 0 ? st : 0;
+}
+
+/* Writes RUNDIR/vm-NAME.pid for QEMU pid (tmp file + rename).  0 or -1. */
+static int
+pidfile_write(const char *path, pid_t pid, const char *parent)
+{
+    char tmp[PATH_MAX + 8], text[128];
+    unsigned long long st = proc_starttime(pid);
+    if (st == 0)
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(text, sizeof text, "%ld %llu %s\n", (long) pid, st, parent);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, text, (size_t) n);
+    close(fd);
+    if (w != n || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int
+vm_clean_stale(const char *rundir, const char *parent, char *report, size_t len)
+{
+    int killed = 0;
+    DIR *d = rundir && parent ? opendir(rundir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        char name[16], path[PATH_MAX], text[256] = "", host[64], cmd[4096];
+        if (n < 8 || strncmp(e->d_name, "vm-", 3) != 0 || strcmp(e->d_name + n - 4, ".pid") != 0 ||
+            n - 7 >= sizeof name)
+            continue;
+        snprintf(name, sizeof name, "%.*s", (int) (n - 7), e->d_name + 3);
+        if (!vm_name_valid(name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", rundir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t k = read(fd, text, sizeof text - 1);
+        close(fd);
+        text[k > 0 ? k : 0] = '\0';
+        pid_t pid;
+        unsigned long long start;
+        if (vm_pidfile_parse(text, &pid, &start, host, sizeof host) != 0) {
+            log_warn("vm pid file %s: unreadable, removed", path);
+            unlink(path);
+            continue;
+        }
+        if (strcmp(host, parent) != 0)
+            continue; /* another host's VM (hosts of an emulated testbed share /run) */
+        bool alive = proc_starttime(pid) == start;
+        if (alive) {
+            char cpath[64];
+            snprintf(cpath, sizeof cpath, "/proc/%ld/cmdline", (long) pid);
+            fd = open(cpath, O_RDONLY | O_CLOEXEC);
+            k = fd >= 0 ? read(fd, cmd, sizeof cmd) : -1;
+            if (fd >= 0)
+                close(fd);
+            alive = k > 0 && vm_cmdline_matches(cmd, (size_t) k, name);
+        }
+        if (alive) {
+            kill(pid, SIGKILL);
+            /* Not our child: wait for it to vanish (or become a zombie of
+             * someone else, whose start time still reads; 2 s is plenty). */
+            for (int i = 0; i < 100 && proc_starttime(pid) == start; i++) {
+                char st[64], buf[512];
+                snprintf(st, sizeof st, "/proc/%ld/stat", (long) pid);
+                int sfd = open(st, O_RDONLY | O_CLOEXEC);
+                ssize_t r = sfd >= 0 ? read(sfd, buf, sizeof buf - 1) : -1;
+                if (sfd >= 0)
+                    close(sfd);
+                buf[r > 0 ? r : 0] = '\0';
+                const char *paren = strrchr(buf, ')');
+                if (paren && paren[1] == ' ' && paren[2] == 'Z')
+                    break;
+                usleep(20000);
+            }
+            killed++;
+            if (report && len) {
+                size_t used = strlen(report);
+                snprintf(report + used, len - used, "%svm %s (QEMU pid %ld)", used ? ", " : "",
+                         name, (long) pid);
+            }
+        }
+        /* What the start made: the tap (goes with QEMU), our initrd copy, the pid file. */
+        char tap[IFNAMSIZ], nlerr[NL_ERR_MAX];
+        snprintf(tap, sizeof tap, "cntbvm-%s", name);
+        for (int i = 0; i < 50 && nl_link_exists(NULL, tap, nlerr) == 1; i++)
+            usleep(20000);
+        if (nl_link_exists(NULL, tap, nlerr) == 1)
+            nl_link_del(NULL, tap, nlerr);
+        snprintf(path, sizeof path, "%s/vm-%s.initrd", rundir, name);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s", rundir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    return killed;
+}
+
 vm_t *
 vm_start(const vm_config_t *cfg, char *err)
 {
@@ -623,6 +822,11 @@ vm_start(const vm_config_t *cfg, char *err)
     if (self->pid < 0)
         goto fail;
     close(tapfd); /* QEMU holds it now: the tap goes when QEMU goes */
+    snprintf(self->pidfile, sizeof self->pidfile, "%s/vm-%s.pid", cfg->rundir, cfg->name);
+    if (pidfile_write(self->pidfile, self->pid, cfg->parent) != 0) {
+        log_warn("vm %s: cannot write %s: %s", self->name, self->pidfile, strerror(errno));
+        self->pidfile[0] = '\0';
+    }
     log_info("vm %s: QEMU pid %d, %s, %d vCPU, %d MiB, tap %s, address %s", self->name,
              (int) self->pid, self->accel, cfg->vcpus, cfg->memory_mb, self->tap, cfg->address);
     return self;
@@ -777,6 +981,8 @@ vm_stop(vm_t **self_p, char *console, size_t len)
     host_routing_release();
     if (self->initrd[0])
         unlink(self->initrd);
+    if (self->pidfile[0])
+        unlink(self->pidfile);
     log_info("vm %s stopped (status %d)", self->name, status);
     free(self);
     *self_p = NULL;

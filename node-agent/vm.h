@@ -107,4 +107,44 @@ int vm_kvm_usable(const char *qemu, const char *image_dir, const char *rundir, i
 /* 1 when `name` is a valid VM name (see vm_config_t.name), else 0. */
 int vm_name_valid(const char *name);
 
+/*
+ * The pid file vm_start writes, RUNDIR/vm-NAME.pid, one line
+ * "PID STARTTIME PARENT": QEMU's pid (2..4194304, the kernel's pid_max
+ * limit), its start time (field 22 of /proc/PID/stat, clock ticks after
+ * boot, proc(5); >= 1) and the host that started it (a valid host name).
+ * Parses text into *pid, *start and parent (plen bytes).  0, or -1 when the
+ * text is not exactly that (outputs untouched).
+ */
+int vm_pidfile_parse(const char *text, pid_t *pid, unsigned long long *start, char *parent,
+                     size_t plen);
+
+/*
+ * The start time (field 22, clock ticks after boot) from the text of a
+ * /proc/PID/stat file, counting fields after the last ')' since the
+ * command name may hold spaces and parentheses (proc(5)).  0, or -1 when
+ * the text is too short or the field is not a positive number.
+ */
+int vm_stat_starttime(const char *stat, unsigned long long *start);
+
+/*
+ * 1 when the NUL-separated argument list cmdline (len bytes, as read from
+ * /proc/PID/cmdline) holds "-name" directly followed by "cntbvm-NAME" —
+ * how vm_start names every QEMU — else 0.
+ */
+int vm_cmdline_matches(const char *cmdline, size_t len, const char *name);
+
+/*
+ * Start-up cleanup of VMs this host's agent started and that outlived it:
+ * for every rundir/vm-NAME.pid naming `parent` (other hosts' files are left
+ * alone), the QEMU is killed (SIGKILL, waited for up to 2 s) only when its
+ * pid's start time and command line still match (vm_stat_starttime,
+ * vm_cmdline_matches): a pid reused by another program is never signalled.
+ * Then its tap (if QEMU's end did not take it), initrd copy and pid file
+ * are removed.  Appends "vm NAME (QEMU pid P)" per QEMU killed to report
+ * (comma-separated, len bytes; may be NULL) and returns how many were
+ * killed.  The forwarding and proxy ARP settings the dead agent turned on
+ * are not restored (their earlier values died with it).
+ */
+int vm_clean_stale(const char *rundir, const char *parent, char *report, size_t len);
+
 #endif

@@ -17,7 +17,8 @@
 #     run at N = 60 and from ~20 KiB per run at N = 200 (fds catch a leaked
 #     socket or pipe at once);
 #   - no namespace, no link in the host namespaces, no nft table, no BIRD
-#     process and no etcd key of any run is left;
+#     or QEMU process of the testbed, no cgroup cntb-<testbed>-* in any
+#     cgroup hierarchy and no etcd key of any run is left;
 #   - a run of network noop (simulated agents only) is skipped with the reason.
 # Usage: test_cycles.sh BINDIR [N].  N = runs in all (>= 20; default 60, so
 # the test stays under ~2.5 minutes in CI).  The issue's 200 cycles:
@@ -96,6 +97,13 @@ for h in h1 h2; do
   check "no nft table of a run on $h" test -z "$(ip netns exec "$ns" nft list tables | grep -E 'cntb[0-9]+' || true)"
 done
 check "no BIRD of the testbed left" test -z "$(pgrep -f "/run/cntb/$NAME/bird-" || true)"
+# QEMU's console file lies in the testbed's run dir (node-agent/vm.c).
+check "no QEMU of the testbed left" test -z "$(pgrep -f "qemu-system.*/run/cntb/$NAME/" || true)"
+cgroups_left() { # cgroups cntb-NAME-* at the top of every mounted hierarchy (agent_cgroup.h)
+  awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts |
+    while read -r d; do ls -d "$d/cntb-$NAME-"* 2>/dev/null || true; done
+}
+check "no cgroup of the testbed left" test -z "$(cgroups_left)"
 check "no etcd key of the testbed left" test "$(etcd_keys)" = 0
 # noop is for simulated agents only: real agents never announce it.
 cat > "$WORK/noop.json" <<'JSON'

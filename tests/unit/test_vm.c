@@ -179,8 +179,18 @@ START_TEST(test_start_stop)
                               "cntb.mem=256") != NULL, "%s", log);
     ck_assert_msg(strstr(log, "fd3: /dev/net/tun") != NULL, "%s", log);
     ck_assert(vm_running(vm, NULL));
+    /* The pid file names QEMU's pid, its start time and the parent host. */
+    snprintf(p, sizeof p, "%s/run/vm-h1v1.pid", dir);
+    pid_t fpid;
+    unsigned long long fstart;
+    char fparent[32];
+    ck_assert_int_eq(vm_pidfile_parse(read_file(p), &fpid, &fstart, fparent, sizeof fparent), 0);
+    ck_assert_int_eq(fpid, vm_pid(vm));
+    ck_assert_str_eq(fparent, "h1");
+    ck_assert_int_gt(fstart, 0);
     char console[VM_CONSOLE_MAX];
     int status = vm_stop(&vm, console, sizeof console);
+    ck_assert_int_ne(access(p, F_OK), 0); /* the pid file goes with the VM */
     ck_assert_ptr_null(vm);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     ck_assert_msg(strstr(console, "guest console line") != NULL, "%s", console);
@@ -293,6 +303,121 @@ START_TEST(test_exit_noticed)
 }
 END_TEST
 
+START_TEST(test_pidfile)
+{
+    pid_t pid = 0;
+    unsigned long long start = 0;
+    char parent[32] = "";
+    ck_assert_int_eq(vm_pidfile_parse("4242 123456 h1\n", &pid, &start, parent, sizeof parent), 0);
+    ck_assert_int_eq(pid, 4242);
+    ck_assert(start == 123456ULL);
+    ck_assert_str_eq(parent, "h1");
+    ck_assert_int_eq(vm_pidfile_parse("1 123456 h1\n", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(vm_pidfile_parse("4242 0 h1\n", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(vm_pidfile_parse("4242 12 h/1\n", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(vm_pidfile_parse("4242 12 h1 extra\n", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(vm_pidfile_parse("4242\n", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(vm_pidfile_parse("99999999 12 h1", &pid, &start, parent, sizeof parent), -1);
+    ck_assert_int_eq(pid, 4242); /* untouched on failure */
+
+    /* proc(5): starttime is field 22; the command name may hold ") (" and spaces. */
+    const char *stat = "1234 (qemu) x (y) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 "
+                       "3 0 987654 123 45";
+    ck_assert_int_eq(vm_stat_starttime(stat, &start), 0);
+    ck_assert(start == 987654ULL);
+    ck_assert_int_eq(vm_stat_starttime("1234 (qemu) S 1 2 3", &start), -1);
+    ck_assert_int_eq(vm_stat_starttime("no parenthesis", &start), -1);
+
+    const char cmd[] = "/usr/bin/qemu-system-x86_64\0-name\0cntbvm-h1v1\0-machine\0q35";
+    ck_assert_int_eq(vm_cmdline_matches(cmd, sizeof cmd, "h1v1"), 1);
+    ck_assert_int_eq(vm_cmdline_matches(cmd, sizeof cmd, "h1v"), 0);
+    ck_assert_int_eq(vm_cmdline_matches(cmd, sizeof cmd, "h2v1"), 0);
+    const char other[] = "/bin/editor\0cntbvm-h1v1\0-name";
+    ck_assert_int_eq(vm_cmdline_matches(other, sizeof other, "h1v1"), 0);
+    ck_assert_int_eq(vm_cmdline_matches(cmd, 30, "h1v1"), 0); /* cut before the name */
+}
+END_TEST
+
+/* A stand-in for QEMU whose command line carries "-name cntbvm-NAME". */
+static pid_t
+fake_qemu(const char *name)
+{
+    char tap[32];
+    snprintf(tap, sizeof tap, "cntbvm-%s", name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", "while :; do sleep 0.1; done", "fake", "-name", tap,
+              (char *) NULL);
+        _exit(127);
+    }
+    ck_assert_int_gt(pid, 0);
+    usleep(100000); /* until it has exec'd */
+    return pid;
+}
+
+static unsigned long long
+starttime_of(pid_t pid)
+{
+    char p[64];
+    unsigned long long st = 0;
+    snprintf(p, sizeof p, "/proc/%d/stat", (int) pid);
+    ck_assert_int_eq(vm_stat_starttime(read_file(p), &st), 0);
+    return st;
+}
+
+/*
+ * vm_clean_stale kills a QEMU of ours whose pid file still matches, leaves a
+ * process whose start time differs (a reused pid) and the file of another
+ * host alone, and removes the files it judged.
+ */
+START_TEST(test_clean_stale)
+{
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0)
+        return; /* its tap check must not see the machine's links */
+    char rundir[128], p[256], text[128], report[256] = "";
+    snprintf(rundir, sizeof rundir, "%s/run", dir);
+    mkdir(rundir, 0755);
+    pid_t mine = fake_qemu("h1v1"), reused = fake_qemu("h1v2"), theirs = fake_qemu("h2v1");
+    snprintf(p, sizeof p, "%s/vm-h1v1.pid", rundir);
+    snprintf(text, sizeof text, "%d %llu h1\n", (int) mine, starttime_of(mine));
+    write_file(p, text, 0644);
+    snprintf(p, sizeof p, "%s/vm-h1v1.initrd", rundir);
+    write_file(p, "copy", 0600);
+    snprintf(p, sizeof p, "%s/vm-h1v2.pid", rundir);
+    snprintf(text, sizeof text, "%d %llu h1\n", (int) reused, starttime_of(reused) + 1);
+    write_file(p, text, 0644);
+    snprintf(p, sizeof p, "%s/vm-h2v1.pid", rundir);
+    snprintf(text, sizeof text, "%d %llu h2\n", (int) theirs, starttime_of(theirs));
+    write_file(p, text, 0644);
+    snprintf(p, sizeof p, "%s/vm-h1v3.pid", rundir);
+    write_file(p, "garbage\n", 0644);
+
+    ck_assert_int_eq(vm_clean_stale(rundir, "h1", report, sizeof report), 1);
+    snprintf(text, sizeof text, "vm h1v1 (QEMU pid %d)", (int) mine);
+    ck_assert_str_eq(report, text);
+    int st;
+    ck_assert_int_eq(waitpid(mine, &st, 0), mine);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_int_eq(waitpid(reused, &st, WNOHANG), 0); /* still running */
+    ck_assert_int_eq(waitpid(theirs, &st, WNOHANG), 0);
+    snprintf(p, sizeof p, "%s/vm-h1v1.pid", rundir);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/vm-h1v1.initrd", rundir);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/vm-h1v2.pid", rundir);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/vm-h1v3.pid", rundir);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/vm-h2v1.pid", rundir);
+    ck_assert_int_eq(access(p, F_OK), 0); /* h2's */
+    kill(reused, SIGKILL);
+    kill(theirs, SIGKILL);
+    waitpid(reused, &st, 0);
+    waitpid(theirs, &st, 0);
+    ck_assert_int_eq(vm_clean_stale(rundir, "h1", NULL, 0), 0);
+}
+END_TEST
+
 static Suite *
 vm_suite(void)
 {
@@ -305,6 +430,8 @@ vm_suite(void)
     tcase_add_test(tc, test_start_stop);
     tcase_add_test(tc, test_exit_noticed);
     tcase_add_test(tc, test_start_with_cert);
+    tcase_add_test(tc, test_pidfile);
+    tcase_add_test(tc, test_clean_stale);
     suite_add_tcase(s, tc);
     return s;
 }
