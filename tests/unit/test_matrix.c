@@ -859,7 +859,7 @@ START_TEST(test_vary_duplicates)
     expect_refusal("{\"vary\": {\"duration_s\": [2, 3, 3.0]}}",
                    "m.json:1:32: $.vary.duration_s[2]: duplicate value 3.0 (already at [1])");
     expect_refusal("{\"vary\": {\"omit_s\": [0, -0.0]}}",
-                   "m.json:1:26: $.vary.omit_s[1]: duplicate value -0.0 (already at [0])");
+                   "m.json:1:25: $.vary.omit_s[1]: duplicate value -0.0 (already at [0])");
     expect_refusal("{\"vary\": {\"gso\": [false, true, false]}}",
                    "m.json:1:31: $.vary.gso[2]: duplicate value false (already at [0])");
     /* A range never repeats; distinct values pass. */
