@@ -861,7 +861,7 @@ START_TEST(test_vary_duplicates)
     expect_refusal("{\"vary\": {\"omit_s\": [0, -0.0]}}",
                    "m.json:1:25: $.vary.omit_s[1]: duplicate value -0.0 (already at [0])");
     expect_refusal("{\"vary\": {\"gso\": [false, true, false]}}",
-                   "m.json:1:31: $.vary.gso[2]: duplicate value false (already at [0])");
+                   "m.json:1:32: $.vary.gso[2]: duplicate value false (already at [0])");
     /* A range never repeats; distinct values pass. */
     matrix_t *m = load_ok("m.json", "{\"vary\": {\"size\": {\"from\": 64, \"to\": 128, \"step\": 64},"
                                     " \"duration_s\": [1, 1.5]}}");
