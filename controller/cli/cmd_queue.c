@@ -259,6 +259,32 @@ cmd_queue(int argc, char **argv)
     }
     const char *sub = optind < argc ? argv[optind] : "";
     int nargs = argc - optind - 1;
+    if (!sub[0]) {
+        cli_error("missing queue command: add, list or cancel (cntb queue --help)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "cancel") != 0) {
+        cli_error("unknown queue command \"%s\" (cntb queue --help)", sub);
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "add") == 0 && nargs != 1) {
+        if (nargs > 0)
+            cli_error("queue add takes one matrix FILE (got %d arguments)", nargs);
+        else
+            cli_error("queue add needs a matrix FILE");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "cancel") == 0 && nargs != 1) {
+        if (nargs > 0)
+            cli_error("queue cancel takes one entry ID (got %d arguments)", nargs);
+        else
+            cli_error("queue cancel needs an entry ID (cntb queue list shows them)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "list") == 0 && nargs != 0) {
+        cli_error("unexpected argument \"%s\" (queue list takes none)", argv[optind + 1]);
+        return EXIT_USAGE;
+    }
     if (strcmp(sub, "add") == 0 && nargs == 1) {
         char name[8];
         int64_t id = 0, batch = 0;
@@ -293,6 +319,5 @@ cmd_queue(int argc, char **argv)
     }
     if (strcmp(sub, "cancel") == 0 && nargs == 1)
         return queue_cancel_cmd(tb, argv[optind + 1]);
-    usage(stderr);
-    return EXIT_USAGE;
+    return EXIT_USAGE; /* not reached: every case is checked above */
 }
