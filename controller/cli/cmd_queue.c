@@ -34,6 +34,7 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     bool calendar = false;
     int rc;
     char named[8] = "";
+    time_t now = time(NULL);
     matrix_t *m = matrix_load_file(matrix_file, err);
     if (!m) {
         fprintf(stderr, "%s\n", err);
@@ -43,7 +44,7 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     if (matrix_testbed(m) && strlen(matrix_testbed(m)) < sizeof named)
         snprintf(named, sizeof named, "%s", matrix_testbed(m));
     matrix_destroy(&m);
-    if (at && schedule_parse_at(at, time(NULL), &when, serr) < 0) {
+    if (at && schedule_parse_at(at, now, &when, serr) < 0) {
         cli_error("%s", serr);
         return EXIT_USAGE;
     }
@@ -87,6 +88,10 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     }
     *queue_id = json_integer_value(json_object_get(ans, "queue"));
     *batch = json_integer_value(json_object_get(ans, "batch"));
+    /* A one-off start already past is started now (the controller starts every entry that is
+     * due): say so, as the user may have meant another day (docs/queue.md, --at). */
+    if (at && !every && when < now && *batch)
+        cli_error("warning: --at %s is in the past: starting now", at);
     *runs = (int) json_integer_value(json_object_get(ans, "runs"));
     if (next_start) {
         time_t t;
