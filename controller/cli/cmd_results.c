@@ -39,7 +39,8 @@ usage(FILE *f)
             "export      every run (all batches unless one is named) with parameters,\n"
             "            metrics, flags and host metadata\n"
             "plot        bars: mean with 95 %% CI whiskers per group; lines: the metric\n"
-            "            against size, one line per network; cdf: RTT percentiles per group.\n"
+            "            against size, one line per network; cdf: RTT percentiles per group\n"
+            "            (tcp_rr, udp_rr, tcp_crr runs).  Nothing to plot: a message, exit 1.\n"
             "The database is --db, else $CNTB_DB, else ./cntb.db; it is opened read-only.\n"
             "docs/results.md explains every column, docs/plot.md the plots.\n");
 }
