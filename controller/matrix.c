@@ -39,7 +39,8 @@
 #define MATRIX_HOSTS_MAX 64
 #define MATRIX_PATH_MAX 512
 
-/* PARAM_NUM: a number in (min, max]; PARAM_NUM0: in [min, max]; PARAM_BOOL: true|false. */
+/* PARAM_NUM: a number in [fmin, max]; PARAM_NUM0: 0 or a number in [fmin, max] (-0 is
+ * stored as 0); PARAM_BOOL: true|false. */
 typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_NUM0, PARAM_BOOL } param_type_t;
 
 typedef struct {
@@ -49,6 +50,8 @@ typedef struct {
     long long min, max;        /* PARAM_INT: inclusive range; PARAM_NUM*: see above */
     const char *def_str;       /* PARAM_ENUM default */
     long long def_int;         /* PARAM_INT / PARAM_NUM* default; PARAM_BOOL: 0 or 1 */
+    double fmin;               /* PARAM_NUM*: the smallest positive value (seconds) */
+    const char *fmin_why;      /* PARAM_NUM*: where fmin comes from ("below <why>" in the error) */
 } param_t;
 
 static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
@@ -65,36 +68,49 @@ static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passt
 static const char *const ipvlan_modes[] = { "l2", "l3", "l3s", NULL };
 
 #define DURATION_MAX_S 86400
+/* The traffic engine's shortest sample interval (cntb-traffic --interval,
+ * node-agent/traffic/traffic.c; the agent refuses less: agent_traffic.c). */
+#define INTERVAL_MIN_S 0.01
+/* The shortest run: 10 samples at the engine's shortest interval, so that
+ * the check of the total against the samples (CASES.md 8) has samples. */
+#define DURATION_MIN_S (10 * INTERVAL_MIN_S)
+/* The agent hands seconds to the engine with 3 decimals (agent_traffic.c)
+ * and the controller's timers count milliseconds: a smaller positive value
+ * would silently become 0 (CASES.md 7). */
+#define SECONDS_RESOLUTION 0.001
 
 /* The parameters in the order every run's params object lists them. */
 static const param_t params[] = {
-    { "network", PARAM_ENUM, networks, 0, 0, "host", 0 },
-    { "placement", PARAM_ENUM, placements, 0, 0, "same-host", 0 },
-    { "nesting", PARAM_ENUM, nestings, 0, 0, "bare", 0 },
-    { "traffic", PARAM_ENUM, traffics, 0, 0, "tcp_stream", 0 },
-    { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448 },
-    { "streams", PARAM_INT, NULL, 1, 128, NULL, 1 },
-    { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10 },
+    { "network", PARAM_ENUM, networks, 0, 0, "host", 0, 0, NULL },
+    { "placement", PARAM_ENUM, placements, 0, 0, "same-host", 0, 0, NULL },
+    { "nesting", PARAM_ENUM, nestings, 0, 0, "bare", 0, 0, NULL },
+    { "traffic", PARAM_ENUM, traffics, 0, 0, "tcp_stream", 0, 0, NULL },
+    { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448, 0, NULL },
+    { "streams", PARAM_INT, NULL, 1, 128, NULL, 1, 0, NULL },
+    { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10, DURATION_MIN_S,
+      "the shortest run, 10 samples at the engine's shortest interval" },
     /* network-kind parameters (node-agent/net/, docs/networks/) */
-    { "macvlan_mode", PARAM_ENUM, macvlan_modes, 0, 0, "bridge", 0 },
-    { "ipvlan_mode", PARAM_ENUM, ipvlan_modes, 0, 0, "l2", 0 },
+    { "macvlan_mode", PARAM_ENUM, macvlan_modes, 0, 0, "bridge", 0, 0, NULL },
+    { "ipvlan_mode", PARAM_ENUM, ipvlan_modes, 0, 0, "l2", 0, 0, NULL },
     /* 1..64 client/server pairs at once (node-agent/net/netkind.h NETKIND_PAIRS_MAX) */
-    { "pairs", PARAM_INT, NULL, 1, 64, NULL, 1 },
-    { "cpu_pinning", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
+    { "pairs", PARAM_INT, NULL, 1, 64, NULL, 1, 0, NULL },
+    { "cpu_pinning", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
     /* MTU in bytes, 0 = the network's default: the container side (refused by
      * the agent when 1..67 or above what the mode allows: run skipped); for
      * overlay the VXLAN device's, default underlay MTU - 50 (CASES.md case 2) */
-    { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0 },
+    { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0, 0, NULL },
     /* The traffic engine's (node-agent/traffic/, docs/cntb-traffic.md). */
-    { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0 },
-    { "omit_s", PARAM_NUM0, NULL, 0, 3600, NULL, 0 },
-    { "interval_s", PARAM_NUM, NULL, 0, 3600, NULL, 1 },
-    { "rate", PARAM_INT, NULL, 0, 100000000, NULL, 0 },
-    { "burst", PARAM_INT, NULL, 1, 64, NULL, 1 },
-    { "timeout_ms", PARAM_INT, NULL, 1, 60000, NULL, 200 },
-    { "engine", PARAM_ENUM, engines, 0, 0, "builtin", 0 },
-    { "gso", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
-    { "allow_fragments", PARAM_BOOL, NULL, 0, 0, NULL, 0 },
+    { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0, 0, NULL },
+    { "omit_s", PARAM_NUM0, NULL, 0, 3600, NULL, 0, SECONDS_RESOLUTION,
+      "the millisecond resolution the agent passes to the engine" },
+    { "interval_s", PARAM_NUM, NULL, 0, 3600, NULL, 1, INTERVAL_MIN_S,
+      "the traffic engine's shortest sample interval (cntb-traffic --interval)" },
+    { "rate", PARAM_INT, NULL, 0, 100000000, NULL, 0, 0, NULL },
+    { "burst", PARAM_INT, NULL, 1, 64, NULL, 1, 0, NULL },
+    { "timeout_ms", PARAM_INT, NULL, 1, 60000, NULL, 200, 0, NULL },
+    { "engine", PARAM_ENUM, engines, 0, 0, "builtin", 0, 0, NULL },
+    { "gso", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
+    { "allow_fragments", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
@@ -184,31 +200,23 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
             return wrong_type(c, path, "true or false", v);
         return 0;
     case PARAM_NUM0:
+    case PARAM_NUM: {
+        double x;
+
         if (!json_is_number(v))
             return wrong_type(c, path, "a number", v);
-        if (!(json_number_value(v) >= (double)p->min && json_number_value(v) <= (double)p->max)) {
-            if (json_is_integer(v))
-                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-            else
-                snprintf(buf, sizeof buf, "%g", json_real_value(v));
-            ferr_set(c->err, c->file, c->text, c->len, path,
-                     "must be >= %lld and <= %lld (got %s)", p->min, p->max, buf);
-            return -1;
-        }
-        return 0;
-    case PARAM_NUM:
-        if (!json_is_number(v))
-            return wrong_type(c, path, "a number", v);
-        if (!(json_number_value(v) > 0 && json_number_value(v) <= (double)p->max)) {
-            if (json_is_integer(v))
-                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-            else
-                snprintf(buf, sizeof buf, "%g", json_real_value(v));
-            ferr_set(c->err, c->file, c->text, c->len, path,
-                     "must be > 0 and <= %lld (got %s)", p->max, buf);
-            return -1;
-        }
-        return 0;
+        x = json_number_value(v);
+        if ((p->type == PARAM_NUM0 && x == 0) || (x >= p->fmin && x <= (double)p->max))
+            return 0;
+        if (json_is_integer(v))
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(buf, sizeof buf, "%g", x);
+        ferr_set(c->err, c->file, c->text, c->len, path, "must be %s>= %g and <= %lld (got %s)%s%s",
+                 p->type == PARAM_NUM0 ? "0 or " : "", p->fmin, p->max, buf,
+                 x > 0 && x < p->fmin ? ": below " : "", x > 0 && x < p->fmin ? p->fmin_why : "");
+        return -1;
+    }
     }
     return -1;
 }
@@ -312,8 +320,27 @@ check_range(const vctx_t *c, const param_t *p, const json_t *range, const char *
 }
 
 /*
- * $.vary: an object of non-empty lists of parameter values, or of integer
- * ranges; fills lists (parameter -> array of values, ranges expanded).
+ * Two valid values of one parameter are equal: strings and booleans by
+ * content, numbers by value (3 and 3.0 are, and so are 0 and -0; only the
+ * number parameters duration_s, omit_s and interval_s can hold 3.0: the
+ * integer ones refuse it).
+ */
+static bool
+value_equal(const json_t *a, const json_t *b)
+{
+    if (json_is_string(a) && json_is_string(b))
+        return strcmp(json_string_value(a), json_string_value(b)) == 0;
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b);
+    if (json_is_boolean(a) && json_is_boolean(b))
+        return json_is_true(a) == json_is_true(b);
+    return false;
+}
+
+/*
+ * $.vary: an object of non-empty lists of distinct parameter values (equal
+ * as value_equal() says), or of integer ranges; fills lists (parameter ->
+ * array of values, ranges expanded).
  */
 static int
 check_vary(const vctx_t *c, const json_t *vary, json_t *lists)
@@ -349,9 +376,21 @@ check_vary(const vctx_t *c, const json_t *vary, json_t *lists)
             return -1;
         }
         for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *x = json_array_get(v, i);
+
             path_index(epath, path, i);
-            if (check_param_value(c, p, json_array_get(v, i), epath) < 0)
+            if (check_param_value(c, p, x, epath) < 0)
                 return -1;
+            /* A repeated value would make the same point twice. */
+            for (size_t j = 0; j < i; j++)
+                if (value_equal(json_array_get(v, j), x)) {
+                    char *text = json_dumps(x, JSON_ENCODE_ANY);
+
+                    ferr_set(c->err, c->file, c->text, c->len, epath,
+                             "duplicate value %.80s (already at [%zu])", text ? text : "", j);
+                    free(text);
+                    return -1;
+                }
             if (json_array_append(list, json_array_get(v, i)) < 0) {
                 ferr_set(c->err, c->file, NULL, 0, path, "out of memory");
                 return -1;
@@ -417,7 +456,10 @@ check_int(const vctx_t *c, const json_t *v, const char *path, long long lo, long
     return 0;
 }
 
-/* A number at path: > 0 (or >= 0 when zero_ok) and <= hi; stores it in *out.  0 or -1. */
+/*
+ * Seconds at path: SECONDS_RESOLUTION .. hi, or also 0 when zero_ok (-0 is
+ * stored as 0); stores it in *out.  0 or -1.
+ */
 static int
 check_seconds(const vctx_t *c, const json_t *v, const char *path, bool zero_ok, double hi,
               double *out)
@@ -427,16 +469,18 @@ check_seconds(const vctx_t *c, const json_t *v, const char *path, bool zero_ok, 
     if (!json_is_number(v))
         return wrong_type(c, path, "a number", v);
     double x = json_number_value(v);
-    if (!((zero_ok ? x >= 0 : x > 0) && x <= hi)) {
+    if (!((zero_ok && x == 0) || (x >= SECONDS_RESOLUTION && x <= hi))) {
         if (json_is_integer(v))
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
         else
             snprintf(buf, sizeof buf, "%g", x);
-        ferr_set(c->err, c->file, c->text, c->len, path, "must be %s 0 and <= %g (got %s)",
-                 zero_ok ? ">=" : ">", hi, buf);
+        ferr_set(c->err, c->file, c->text, c->len, path, "must be %s>= %g and <= %g (got %s)%s",
+                 zero_ok ? "0 or " : "", SECONDS_RESOLUTION, hi, buf,
+                 x > 0 && x < SECONDS_RESOLUTION ? ": below the controller's millisecond timers"
+                                                  : "");
         return -1;
     }
-    *out = x;
+    *out = x == 0 ? 0.0 : x;
     return 0;
 }
 
@@ -461,7 +505,7 @@ check_timeouts(const vctx_t *c, const json_t *t, matrix_t *self)
             return unknown_key(c, path, key);
         if (check_seconds(c, v, path, false, DURATION_MAX_S, &s) < 0)
             return -1;
-        self->timeout_ms[stage] = s * 1000 < 1 ? 1 : (int)(s * 1000);
+        self->timeout_ms[stage] = (int)(s * 1000 + 0.5);
     }
     return 0;
 }
@@ -600,19 +644,6 @@ check_document(const vctx_t *c, const json_t *doc, matrix_t *self)
     return 0;
 }
 
-/* Two valid values of one parameter are equal (3 and 3.0 are). */
-static bool
-value_equal(const json_t *a, const json_t *b)
-{
-    if (json_is_string(a) && json_is_string(b))
-        return strcmp(json_string_value(a), json_string_value(b)) == 0;
-    if (json_is_number(a) && json_is_number(b))
-        return json_number_value(a) == json_number_value(b);
-    if (json_is_boolean(a) && json_is_boolean(b))
-        return json_is_true(a) == json_is_true(b);
-    return false;
-}
-
 /* The point matches every key of the partial assignment entry. */
 static bool
 point_matches(const json_t *point, const json_t *entry)
@@ -660,6 +691,11 @@ point_make(const json_t *fixed, const json_t *const *chosen)
             val = json_boolean(params[i].def_int);
         else
             val = json_integer(params[i].def_int);
+        /* -0 (omit_s may be written so) is stored as 0: a run's parameters never say -0. */
+        if (val && json_is_real(val) && json_real_value(val) == 0) {
+            json_decref(val);
+            val = json_integer(0);
+        }
         if (json_object_set_new(point, params[i].name, val) < 0) {
             json_decref(point);
             return NULL;

@@ -412,8 +412,23 @@ plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const c
 
         if (r < 0)
             goto out;
-        if (r == 1 && (kind != PLOT_CDF || m == 0)) {
-            plot_err(err, errlen, "%s", msg);
+        if (r == 1 && kind == PLOT_CDF && m == 0) {
+            /* msg is "no done runs with metric rtt_us_p50<selection>" (or "no batches ..."):
+             * say what a CDF is made of and which runs have it. */
+            const char *sel_text = strstr(msg, rtt[0]);
+
+            if (sel_text)
+                plot_err(err, errlen, "nothing to plot: no done run%s has an RTT percentile "
+                         "metric (rtt_us_p50, rtt_us_p90, rtt_us_p99, rtt_us_p999); --kind cdf "
+                         "needs request/response runs (traffic tcp_rr, udp_rr or tcp_crr)",
+                         sel_text + strlen(rtt[0]));
+            else
+                plot_err(err, errlen, "nothing to plot: %s", msg);
+            rc = 1;
+            goto out;
+        }
+        if (r == 1 && kind != PLOT_CDF) {
+            plot_err(err, errlen, "nothing to plot: %s", msg);
             rc = 1;
             goto out;
         }

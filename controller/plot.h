@@ -27,7 +27,9 @@ int plot_kind_parse(const char *s, plot_kind_t *kind);
  * only as a single-quoted gnuplot string with quotes doubled and control
  * characters replaced, in noenhanced mode, and the data file holds only
  * numbers.  gnuplot gets 60 s.  Returns 0 when the file was written, 1
- * when no run matched, -1 with err on a bad argument or a gnuplot failure,
+ * with a sentence in err when there is nothing to plot (no done run of the
+ * selection has the metric; for cdf: none has rtt_us_p50, and the sentence
+ * names the traffic kinds that measure it), -1 with err on a bad argument or a gnuplot failure,
  * -2 when gnuplot is not installed (exit 3).
  */
 int plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const char *by,

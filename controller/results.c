@@ -1626,6 +1626,29 @@ out:
 
 /* ---- host metadata: show, diff-hosts, export ----------------------------- */
 
+/*
+ * A metadata key whose value differs between any two snapshots by nature,
+ * not because the host changed: the agent's process id ("pid", agent.c's
+ * HELLO; any "*_pid"), start times and uptimes, the boot id.  Judged by the
+ * last component of the dotted key, so that a nested "vm.pid" is volatile
+ * too.  docs/results.md (diff-hosts) lists the same names.
+ */
+static bool
+results_meta_volatile(const char *key)
+{
+    static const char *const names[] = { "pid", "started_at", "start_time", "uptime_s",
+                                         "boot_id" };
+    const char *last = strrchr(key, '.');
+    size_t n;
+
+    last = last ? last + 1 : key;
+    n = strlen(last);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(last, names[i]) == 0)
+            return true;
+    return n > 4 && strcmp(last + n - 4, "_pid") == 0;
+}
+
 /* Appends (path, text value) pairs of a JSON tree to a table of 3 columns (host, key, value). */
 static int
 results_flatten(json_t *acc, const char *prefix, const json_t *v)
@@ -1747,7 +1770,7 @@ results_diff_hosts(store_t *store, int64_t batch1, int64_t batch2, results_forma
         json_object_foreach(all, k, x) {
             json_t *a = json_object_get(f0, k), *c = json_object_get(f1, k);
 
-            if (a && c && json_equal(a, c))
+            if ((a && c && json_equal(a, c)) || results_meta_volatile(k))
                 continue;
             json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?}", "host", h, "key", k,
                                                   "a", a, "b", c));

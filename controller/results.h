@@ -117,7 +117,9 @@ int results_show(store_t *store, int64_t run, results_format_t format, FILE *out
  * Names what differs between the hosts of two batches: the host_meta
  * snapshots flattened to dotted keys ("underlay.offloads.tso",
  * "versions.iperf3", "kernel.release"), hosts paired by name; a host only
- * one batch used shows as key "(host)".  Rows host, key, value in batch1,
+ * one batch used shows as key "(host)"; keys that differ by nature (the
+ * agent's pid, start times, uptime, boot id: results.c
+ * results_meta_volatile) are left out.  Rows host, key, value in batch1,
  * value in batch2 ("-" / empty / null when absent).  0, or -1 with err (no
  * such batch, a batch without metadata).
  */

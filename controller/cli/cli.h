@@ -101,7 +101,8 @@ int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch
  * the controller (of testbed_file, or the only one running) to queue it.
  * Fills name (8 bytes: the testbed), *queue_id, *batch (0 when it starts
  * later), *runs and, when not NULL, next_start (32 bytes: the next start as
- * local ISO 8601 with offset, "" when none).  Returns 0 or an exit code with
+ * local ISO 8601 with offset, "" when none).  A one-off `at` already past
+ * starts now with a warning line on stderr.  Returns 0 or an exit code with
  * a message printed.
  */
 int queue_submit(const char *matrix_file, const char *testbed_file, const char *at,

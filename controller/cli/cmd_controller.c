@@ -148,6 +148,10 @@ cmd_controller(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "start") != 0 && strcmp(sub, "stop") != 0 && strcmp(sub, "status") != 0) {
+        cli_error("unknown controller command \"%s\" (cntb controller --help)", sub);
+        return EXIT_USAGE;
+    }
     static const struct option opts[] = { { "testbed", required_argument, NULL, 't' },
                                           { "db", required_argument, NULL, 'd' },
                                           { "help", no_argument, NULL, 'h' },
@@ -166,12 +170,12 @@ cmd_controller(int argc, char **argv)
         }
     }
     if (optind != argc) {
-        usage(stderr);
+        cli_error("unexpected argument \"%s\" (cntb controller --help)", argv[optind]);
         return EXIT_USAGE;
     }
     if (strcmp(sub, "start") == 0) {
         if (!tbfile) {
-            cli_error("controller start needs --testbed FILE");
+            cli_error("--testbed is required for controller start (FILE: the testbed file)");
             return EXIT_USAGE;
         }
         return controller_start(tbfile, cli_db_path(db));
@@ -183,6 +187,5 @@ cmd_controller(int argc, char **argv)
             return strcmp(sub, "stop") == 0 && !tbfile ? 0 : rc;
         return strcmp(sub, "stop") == 0 ? controller_stop(name) : controller_status(name);
     }
-    cli_error("unknown controller command \"%s\"", sub);
-    return EXIT_USAGE;
+    return EXIT_USAGE; /* not reached: sub was checked above */
 }

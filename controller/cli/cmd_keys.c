@@ -31,8 +31,7 @@ cmd_keys(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     if (strcmp(argv[1], "generate") != 0) {
-        cli_error("unknown keys command \"%s\"", argv[1]);
-        usage(stderr);
+        cli_error("unknown keys command \"%s\" (cntb keys --help)", argv[1]);
         return EXIT_USAGE;
     }
     static const struct option opts[] = { { "testbed", required_argument, NULL, 't' },
@@ -53,8 +52,12 @@ cmd_keys(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (!file || optind != argc) {
-        usage(stderr);
+    if (!file) {
+        cli_error("--testbed is required for keys generate (FILE: the testbed file)");
+        return EXIT_USAGE;
+    }
+    if (optind != argc) {
+        cli_error("unexpected argument \"%s\" (cntb keys --help)", argv[optind]);
         return EXIT_USAGE;
     }
     char err[FERR_MAX];

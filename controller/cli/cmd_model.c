@@ -47,6 +47,10 @@ cmd_model(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "fit") != 0 && strcmp(sub, "predict") != 0 && strcmp(sub, "check") != 0) {
+        cli_error("unknown model command \"%s\" (cntb model --help)", sub);
+        return EXIT_USAGE;
+    }
     argc--;
     argv++;
     static const struct option opts[] = {
@@ -162,16 +166,13 @@ cmd_model(int argc, char **argv)
         return EXIT_USAGE;
     }
     bool fit = strcmp(sub, "fit") == 0, check = strcmp(sub, "check") == 0;
-    if (!fit && !check && strcmp(sub, "predict") != 0) {
-        cli_error("unknown model command \"%s\" (cntb model --help)", sub);
-        return EXIT_USAGE;
-    }
     if (check && hold.n == 0) {
-        cli_error("check needs --hold-out SIZE[,SIZE...] (the sizes to leave out of the fit)");
+        cli_error("--hold-out is required for model check (SIZE[,SIZE...]: the sizes in bytes "
+                  "to leave out of the fit)");
         return EXIT_USAGE;
     }
     if (!fit && !check && isnan(size)) {
-        cli_error("predict needs --size BYTES");
+        cli_error("--size is required for model predict (BYTES: the size to predict at)");
         return EXIT_USAGE;
     }
     char err[1024] = "";

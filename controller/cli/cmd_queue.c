@@ -34,6 +34,7 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     bool calendar = false;
     int rc;
     char named[8] = "";
+    time_t now = time(NULL);
     matrix_t *m = matrix_load_file(matrix_file, err);
     if (!m) {
         fprintf(stderr, "%s\n", err);
@@ -43,7 +44,7 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     if (matrix_testbed(m) && strlen(matrix_testbed(m)) < sizeof named)
         snprintf(named, sizeof named, "%s", matrix_testbed(m));
     matrix_destroy(&m);
-    if (at && schedule_parse_at(at, time(NULL), &when, serr) < 0) {
+    if (at && schedule_parse_at(at, now, &when, serr) < 0) {
         cli_error("%s", serr);
         return EXIT_USAGE;
     }
@@ -87,6 +88,10 @@ queue_submit(const char *matrix_file, const char *testbed_file, const char *at,
     }
     *queue_id = json_integer_value(json_object_get(ans, "queue"));
     *batch = json_integer_value(json_object_get(ans, "batch"));
+    /* A one-off start already past is started now (the controller starts every entry that is
+     * due): say so, as the user may have meant another day (docs/queue.md, --at). */
+    if (at && !every && when < now && *batch)
+        cli_error("warning: --at %s is in the past: starting now", at);
     *runs = (int) json_integer_value(json_object_get(ans, "runs"));
     if (next_start) {
         time_t t;
@@ -218,7 +223,8 @@ usage(FILE *f)
             "\n"
             "add     stores the matrix FILE in the controller's queue.  --at: HH:MM (the next\n"
             "        such local time), YYYY-MM-DDTHH:MM[:SS] (local), the same with Z or\n"
-            "        +HH:MM, or now (the default).  --every: 1d, 12h, 30m, 1h30m, ...: start\n"
+            "        +HH:MM, or now (the default); a past one-off time starts now, with a\n"
+            "        warning.  --every: 1d, 12h, 30m, 1h30m, ...: start\n"
             "        again every period (d keeps the local wall-clock time across summer-time\n"
             "        changes; h, m, s are exact).  --follow: follow the batch as cntb run does\n"
             "        (only when it starts now).\n"
@@ -259,6 +265,32 @@ cmd_queue(int argc, char **argv)
     }
     const char *sub = optind < argc ? argv[optind] : "";
     int nargs = argc - optind - 1;
+    if (!sub[0]) {
+        cli_error("missing queue command: add, list or cancel (cntb queue --help)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "cancel") != 0) {
+        cli_error("unknown queue command \"%s\" (cntb queue --help)", sub);
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "add") == 0 && nargs != 1) {
+        if (nargs > 0)
+            cli_error("queue add takes one matrix FILE (got %d arguments)", nargs);
+        else
+            cli_error("queue add needs a matrix FILE");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "cancel") == 0 && nargs != 1) {
+        if (nargs > 0)
+            cli_error("queue cancel takes one entry ID (got %d arguments)", nargs);
+        else
+            cli_error("queue cancel needs an entry ID (cntb queue list shows them)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "list") == 0 && nargs != 0) {
+        cli_error("unexpected argument \"%s\" (queue list takes none)", argv[optind + 1]);
+        return EXIT_USAGE;
+    }
     if (strcmp(sub, "add") == 0 && nargs == 1) {
         char name[8];
         int64_t id = 0, batch = 0;
@@ -293,6 +325,5 @@ cmd_queue(int argc, char **argv)
     }
     if (strcmp(sub, "cancel") == 0 && nargs == 1)
         return queue_cancel_cmd(tb, argv[optind + 1]);
-    usage(stderr);
-    return EXIT_USAGE;
+    return EXIT_USAGE; /* not reached: every case is checked above */
 }

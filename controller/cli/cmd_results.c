@@ -39,7 +39,8 @@ usage(FILE *f)
             "export      every run (all batches unless one is named) with parameters,\n"
             "            metrics, flags and host metadata\n"
             "plot        bars: mean with 95 %% CI whiskers per group; lines: the metric\n"
-            "            against size, one line per network; cdf: RTT percentiles per group.\n"
+            "            against size, one line per network; cdf: RTT percentiles per group\n"
+            "            (tcp_rr, udp_rr, tcp_crr runs).  Nothing to plot: a message, exit 1.\n"
             "The database is --db, else $CNTB_DB, else ./cntb.db; it is opened read-only.\n"
             "docs/results.md explains every column, docs/plot.md the plots.\n");
 }
@@ -63,6 +64,15 @@ cmd_results(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
+    static const char *const subs[] = { "list", "show", "compare", "diff-hosts", "export",
+                                        "plot" };
+    bool known = false;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        known = known || strcmp(sub, subs[i]) == 0;
+    if (!known) {
+        cli_error("unknown results command \"%s\" (cntb results --help)", sub);
+        return EXIT_USAGE;
+    }
     argc--;
     argv++;
     static const struct option opts[] = {
@@ -118,7 +128,10 @@ cmd_results(int argc, char **argv)
         fmt = RESULTS_CSV;
     else if (strcmp(format, "json") == 0)
         fmt = RESULTS_JSON;
-    else {
+    else if (is_export && !format[0]) {
+        cli_error("--format is required for export (csv or json)");
+        return EXIT_USAGE;
+    } else {
         cli_error(is_export ? "--format: export needs csv or json (got \"%s\")"
                             : "--format: must be table, csv or json (got \"%s\")", format);
         return EXIT_USAGE;
@@ -142,12 +155,16 @@ cmd_results(int argc, char **argv)
     }
     plot_kind_t pk = PLOT_BARS;
     if (is_plot) {
-        if (!kind || plot_kind_parse(kind, &pk) < 0) {
-            cli_error("--kind: must be bars, lines or cdf (got \"%s\")", kind ? kind : "");
+        if (!kind) {
+            cli_error("--kind is required (bars, lines or cdf)");
+            return EXIT_USAGE;
+        }
+        if (plot_kind_parse(kind, &pk) < 0) {
+            cli_error("--kind: must be bars, lines or cdf (got \"%s\")", kind);
             return EXIT_USAGE;
         }
         if (!output) {
-            cli_error("--output FILE.svg|FILE.png is required");
+            cli_error("--output is required (FILE.svg or FILE.png)");
             return EXIT_USAGE;
         }
     }
@@ -185,10 +202,10 @@ cmd_results(int argc, char **argv)
         }
         if (rc == 0)
             printf("wrote %s\n", output);
+        else if (rc == 1) /* nothing to plot: say why (docs/plot.md, EXIT STATUS) */
+            cli_error("%s", err);
     } else {
-        cli_error("unknown results command \"%s\" (cntb results --help)", sub);
-        store_close(&store);
-        return EXIT_USAGE;
+        rc = -1; /* not reached: sub was checked above */
     }
     store_close(&store);
     if (rc < 0) {

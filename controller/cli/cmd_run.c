@@ -119,7 +119,11 @@ cmd_matrix(int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind != argc - 2 || strcmp(argv[optind], "expand") != 0) {
+    if (optind < argc && strcmp(argv[optind], "expand") != 0) {
+        cli_error("unknown matrix command \"%s\" (cntb matrix --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (optind != argc - 2) {
         cli_error("usage: cntb matrix expand FILE [--format table|json]");
         return EXIT_USAGE;
     }

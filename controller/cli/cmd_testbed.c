@@ -255,7 +255,8 @@ testbed_destroy_all(const char *name)
 {
     char err[NL_ERR_MAX];
     char dir[PATH_MAX];
-    int rc = 0;
+    int rc = 0, removed;
+    bool found = false; /* anything of the testbed existed: else say so */
     if (!name_valid(name)) {
         cli_error("testbed name must match [a-z0-9]{1,6} (got \"%s\")", name);
         return EXIT_USAGE;
@@ -267,6 +268,7 @@ testbed_destroy_all(const char *name)
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
+        found = true;
         while ((e = readdir(d))) {
             if (strncmp(e->d_name, "agent-", 6) != 0 || !strstr(e->d_name, ".pid"))
                 continue;
@@ -282,6 +284,7 @@ testbed_destroy_all(const char *name)
     d = opendir(vdir);
     if (d) {
         struct dirent *e;
+        found = true;
         while ((e = readdir(d))) {
             if (e->d_name[0] == '.')
                 continue;
@@ -301,9 +304,12 @@ testbed_destroy_all(const char *name)
     cli_pidfile_stop(pf, "etcd", 5000);
     cli_rundir(pf, sizeof pf, name, "etcd");
     nftw(pf, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (emulate_destroy(name, err) != 0) {
+    removed = emulate_destroy(name, err);
+    if (removed < 0) {
         cli_error("destroy %s: %s", name, err);
         rc = EXIT_ENV;
+    } else if (removed > 0) {
+        found = true;
     }
     /* The run directory: pid files, logs, the CLI socket. */
     d = opendir(dir);
@@ -328,10 +334,15 @@ testbed_destroy_all(const char *name)
         if (strcmp(tb->keys, keys) == 0) /* made by emulate: ours to remove */
             rm_tree(tb->keys_path);
         unlink(file);
+        found = true;
     }
     testbed_destroy(&tb);
-    if (rc == 0)
+    /* Nothing there is no error (cleanup paths call destroy unconditionally), but not
+     * "destroyed" either: a typo in NAME must not look like success (docs/testbed.md). */
+    if (rc == 0 && found)
         printf("testbed %s destroyed\n", name);
+    else if (rc == 0)
+        printf("no testbed %s here (nothing to destroy)\n", name);
     return rc;
 }
 
@@ -402,6 +413,11 @@ cmd_testbed(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "emulate") != 0 && strcmp(sub, "destroy") != 0 &&
+        strcmp(sub, "check") != 0) {
+        cli_error("unknown testbed command \"%s\" (cntb testbed --help)", sub);
+        return EXIT_USAGE;
+    }
     argc--;
     argv++;
     if (strcmp(sub, "emulate") == 0) {
@@ -443,8 +459,12 @@ cmd_testbed(int argc, char **argv)
             default: usage(stderr); return EXIT_USAGE;
             }
         }
-        if (!name || optind != argc) {
-            usage(stderr);
+        if (!name) {
+            cli_error("--name is required for testbed emulate (NAME: [a-z0-9]{1,6})");
+            return EXIT_USAGE;
+        }
+        if (optind != argc) {
+            cli_error("unexpected argument \"%s\" (cntb testbed --help)", argv[optind]);
             return EXIT_USAGE;
         }
         return testbed_emulate(name, hosts, vms, out, NULL, 0);
@@ -456,19 +476,14 @@ cmd_testbed(int argc, char **argv)
     }
     if (strcmp(sub, "destroy") == 0) {
         if (argc != 2) {
-            usage(stderr);
+            cli_error("testbed destroy takes one testbed NAME (got %d arguments)", argc - 1);
             return EXIT_USAGE;
         }
         return testbed_destroy_all(argv[1]);
     }
-    if (strcmp(sub, "check") == 0) {
-        if (argc != 2) {
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-        return testbed_check(argv[1]);
+    if (argc != 2) {
+        cli_error("testbed check takes one testbed FILE (got %d arguments)", argc - 1);
+        return EXIT_USAGE;
     }
-    cli_error("unknown testbed command \"%s\"", sub);
-    usage(stderr);
-    return EXIT_USAGE;
+    return testbed_check(argv[1]);
 }

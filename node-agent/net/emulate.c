@@ -259,7 +259,7 @@ int emulate_destroy(const char *name, char *err)
 {
     char **names = NULL;
     char prefix[64], nlerr[NL_ERR_MAX];
-    int n, i, ret = -1;
+    int n, i, ret = -1, removed = 0;
 
     if (!emu_name_valid(name, err))
         return -1;
@@ -269,18 +269,24 @@ int emulate_destroy(const char *name, char *err)
     if (n < 0)
         goto out;
     for (i = 0; i < n; i++)
-        if (emu_owns(names[i], name, NULL, false) && nl_link_del(NULL, names[i], err) < 0)
-            goto out;
+        if (emu_owns(names[i], name, NULL, false)) {
+            if (nl_link_del(NULL, names[i], err) < 0)
+                goto out;
+            removed++;
+        }
     netns_list_free(&names);
     n = netns_list(prefix, &names, err);
     if (n < 0)
         goto out;
     for (i = 0; i < n; i++)
-        if (emu_owns(names[i], name, "h", true) && netns_delete(names[i], nlerr) < 0) {
-            snprintf(err, NL_ERR_MAX, "testbed %s: %.200s", name, nlerr);
-            goto out;
+        if (emu_owns(names[i], name, "h", true)) {
+            if (netns_delete(names[i], nlerr) < 0) {
+                snprintf(err, NL_ERR_MAX, "testbed %s: %.200s", name, nlerr);
+                goto out;
+            }
+            removed++;
         }
-    ret = 0;
+    ret = removed;
 out:
     netns_list_free(&names);
     return ret;

@@ -20,7 +20,9 @@ int emulate_build(const char *name, int hosts, int octet, char *err);
 
 /*
  * Removes the namespaces "cntb-NAME-h*" and links "cntb-NAME-*".  Processes
- * are the caller's business.  Idempotent.  0 or -1 with err.
+ * are the caller's business.  Idempotent.  Returns how many links and
+ * namespaces it removed (0: there were none, so that the caller can say a
+ * testbed did not exist), or -1 with err.
  */
 int emulate_destroy(const char *name, char *err);
 

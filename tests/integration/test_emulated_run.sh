@@ -89,6 +89,13 @@ check "metadata underlay is eth0 with an MTU" test "$(q "SELECT json_extract(met
 check "results show prints the hosts' metadata" bash -c "'$BIN/cntb' results show 1 | grep -q 'host h1 (metadata of batch 1)'"
 check "export json has the run's host metadata" test "$("$BIN/cntb" results export --format json | jq -r '.[0].hosts.h1.kernel.release')" = "$(uname -r)"
 check "diff-hosts of a batch with itself: no differences" bash -c "'$BIN/cntb' results diff-hosts 1 1 | grep -q 'no differences'"
+# A CDF of RTT from stream runs: nothing to plot, said with what it needs; exit 1 (docs/plot.md).
+set +e
+msg=$("$BIN/cntb" results plot --kind cdf --batch 1 --output "$WORK/rtt.svg" 2>&1); rc=$?
+set -e
+check "plot cdf of a stream batch exits 1" test "$rc" -eq 1
+check "plot cdf says why: $msg" test "$msg" = "cntb: nothing to plot: no done run in batch 1 has an RTT percentile metric (rtt_us_p50, rtt_us_p90, rtt_us_p99, rtt_us_p999); --kind cdf needs request/response runs (traffic tcp_rr, udp_rr or tcp_crr)"
+check "no figure written" test ! -e "$WORK/rtt.svg"
 
 # Bad input: refused before anything runs, exit 2, file:line:col, database untouched.
 cat > "$WORK/bad.json" <<'JSON'
@@ -113,7 +120,7 @@ done
 check "no traffic process left" test -z "$(pgrep -f "$BIN/cntb-traffic (server|client)" || true)"
 
 pids=$(cat /run/cntb/"$NAME"/*.pid)
-"$BIN/cntb" testbed destroy "$NAME" >/dev/null
+check "destroy says destroyed" test "$("$BIN/cntb" testbed destroy "$NAME")" = "testbed $NAME destroyed"
 check "no testbed namespace left" test -z "$(ip netns list | grep -E "^cntb-$NAME-" || true)"
 check "no testbed link left" test -z "$(ip -o link | grep -E "cntb-$NAME-" || true)"
 alive=""

@@ -139,6 +139,18 @@ matrix n '["h4"]' 1 1 ', "timeouts": {"lease_s": 8}'
 check "run on h4 skipped for its agent" wait_for 40 \
   "SELECT count(*) = 1 FROM run r JOIN batch b ON b.id = r.batch_id WHERE b.matrix_name = 'n' AND r.state = 'skipped' AND r.reason = 'agent of host h4 not connected within 8 s'"
 
+# 7. A one-off --at already past starts now, with a warning line; exit 0.
+matrix past '["h1"]' 1 1
+PAST=$(date -d '-2 hours' +%Y-%m-%dT%H:%M)
+set +e
+"$BIN/cntb" queue add "$WORK/past.json" --at "$PAST" --testbed "$TB" > "$WORK/past.out" 2> "$WORK/past.err"; rc=$?
+set -e
+check "past --at exits 0" test "$rc" -eq 0
+check "past --at warns: $(cat "$WORK/past.err")" test "$(cat "$WORK/past.err")" = "cntb: warning: --at $PAST is in the past: starting now"
+check "past --at started a batch now" grep -q 'started now as batch' "$WORK/past.out"
+"$BIN/cntb" queue add "$WORK/past.json" --at now --testbed "$TB" > /dev/null 2> "$WORK/now.err"
+check "--at now does not warn" test ! -s "$WORK/now.err"
+
 # Bad input: refused, exit 2, nothing queued.
 before=$(q "SELECT count(*) FROM queue")
 set +e

@@ -193,22 +193,22 @@ START_TEST(test_out_of_range)
                    "    \"duration_s\": -1\n"
                    "  }\n"
                    "}\n",
-                   "m.json:4:19: $.fixed.duration_s: must be > 0 and <= 86400 (got -1)");
+                   "m.json:4:19: $.fixed.duration_s: must be >= 0.1 and <= 86400 (got -1)");
     expect_refusal("{\n"
                    "  \"fixed\": {\n"
                    "    \"duration_s\": 86400.5\n"
                    "  }\n"
                    "}\n",
-                   "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 86400.5)");
+                   "m.json:3:19: $.fixed.duration_s: must be >= 0.1 and <= 86400 (got 86400.5)");
     expect_refusal("{\n"
                    "  \"fixed\": {\n"
                    "    \"duration_s\": 0\n"
                    "  }\n"
                    "}\n",
-                   "m.json:3:19: $.fixed.duration_s: must be > 0 and <= 86400 (got 0)");
+                   "m.json:3:19: $.fixed.duration_s: must be >= 0.1 and <= 86400 (got 0)");
     /* The traffic engine's parameters. */
     expect_refusal("{\"fixed\": {\"omit_s\": -0.5}}",
-                   "m.json:1:22: $.fixed.omit_s: must be >= 0 and <= 3600 (got -0.5)");
+                   "m.json:1:22: $.fixed.omit_s: must be 0 or >= 0.001 and <= 3600 (got -0.5)");
     expect_refusal("{\"fixed\": {\"gso\": 1}}",
                    "m.json:1:19: $.fixed.gso: must be true or false (got number)");
     expect_refusal("{\"vary\": {\"burst\": [1, 65]}}",
@@ -417,10 +417,10 @@ START_TEST(test_new_key_refusals)
     expect_refusal("{\n  \"order\": \"random\", \"seed\": -1\n}",
                    "m.json:2:30: $.seed: must be between 0 and 9007199254740991 (got -1)");
     expect_refusal("{\n  \"retries\": 11\n}", "m.json:2:14: $.retries: must be between 0 and 10 (got 11)");
-    expect_refusal("{\n  \"pause_s\": -1\n}", "m.json:2:14: $.pause_s: must be >= 0 and <= 3600 (got -1)");
+    expect_refusal("{\n  \"pause_s\": -1\n}", "m.json:2:14: $.pause_s: must be 0 or >= 0.001 and <= 3600 (got -1)");
     expect_refusal("{\n  \"pause_s\": \"2\"\n}", "m.json:2:14: $.pause_s: must be a number (got string)");
     expect_refusal("{\n  \"timeouts\": {\"setup_s\": 0}\n}",
-                   "m.json:2:27: $.timeouts.setup_s: must be > 0 and <= 86400 (got 0)");
+                   "m.json:2:27: $.timeouts.setup_s: must be >= 0.001 and <= 86400 (got 0)");
     expect_refusal("{\n  \"timeouts\": {\"boot_s\": 3}\n}",
                    "m.json:2:26: $.timeouts.boot_s: unknown key \"boot_s\"");
     expect_refusal("{\n  \"hosts\": []\n}", "m.json:2:12: $.hosts: must list 1 to 64 hosts");
@@ -801,6 +801,93 @@ START_TEST(test_default_name_made_safe)
 }
 END_TEST
 
+/* Seconds below what the engine, the agent or the controller can honour are refused with the
+ * minimum and where it comes from; -0 is stored as 0 (docs/matrix.md, Parameters). */
+START_TEST(test_seconds_minimums)
+{
+    expect_refusal("{\"fixed\": {\"interval_s\": 0.001}}",
+                   "m.json:1:26: $.fixed.interval_s: must be >= 0.01 and <= 3600 (got 0.001): "
+                   "below the traffic engine's shortest sample interval (cntb-traffic --interval)");
+    expect_refusal("{\"fixed\": {\"duration_s\": 1e-300}}",
+                   "m.json:1:26: $.fixed.duration_s: must be >= 0.1 and <= 86400 (got 1e-300): "
+                   "below the shortest run, 10 samples at the engine's shortest interval");
+    expect_refusal("{\"vary\": {\"duration_s\": [1, 0.09]}}",
+                   "m.json:1:29: $.vary.duration_s[1]: must be >= 0.1 and <= 86400 (got 0.09): "
+                   "below the shortest run, 10 samples at the engine's shortest interval");
+    expect_refusal("{\"fixed\": {\"omit_s\": 0.0004}}",
+                   "m.json:1:22: $.fixed.omit_s: must be 0 or >= 0.001 and <= 3600 (got 0.0004): "
+                   "below the millisecond resolution the agent passes to the engine");
+    expect_refusal("{\"timeouts\": {\"setup_s\": 1e-9}}",
+                   "m.json:1:26: $.timeouts.setup_s: must be >= 0.001 and <= 86400 (got 1e-09): "
+                   "below the controller's millisecond timers");
+    expect_refusal("{\"pause_s\": 0.0001}",
+                   "m.json:1:13: $.pause_s: must be 0 or >= 0.001 and <= 3600 (got 0.0001): "
+                   "below the controller's millisecond timers");
+    expect_refusal("{\"include\": [{\"interval_s\": 0}]}",
+                   "m.json:1:29: $.include[0].interval_s: must be >= 0.01 and <= 3600 (got 0)");
+
+    /* The minimums themselves are accepted; -0 becomes 0 in fixed and vary. */
+    matrix_t *m = load_ok("m.json", "{\"fixed\": {\"duration_s\": 0.1, \"interval_s\": 0.01},"
+                                    " \"pause_s\": -0.0, \"timeouts\": {\"setup_s\": 0.001}}");
+    ck_assert_double_eq(json_real_value(json_object_get(matrix_run_params(m, 0), "duration_s")),
+                        0.1);
+    ck_assert_double_eq(json_real_value(json_object_get(matrix_run_params(m, 0), "interval_s")),
+                        0.01);
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{\"fixed\": {\"omit_s\": -0.0}}");
+    char *s = json_dumps(json_object_get(matrix_run_params(m, 0), "omit_s"), JSON_ENCODE_ANY);
+    ck_assert_str_eq(s, "0");
+    free(s);
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{\"vary\": {\"omit_s\": [-0.0, 1]}}");
+    s = json_dumps(json_object_get(matrix_run_params(m, 0), "omit_s"), JSON_ENCODE_ANY);
+    ck_assert_str_eq(s, "0");
+    free(s);
+    ck_assert_int_eq(matrix_run_count(m), 2);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* A value twice in one vary list would make the same point twice: refused at the second. */
+START_TEST(test_vary_duplicates)
+{
+    expect_refusal("{\n  \"vary\": {\"size\": [64, 64]}\n}",
+                   "m.json:2:25: $.vary.size[1]: duplicate value 64 (already at [0])");
+    expect_refusal("{\"vary\": {\"network\": [\"host\", \"bridge\", \"host\"]}}",
+                   "m.json:1:41: $.vary.network[2]: duplicate value \"host\" (already at [0])");
+    /* Numbers compare by value: 3 and 3.0 are one duration, 0 and -0 one warm-up. */
+    expect_refusal("{\"vary\": {\"duration_s\": [2, 3, 3.0]}}",
+                   "m.json:1:32: $.vary.duration_s[2]: duplicate value 3.0 (already at [1])");
+    expect_refusal("{\"vary\": {\"omit_s\": [0, -0.0]}}",
+                   "m.json:1:25: $.vary.omit_s[1]: duplicate value -0.0 (already at [0])");
+    expect_refusal("{\"vary\": {\"gso\": [false, true, false]}}",
+                   "m.json:1:32: $.vary.gso[2]: duplicate value false (already at [0])");
+    /* A range never repeats; distinct values pass. */
+    matrix_t *m = load_ok("m.json", "{\"vary\": {\"size\": {\"from\": 64, \"to\": 128, \"step\": 64},"
+                                    " \"duration_s\": [1, 1.5]}}");
+    ck_assert_int_eq(matrix_run_count(m), 4);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* docs/matrix.md, Expansion 2: number parameters match by value in exclude; integer
+ * parameters take integers only, there as anywhere, so 64.0 is refused, not matched. */
+START_TEST(test_exclude_number_matching)
+{
+    matrix_t *m = load_ok("m.json", "{\"vary\": {\"duration_s\": [3, 4]},"
+                                    " \"exclude\": [{\"duration_s\": 3.0}]}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, 0), "duration_s")),
+                     4);
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{\"vary\": {\"duration_s\": [2.0, 5]}, \"exclude\": [{\"duration_s\": 2}]}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    matrix_destroy(&m);
+    expect_refusal("{\"vary\": {\"size\": [64, 128]}, \"exclude\": [{\"size\": 64.0}]}",
+                   "m.json:1:52: $.exclude[0].size: must be an integer (got number)");
+}
+END_TEST
+
 static Suite *
 matrix_suite(void)
 {
@@ -821,6 +908,8 @@ matrix_suite(void)
     tcase_add_test(tc, test_new_key_refusals);
     tcase_add_test(tc, test_range_refusals);
     tcase_add_test(tc, test_mtu_below_ipv4_minimum);
+    tcase_add_test(tc, test_seconds_minimums);
+    tcase_add_test(tc, test_vary_duplicates);
     suite_add_tcase(s, tc);
     tc = tcase_create("expansion");
     tcase_set_timeout(tc, 20);
@@ -829,6 +918,7 @@ matrix_suite(void)
     tcase_add_test(tc, test_default_name_made_safe);
     tcase_add_test(tc, test_first_vary_key_slowest);
     tcase_add_test(tc, test_exclusions);
+    tcase_add_test(tc, test_exclude_number_matching);
     tcase_add_test(tc, test_ranges);
     tcase_add_test(tc, test_includes_and_baseline);
     tcase_add_test(tc, test_other_keys);

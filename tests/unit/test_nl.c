@@ -375,13 +375,14 @@ START_TEST(test_emulate)
     ck_assert_int_eq(netns_exists(ns3), 1);
     ck_assert_int_eq(tcp_check(ns3, ns1, "198.18.250.1", 7306), 0);
 
-    ck_assert_msg(emulate_destroy(emu_name, err) == 0, "%s", err);
+    /* The bridge, the 3 hosts' bridge-side veths and the 3 namespaces. */
+    ck_assert_msg(emulate_destroy(emu_name, err) == 7, "%s", err);
     snprintf(prefix, sizeof(prefix), "cntb-%s", emu_name);
     ck_assert_int_eq(netns_list(prefix, &names, err), 0);
     netns_list_free(&names);
     ck_assert_int_eq(nl_link_list(NULL, prefix, &names, err), 0);
     netns_list_free(&names);
-    ck_assert_msg(emulate_destroy(emu_name, err) == 0, "%s", err);
+    ck_assert_msg(emulate_destroy(emu_name, err) == 0, "%s", err); /* nothing left: 0 removed */
 }
 END_TEST
 

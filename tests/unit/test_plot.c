@@ -327,6 +327,41 @@ START_TEST(test_plot_bad_arguments)
 }
 END_TEST
 
+/* A batch of stream runs has no RTT percentile: cdf says so and what it needs (exit 1). */
+START_TEST(test_plot_cdf_without_rtt)
+{
+    results_select_t sel = { .batch = 0 };
+    char err[512] = "", out[PATH_MAX + 16];
+    const char *params[2] = { "{\"network\":\"host\",\"traffic\":\"tcp_stream\"}",
+                              "{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}" };
+    int point[2] = { 0, 1 }, rep[2] = { 0, 0 };
+    int64_t ids[2], b;
+    struct stat sb;
+
+    b = store_batch_insert(tstore, "streams", "{}", "lab", 2, params, point, rep, ids);
+    ck_assert_int_gt(b, 0);
+    for (int i = 0; i < 2; i++) {
+        json_t *r = json_pack("{s:{s:f}}", "metrics", "throughput_bps", 1e9 * (i + 1));
+
+        ck_assert_int_eq(store_result_insert(tstore, ids[i], 0, "h1", r), 1);
+        json_decref(r);
+        ck_assert_int_eq(store_run_set_state(tstore, ids[i], "done", NULL), 0);
+    }
+    snprintf(out, sizeof out, "%s/c.svg", tdir);
+    sel.batch = b;
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_CDF, "network", NULL, "throughput_bps", out,
+                               err, sizeof err), 1);
+    ck_assert_str_eq(err, "nothing to plot: no done run in batch 1 has an RTT percentile metric "
+                          "(rtt_us_p50, rtt_us_p90, rtt_us_p99, rtt_us_p999); --kind cdf needs "
+                          "request/response runs (traffic tcp_rr, udp_rr or tcp_crr)");
+    ck_assert_int_ne(stat(out, &sb), 0);
+    /* bars of a metric no run has: the same exit, its own sentence. */
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "rtt_us_p99", out, err,
+                               sizeof err), 1);
+    ck_assert_str_eq(err, "nothing to plot: no done runs with metric rtt_us_p99 in batch 1");
+}
+END_TEST
+
 START_TEST(test_plot_quote)
 {
     char *buf = NULL;
@@ -353,6 +388,7 @@ plot_suite(void)
     tcase_add_test(tc, test_plot_kinds);
     tcase_add_test(tc, test_plot_hostile_labels);
     tcase_add_test(tc, test_plot_bad_arguments);
+    tcase_add_test(tc, test_plot_cdf_without_rtt);
     suite_add_tcase(s, tc);
     return s;
 }

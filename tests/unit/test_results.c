@@ -462,6 +462,13 @@ START_TEST(test_meta_show_diff_export)
 
     json_object_set_new(json_object_get(m2, "underlay"), "mtu", json_integer(9000));
     json_object_set_new(json_object_get(m2, "versions"), "iperf3", json_string("3.16"));
+    /* Values that differ by nature are no difference between the hosts. */
+    json_object_set_new(m1, "pid", json_integer(4242));
+    json_object_set_new(m2, "pid", json_integer(5151));
+    json_object_set_new(m1, "vm", json_pack("{s:i, s:s, s:i}", "qemu_pid", 7, "accel", "tcg",
+                                            "uptime_s", 30));
+    json_object_set_new(m2, "vm", json_pack("{s:i, s:s, s:i}", "qemu_pid", 8, "accel", "kvm",
+                                            "uptime_s", 90));
     ck_assert_int_eq(store_host_meta_insert(tstore, b1, "h1", m1), 0);
     ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h1", m2), 0);
     ck_assert_int_eq(store_host_meta_insert(tstore, b2, "h2", m2), 0);
@@ -474,7 +481,9 @@ START_TEST(test_meta_show_diff_export)
     ck_assert_msg(strstr(text, "host,key,batch_1,batch_2\n") &&
                       strstr(text, "h1,underlay.mtu,1500,9000\n") &&
                       strstr(text, "h1,versions.iperf3,3.12,3.16\n") &&
-                      strstr(text, "h2,(host),,used\n") && !strstr(text, "kernel.release"),
+                      strstr(text, "h2,(host),,used\n") && !strstr(text, "kernel.release") &&
+                      strstr(text, "h1,vm.accel,tcg,kvm\n") && !strstr(text, "pid") &&
+                      !strstr(text, "uptime"),
                   "%s", text);
     free(text);
     f = open_memstream(&text, &len);
