@@ -7,8 +7,8 @@
  * format whatever produced it.
  *
  * iperf3 (3.x, -J): tcp_stream and udp_stream, both directions (-R).  Its
- * -t and -O take whole seconds: fractions are rounded up and the values in
- * force are stored in "applied" (CASES.md case 7).  sockperf (3.x):
+ * -t and -O take whole seconds: fractions are rounded up; its -i is 0.1 s at
+ * least; the values in force are stored in "applied" (CASES.md case 7).  sockperf (3.x):
  * tcp_rr/udp_rr as ping-pong, udp_stream as throughput (upload only, no
  * loss: sockperf's throughput mode reports only the sender's rate).
  * sockperf prints half the round trip; the converter doubles it.  The
@@ -533,6 +533,8 @@ traffic_engine_client_run(const struct traffic_client_opts *o)
         json_object_set_new(ap, "engine_version", json_string(version));
         json_object_set_new(ap, "duration_s", json_integer(dur_s));
         json_object_set_new(ap, "omit_s", json_integer(iperf ? omit_s : 0));
+        if (iperf) /* iperf3's -i: 0.1 s at least (its own minimum) */
+            json_object_set_new(ap, "interval_s", json_real(o->interval < 0.1 ? 0.1 : o->interval));
         json_object_set_new(ap, "direction", json_string(o->download ? "download" : "upload"));
         json_object_set_new(ap, "gso", json_false());
     }
