@@ -328,6 +328,37 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
     return 0;
 }
 
+/* Prints rows with a column per key of the paths (but size), then fixed[0..nfixed-1]. */
+static int
+model_print_rows(const model_t *m, json_t *rows, const char *const *fixed,
+                 const char *const *fheads, int nfixed, results_format_t format, FILE *out)
+{
+    const char *cols[RESULTS_MAX_KEYS + 16], *heads[RESULTS_MAX_KEYS + 16];
+    int nc = 0;
+
+    for (int j = 0; j < m->gs.nkeys; j++)
+        if (j != m->sidx) {
+            cols[nc] = m->gs.keys[j];
+            heads[nc++] = m->gs.keys[j];
+        }
+    for (int c = 0; c < nfixed && c < 16; c++) {
+        cols[nc] = fixed[c];
+        heads[nc++] = fheads[c];
+    }
+    return model_print(rows, cols, heads, nc, format, out);
+}
+
+/* Sets o's packet/s and its interval from a time per packet t in [lo, hi] ns:
+ * pps = 1e9 / t, the interval flips; a time bound at or below 0 (or NaN)
+ * leaves that side unbounded (null). */
+static void
+model_set_rates(json_t *o, double t, double lo, double hi)
+{
+    json_object_set_new(o, "packet_per_s", model_num(t > 0 ? 1e9 / t : NAN));
+    json_object_set_new(o, "packet_per_s_low", model_num(hi > 0 ? 1e9 / hi : NAN));
+    json_object_set_new(o, "packet_per_s_high", model_num(lo > 0 ? 1e9 / lo : NAN));
+}
+
 int
 model_fit(store_t *store, const results_select_t *sel, const char *by, const char *baseline,
           const model_holdout_t *hold, results_format_t format, FILE *out, char *err,
@@ -339,10 +370,9 @@ model_fit(store_t *store, const results_select_t *sel, const char *by, const cha
     static const char *const fheads[] = { "runs", "sizes", "a (ns/packet)", "b (ns/byte)",
                                           "R²", "residual by size (bytes:ns)",
                                           "Δa vs base (ns/packet)", "Δb vs base (ns/byte)" };
-    const char *cols[RESULTS_MAX_KEYS + 8], *heads[RESULTS_MAX_KEYS + 8];
     json_t *rows = NULL;
     model_t m;
-    int rc, nc = 0;
+    int rc;
 
     rc = model_fit_paths(store, sel, by, baseline, hold, &m, err, errlen);
     if (rc == 1)
@@ -355,18 +385,8 @@ model_fit(store_t *store, const results_select_t *sel, const char *by, const cha
     for (int k = 0; k < m.np; k++)
         if (json_array_append_new(rows, model_path_json(&m, &m.p[k])) < 0)
             goto out;
-    for (int j = 0; j < m.gs.nkeys; j++)
-        if (j != m.sidx) {
-            cols[nc] = m.gs.keys[j];
-            heads[nc++] = m.gs.keys[j];
-        }
-    for (int c = 0; c < 8; c++) {
-        if (c >= 6 && m.gs.bidx < 0)
-            break;
-        cols[nc] = fixed[c];
-        heads[nc++] = fheads[c];
-    }
-    rc = model_print(rows, cols, heads, nc, format, out);
+    /* The overhead columns only with a baseline. */
+    rc = model_print_rows(&m, rows, fixed, fheads, m.gs.bidx < 0 ? 6 : 8, format, out);
 out:
     if (rc < 0)
         model_err(err, errlen, "out of memory");
@@ -388,10 +408,9 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
                                           "t high (ns)", "pps (packet/s)", "pps low",
                                           "pps high", "rate (bit/s)", "rate low (bit/s)",
                                           "rate high (bit/s)" };
-    const char *cols[RESULTS_MAX_KEYS + 10], *heads[RESULTS_MAX_KEYS + 10];
     json_t *rows = NULL;
     model_t m;
-    int rc, nc = 0;
+    int rc;
 
     if (!(size >= 1 && size <= MODEL_SIZE_MAX) || size != floor(size)) {
         model_err(err, errlen, "bad --size %g: an integer from 1 to %.0f bytes", size,
@@ -449,10 +468,7 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
         json_object_set_new(o, "time_ns", model_num(t));
         json_object_set_new(o, "time_low_ns", model_num(lo));
         json_object_set_new(o, "time_high_ns", model_num(hi));
-        /* pps = 1e9 / t: the interval flips; a time bound at or below 0 leaves pps unbounded. */
-        json_object_set_new(o, "packet_per_s", model_num(t > 0 ? 1e9 / t : NAN));
-        json_object_set_new(o, "packet_per_s_low", model_num(hi > 0 ? 1e9 / hi : NAN));
-        json_object_set_new(o, "packet_per_s_high", model_num(lo > 0 ? 1e9 / lo : NAN));
+        model_set_rates(o, t, lo, hi);
         json_object_set_new(o, "bit_per_s", model_num(t > 0 ? 8e9 * size / t : NAN));
         json_object_set_new(o, "bit_per_s_low", model_num(hi > 0 ? 8e9 * size / hi : NAN));
         json_object_set_new(o, "bit_per_s_high", model_num(lo > 0 ? 8e9 * size / lo : NAN));
@@ -466,16 +482,7 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
                   nwhere ? f : "the selection");
         goto out;
     }
-    for (int j = 0; j < m.gs.nkeys; j++)
-        if (j != m.sidx) {
-            cols[nc] = m.gs.keys[j];
-            heads[nc++] = m.gs.keys[j];
-        }
-    for (int c = 0; c < 10; c++) {
-        cols[nc] = fixed[c];
-        heads[nc++] = fheads[c];
-    }
-    rc = model_print(rows, cols, heads, nc, format, out);
+    rc = model_print_rows(&m, rows, fixed, fheads, 10, format, out);
     if (rc < 0)
         goto oom;
     goto out;
@@ -499,10 +506,9 @@ model_check(store_t *store, const results_select_t *sel, const char *by,
     static const char *const fheads[] = { "size (bytes)", "runs", "measured (packet/s)",
                                           "predicted (packet/s)", "pps low", "pps high",
                                           "error (%)" };
-    const char *cols[RESULTS_MAX_KEYS + 7], *heads[RESULTS_MAX_KEYS + 7];
     json_t *rows = NULL;
     model_t m;
-    int rc, nc = 0;
+    int rc;
 
     if (!hold || hold->n < 1) {
         model_err(err, errlen, "check needs --hold-out SIZE[,SIZE...]");
@@ -552,23 +558,12 @@ model_check(store_t *store, const results_select_t *sel, const char *by,
             if (!m.p[k].fitted ||
                 stats_linfit_predict(&m.p[k].fit, size, MODEL_CONFIDENCE, &t, &lo, &hi) < 0)
                 t = lo = hi = NAN;
-            json_object_set_new(o, "packet_per_s", model_num(t > 0 ? 1e9 / t : NAN));
-            json_object_set_new(o, "packet_per_s_low", model_num(hi > 0 ? 1e9 / hi : NAN));
-            json_object_set_new(o, "packet_per_s_high", model_num(lo > 0 ? 1e9 / lo : NAN));
+            model_set_rates(o, t, lo, hi);
             json_object_set_new(o, "error_pct",
                                 model_num(t > 0 && n ? (1e9 / t - sum / n) / (sum / n) * 100
                                                      : NAN));
         }
-    for (int j = 0; j < m.gs.nkeys; j++)
-        if (j != m.sidx) {
-            cols[nc] = m.gs.keys[j];
-            heads[nc++] = m.gs.keys[j];
-        }
-    for (int c = 0; c < 7; c++) {
-        cols[nc] = fixed[c];
-        heads[nc++] = fheads[c];
-    }
-    rc = model_print(rows, cols, heads, nc, format, out);
+    rc = model_print_rows(&m, rows, fixed, fheads, 7, format, out);
     if (rc < 0)
         goto oom;
     goto out;
