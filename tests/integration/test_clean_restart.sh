@@ -39,20 +39,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
-wait_for() { # seconds sql
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do [ "$(q "$2")" = 1 ] && return 0; sleep 0.2; done
-  return 1
-}
-wait_grep() { # seconds pattern file
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do grep -q -- "$2" "$3" 2>/dev/null && return 0; sleep 0.2; done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 keys() { # PREFIX: number of etcd keys below it
   local k e
   k=$(printf '%s' "$1" | base64 -w0)

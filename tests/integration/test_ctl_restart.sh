@@ -35,20 +35,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
-wait_for() { # seconds sql: waits until the SQL prints 1
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do [ "$(q "$2")" = 1 ] && return 0; sleep 0.2; done
-  return 1
-}
-wait_grep() { # seconds pattern file
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do grep -q -- "$2" "$3" 2>/dev/null && return 0; sleep 0.2; done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 batch_of() { q "SELECT batch_id FROM queue WHERE name = '$1'"; }
 # Freezes the controller, runs "$@" (what happens while it is frozen), kills
 # it (SIGKILL) and starts it again.

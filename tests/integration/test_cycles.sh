@@ -40,10 +40,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 fds() { ls "/proc/$1/fd" | wc -l; }
 rss() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }   # KiB
 etcd_keys() { # number of keys under /cntb/NAME/ (0 when the testbed has no etcd)

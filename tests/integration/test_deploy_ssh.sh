@@ -26,9 +26,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 connected() { # HOST -> exit 0 when the controller has it connected
   "$BIN/cntb" controller status --testbed "$TB" | grep -Eq "agent $1 +connected"
 }
@@ -111,7 +109,6 @@ set +e
 "$BIN/cntb" run m2.json --testbed "$TB" > run2.out 2>&1; rc=$?
 cat run2.out
 set -e
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 check "run needing h1 is skipped, not done (cntb run exit $rc)" \
   test "$(q "SELECT state FROM run WHERE batch_id = (SELECT max(id) FROM batch)")" = skipped
 check "its reason names h1 not connected" \

@@ -20,9 +20,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
 
 cd "$WORK"
@@ -54,7 +52,6 @@ rc=$?
 set -e
 cat "$WORK/run.out"
 check "cntb run exits 0" test "$rc" -eq 0
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 check "one batch stored" test "$(q 'SELECT count(*) FROM batch')" -eq 1
 check "two runs done" test "$(q "SELECT count(*) FROM run WHERE state='done'")" -eq 2
 check "exactly one result per run" test "$(q 'SELECT count(*) FROM result')" -eq 2

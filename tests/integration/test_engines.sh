@@ -23,9 +23,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
 
 cd "$WORK"
@@ -58,7 +56,6 @@ rc=$?
 set -e
 cat "$WORK/run.out"
 check "cntb run exits 0" test "$rc" -eq 0
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 check "five runs done" test "$(q "SELECT count(*) FROM run WHERE state='done'")" -eq 5
 check "exactly one result per run" test "$(q 'SELECT count(*) FROM result')" -eq 5
 # m ENGINE TRAFFIC METRIC: the stored value

@@ -32,20 +32,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
-wait_for() { # seconds sql
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do [ "$(q "$2")" = 1 ] && return 0; sleep 0.2; done
-  return 1
-}
-wait_grep() { # seconds pattern file: waits until the file has a line matching
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do grep -q -- "$2" "$3" 2>/dev/null && return 0; sleep 0.2; done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 queue() { "$BIN/cntb" queue add "$WORK/$1.json" --testbed "$TB" >/dev/null; }
 batch_of() { q "SELECT batch_id FROM queue WHERE name = '$1'"; }
 LOG="/run/cntb/$NAME/controller.log"

@@ -26,11 +26,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 run_matrix() { # FILE: runs it, prints its output; never fails the script
   "$BIN/cntb" run "$1" --testbed "$TB" > "$WORK/run.out" 2>&1 || true
   cat "$WORK/run.out"

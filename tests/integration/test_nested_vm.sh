@@ -33,9 +33,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 between() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN{exit !(v+0 >= lo+0 && v+0 <= hi+0)}'; }
 
 # The image: built (or found up to date) where the agent looks by default, BINDIR/../vm.
@@ -74,7 +72,6 @@ rc=$?
 set -e
 cat "$WORK/run.out"
 check "cntb run exits 0" test "$rc" -eq 0
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 check "two runs done" test "$(q "SELECT count(*) FROM run WHERE state='done'")" -eq 2
 check "runs stored with nesting=vm" test "$(q "SELECT count(*) FROM run WHERE json_extract(params_json,'\$.nesting')='vm'")" -eq 2
 check "client and server in the VM" test "$(q "SELECT DISTINCT client_host||'>'||server_host FROM run")" = "h1v1>h1v1"

@@ -20,9 +20,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 gt() { awk -v v="$1" -v lo="$2" 'BEGIN{exit !(v+0 > lo+0)}'; }
 
 cd "$WORK"
@@ -46,7 +44,6 @@ runm cross '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1,"networ
 runm skips '{"fixed":{"traffic":"tcp_stream","duration_s":1},
   "vary":{"network":["macvlan","ipvlan"],"macvlan_mode":["private"]}}'
 
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
 q "SELECT id, state, json_extract(params_json,'\$.network'), json_extract(params_json,'\$.placement'), json_extract(params_json,'\$.macvlan_mode'), coalesce(reason,'') FROM run ORDER BY id"
 thr() { q "SELECT m.value FROM metric m WHERE m.run_id=$1 AND m.name='$2'"; }
 for id in $(q "SELECT id FROM run WHERE NOT (json_extract(params_json,'\$.network')='ipvlan' OR (json_extract(params_json,'\$.macvlan_mode')='private' AND json_extract(params_json,'\$.placement')='same-host' AND json_extract(params_json,'\$.network')='macvlan'))"); do

@@ -27,16 +27,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-q() { sqlite3 -batch -noheader "$CNTB_DB" "$1"; }
+. "$(dirname "$0")/lib.sh"   # ok, fail, check, q, wait_for, wait_grep
 # Waits up to $1 seconds for the SQL $2 to print 1.
-wait_for() {
-  local t=$(( $1 * 5 )) i
-  for ((i = 0; i < t; i++)); do [ "$(q "$2")" = 1 ] && return 0; sleep 0.2; done
-  return 1
-}
 matrix() { # name hosts(json) runs duration [extra json]
   cat > "$WORK/$1.json" <<JSON
 { "name": "$1", "hosts": $2, "fixed": { "network": "host", "traffic": "tcp_stream", "duration_s": $4 },
