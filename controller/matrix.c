@@ -211,7 +211,7 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
         if (json_is_integer(v))
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
         else
-            snprintf(buf, sizeof buf, "%g", x);
+            snprintf(buf, sizeof buf, "%.15g", x);
         ferr_set(c->err, c->file, c->text, c->len, path, "must be %s>= %g and <= %lld (got %s)%s%s",
                  p->type == PARAM_NUM0 ? "0 or " : "", p->fmin, p->max, buf,
                  x > 0 && x < p->fmin ? ": below " : "", x > 0 && x < p->fmin ? p->fmin_why : "");
@@ -473,7 +473,7 @@ check_seconds(const vctx_t *c, const json_t *v, const char *path, bool zero_ok, 
         if (json_is_integer(v))
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
         else
-            snprintf(buf, sizeof buf, "%g", x);
+            snprintf(buf, sizeof buf, "%.15g", x);
         ferr_set(c->err, c->file, c->text, c->len, path, "must be %s>= %g and <= %g (got %s)%s",
                  zero_ok ? "0 or " : "", SECONDS_RESOLUTION, hi, buf,
                  x > 0 && x < SECONDS_RESOLUTION ? ": below the controller's millisecond timers"

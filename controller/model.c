@@ -163,6 +163,7 @@ model_fit_paths(store_t *store, const results_select_t *sel, const char *by,
                 p->size[s] = size;
             }
         }
+        p->nruns = n;
         p->fitted = stats_linfit(x, y, n, &p->fit) == 0;
         for (int s = 0; p->fitted && s < p->nsizes; s++) {
             double sum = 0;
@@ -218,7 +219,7 @@ model_path_json(const model_t *m, const model_path_t *p)
     for (int j = 0; j < m->gs.nkeys; j++)
         if (j != m->sidx)
             json_object_set_new(o, m->gs.keys[j], json_string(p->val[j]));
-    json_object_set_new(o, "runs", json_integer(p->fitted ? p->fit.n : 0));
+    json_object_set_new(o, "runs", json_integer(p->nruns));
     json_object_set_new(o, "sizes", json_integer(p->nsizes));
     json_object_set_new(o, "a_ns_per_packet", model_num(p->fitted ? p->fit.a : NAN));
     json_object_set_new(o, "a_se_ns", model_num(p->fitted ? p->fit.se_a : NAN));
@@ -237,6 +238,26 @@ model_path_json(const model_t *m, const model_path_t *p)
     json_object_set_new(o, "overhead_b_ns_per_byte",
                         model_num(b && b->fitted && p->fitted ? p->fit.b - b->fit.b : NAN));
     return o;
+}
+
+/* Columns s takes on a terminal: UTF-8 characters, not bytes ("R²", "Δa"). */
+static int
+model_width(const char *s)
+{
+    int n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Prints s left-aligned in w columns (none after the last column). */
+static void
+model_cell(FILE *out, bool first, bool last, int w, const char *s)
+{
+    fprintf(out, "%s%s", first ? "" : "  ", s);
+    for (int k = model_width(s); !last && k < w; k++)
+        fputc(' ', out);
 }
 
 /* Prints rows (JSON objects with the same keys) as a table, CSV or JSON. */
@@ -258,7 +279,7 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
         char cell[32][256];
 
         for (int c = 0; c < ncols && c < 32; c++)
-            w[c] = (int)strlen(format == RESULTS_CSV ? cols[c] : heads[c]);
+            w[c] = model_width(format == RESULTS_CSV ? cols[c] : heads[c]);
         /* Two passes: widths, then print. */
         for (int pass = 0; pass < 2; pass++) {
             if (pass == 1) {
@@ -268,7 +289,7 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
                     if (format == RESULTS_CSV)
                         fprintf(out, "%s%s", c ? "," : "", h);
                     else
-                        fprintf(out, "%s%-*s", c ? "  " : "", c == ncols - 1 ? 0 : w[c], h);
+                        model_cell(out, c == 0, c == ncols - 1, w[c], h);
                 }
                 fputc('\n', out);
             }
@@ -294,8 +315,8 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
                                      "%s%s:%+.3g", cell[c][0] ? " " : "", k, json_real_value(x));
                     } else
                         snprintf(cell[c], sizeof cell[c], "%s", format == RESULTS_CSV ? "" : "-");
-                    if (pass == 0 && (int)strlen(cell[c]) > w[c])
-                        w[c] = (int)strlen(cell[c]);
+                    if (pass == 0 && model_width(cell[c]) > w[c])
+                        w[c] = model_width(cell[c]);
                 }
                 if (pass == 0)
                     continue;
@@ -317,8 +338,7 @@ model_print(json_t *rows, const char *const *cols, const char *const *heads, int
                             fputs(cell[c], out);
                         }
                     } else {
-                        fprintf(out, "%s%-*s", c ? "  " : "", c == ncols - 1 ? 0 : w[c],
-                                cell[c]);
+                        model_cell(out, c == 0, c == ncols - 1, w[c], cell[c]);
                     }
                 }
                 fputc('\n', out);
@@ -405,15 +425,15 @@ model_predict(store_t *store, const results_select_t *sel, const char *by,
                                          "packet_per_s_high", "bit_per_s", "bit_per_s_low",
                                          "bit_per_s_high" };
     static const char *const fheads[] = { "size (bytes)", "t (ns/packet)", "t low (ns)",
-                                          "t high (ns)", "pps (packet/s)", "pps low",
-                                          "pps high", "rate (bit/s)", "rate low (bit/s)",
+                                          "t high (ns)", "pps (packet/s)", "pps low (packet/s)",
+                                          "pps high (packet/s)", "rate (bit/s)", "rate low (bit/s)",
                                           "rate high (bit/s)" };
     json_t *rows = NULL;
     model_t m;
     int rc;
 
     if (!(size >= 1 && size <= MODEL_SIZE_MAX) || size != floor(size)) {
-        model_err(err, errlen, "bad --size %g: an integer from 1 to %.0f bytes", size,
+        model_err(err, errlen, "bad --size %.15g: an integer from 1 to %.0f bytes", size,
                   MODEL_SIZE_MAX);
         return -1;
     }
@@ -504,7 +524,8 @@ model_check(store_t *store, const results_select_t *sel, const char *by,
                                          "packet_per_s", "packet_per_s_low",
                                          "packet_per_s_high", "error_pct" };
     static const char *const fheads[] = { "size (bytes)", "runs", "measured (packet/s)",
-                                          "predicted (packet/s)", "pps low", "pps high",
+                                          "predicted (packet/s)", "pps low (packet/s)",
+                                          "pps high (packet/s)",
                                           "error (%)" };
     json_t *rows = NULL;
     model_t m;
@@ -526,7 +547,7 @@ model_check(store_t *store, const results_select_t *sel, const char *by,
         for (int i = 0; i < m.gs.ng && !seen; i++)
             seen = m.held[i] && strtod(m.gs.g[i].val[m.sidx], NULL) == hold->size[h];
         if (!seen) {
-            model_err(err, errlen, "--hold-out %g: no run of the selection has size %g",
+            model_err(err, errlen, "--hold-out %.15g: no run of the selection has size %.15g",
                       hold->size[h], hold->size[h]);
             goto out;
         }

@@ -14,6 +14,7 @@ typedef struct {
     char **val;              /* values of the model's keys (size's entry unused), borrowed */
     stats_linfit_t fit;      /* x = size (bytes), y = time per packet (ns) */
     bool fitted;             /* false: fewer than 3 runs or one size only */
+    int nruns;               /* runs (points) of the path in the fit, fitted or not */
     int nsizes;
     double size[MODEL_MAX_SIZES];   /* bytes, ascending */
     double resid[MODEL_MAX_SIZES];  /* mean residual at that size, ns (measured - fitted) */

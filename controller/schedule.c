@@ -156,7 +156,7 @@ int
 schedule_parse_every(const char *s, int64_t *seconds, bool *calendar_days, char *err)
 {
     const char *p = s;
-    int64_t total = 0;
+    int64_t total = 0, last_unit = INT64_MAX;
     bool only_days = true;
 
     if (!s || !*s)
@@ -177,6 +177,12 @@ schedule_parse_every(const char *s, int64_t *seconds, bool *calendar_days, char 
         case 's': unit = 1; only_days = false; break;
         default: goto syntax;
         }
+        if (unit >= last_unit) { /* d, h, m, s: each once, largest first ("1h30m", not "30m1h") */
+            snprintf(err, SCHEDULE_ERR_MAX,
+                     "--every: \"%.40s\": give each unit once, largest first (d, h, m, s)", s);
+            return -1;
+        }
+        last_unit = unit;
         total += n * unit;
         if (total > SCHEDULE_EVERY_MAX_S)
             goto range;

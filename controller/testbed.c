@@ -266,6 +266,15 @@ check_host(const vctx_t *c, json_t *host, const char *hpath, testbed_t *tb, int 
         } else if (strcmp(key, "address") == 0) {
             if (get_ipv4(c, v, path, h->address) < 0)
                 return -1;
+            /* Agents are told apart by address too (overlay FDB entries, BIRD
+             * neighbours, the controller's underlay checks): one per host. */
+            for (int j = 0; j < index; j++)
+                if (strcmp(tb->hosts[j].address, h->address) == 0) {
+                    ferr_set(c->err, c->file, c->text, c->len, path,
+                             "duplicate address %s (already host \"%s\")", h->address,
+                             tb->hosts[j].name);
+                    return -1;
+                }
         } else if (strcmp(key, "netns") == 0) {
             if (get_string(c, v, path, &s) < 0)
                 return -1;

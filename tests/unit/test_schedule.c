@@ -91,6 +91,9 @@ START_TEST(test_every)
     ck_assert_str_eq(err, "--every: \"0m\" must be between 1s and 366d");
     ck_assert_int_eq(schedule_parse_every("367d", &s, &cal, err), -1);
     ck_assert_str_eq(err, "--every: \"367d\" must be between 1s and 366d");
+    ck_assert_int_eq(schedule_parse_every("1m1m", &s, &cal, err), -1);
+    ck_assert_str_eq(err, "--every: \"1m1m\": give each unit once, largest first (d, h, m, s)");
+    ck_assert_int_eq(schedule_parse_every("30m1h", &s, &cal, err), -1);
 }
 END_TEST
 

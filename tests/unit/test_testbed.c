@@ -172,6 +172,20 @@ START_TEST(test_duplicate_host)
 }
 END_TEST
 
+START_TEST(test_duplicate_address)
+{
+    expect_refusal("{\n"
+                   "  \"name\": \"lab\",\n"
+                   CTL
+                   "  \"hosts\": [\n"
+                   "    { \"name\": \"h1\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\" },\n"
+                   "    { \"name\": \"h2\", \"kind\": \"bare-metal\", \"address\": \"198.18.7.1\" }\n"
+                   "  ]\n"
+                   "}\n",
+                   "t.json:6:54: $.hosts[1].address: duplicate address 198.18.7.1 (already host \"h1\")");
+}
+END_TEST
+
 START_TEST(test_bad_address)
 {
     expect_refusal("{\n"
@@ -590,6 +604,7 @@ testbed_suite(void)
     tcase_add_test(tc, test_load_good);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_duplicate_host);
+    tcase_add_test(tc, test_duplicate_address);
     tcase_add_test(tc, test_bad_address);
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_vm_parent);
