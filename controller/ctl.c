@@ -1332,7 +1332,9 @@ cli_batch(ctl_t *self, json_t *req)
                            "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
                            " m.name = 'throughput_bps'), r.started_at, r.finished_at, "
                            "r.client_host, r.server_host, "
-                           "(SELECT count(*) FROM run_attempt a WHERE a.run_id = r.id) "
+                           "(SELECT count(*) FROM run_attempt a WHERE a.run_id = r.id), "
+                           "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
+                           " m.name = 'rtt_us_p50') "
                            "FROM run r WHERE r.batch_id = ?1 ORDER BY r.idx",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, batch);
@@ -1352,6 +1354,8 @@ cli_batch(ctl_t *self, json_t *req)
                     json_object_set_new(o, extra[k],
                                         json_string((const char *) sqlite3_column_text(st, 7 + k)));
             json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 11) + 1));
+            if (sqlite3_column_type(st, 12) != SQLITE_NULL) /* request/response runs */
+                json_object_set_new(o, "rtt_us_p50", json_real(sqlite3_column_double(st, 12)));
             json_array_append_new(runs, o);
         }
     }

@@ -933,6 +933,8 @@ matrix_load_text(const char *file, const char *text, size_t len, char *err)
         ferr_set(err, c.file, NULL, 0, "$", "out of memory");
         goto fail;
     }
+    if (ferr_json_text_check(err, c.file, text, len) < 0)
+        goto fail;
     self->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!self->doc) {
         ferr_json_syntax(err, c.file, &jerr);

@@ -202,6 +202,13 @@ store_open(const char *path, bool readonly, char *err, size_t errlen)
             snprintf(err, errlen, "cannot open DB: no path given");
         return NULL;
     }
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        /* SQLite would say "disk I/O error". */
+        if (err)
+            snprintf(err, errlen, "cannot open DB %s: is a directory (give a file name, e.g. "
+                                  "%s/cntb.db)", path, path);
+        return NULL;
+    }
     if (readonly && stat(path, &sb) < 0) {
         /* SQLite would only say "unable to open database file". */
         if (err)

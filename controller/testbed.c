@@ -496,6 +496,10 @@ testbed_load_text(const char *file, const char *text, size_t len, char *err)
         ferr_set(err, c.file, NULL, 0, "$", "out of memory");
         goto out;
     }
+    if (ferr_json_text_check(err, c.file, text, len) < 0) {
+        testbed_destroy(&self);
+        goto out;
+    }
     doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
         ferr_json_syntax(err, c.file, &jerr);

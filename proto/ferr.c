@@ -66,6 +66,36 @@ ferr_json_syntax(char *err, const char *file, const json_error_t *jerr)
         ferr_mark_truncated(err);
 }
 
+int
+ferr_json_text_check(char *err, const char *file, const char *text, size_t len)
+{
+    const char *nul;
+    int line = 1, col = 1;
+
+    if (!file)
+        file = "(input)";
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        snprintf(err, FERR_MAX, "%s:1:1: $: the file starts with a UTF-8 byte order mark "
+                                "(EF BB BF), which JSON does not allow: save it without one",
+                 file);
+        return -1;
+    }
+    nul = memchr(text, '\0', len);
+    if (!nul)
+        return 0;
+    for (const char *p = text; p < nul; p++) {
+        if (*p == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)*p & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    snprintf(err, FERR_MAX, "%s:%d:%d: $: a NUL byte in the text (offset %zu): not a JSON text "
+                            "file", file, line, col, (size_t)(nul - text));
+    return -1;
+}
+
 const char *
 ferr_type_name(const json_t *v)
 {

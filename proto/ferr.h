@@ -34,6 +34,15 @@ void ferr_set(char *err, const char *file, const char *text, size_t len, const c
 void ferr_json_syntax(char *err, const char *file, const json_error_t *jerr);
 
 /*
+ * Refuses, before parsing, what jansson would report in words that hide
+ * the cause: a UTF-8 byte order mark at the start (EF BB BF; RFC 8259 §8.1:
+ * "MUST NOT add a byte order mark") and a NUL byte in the text (a file cut
+ * or padded by a tool).  0 when the text has neither; -1 with
+ * "file:line:col: $: ..." in err (FERR_MAX bytes).  text is len bytes.
+ */
+int ferr_json_text_check(char *err, const char *file, const char *text, size_t len);
+
+/*
  * The name of a JSON value's type as error messages spell it: "object",
  * "array", "string", "number" (integer or real), "boolean", "null".
  * Returns a static string.

@@ -33,8 +33,10 @@ describe(const json_t *params, const json_t *vary, char *out, size_t len)
     size_t used = 0;
     const char *k;
     json_t *v;
+    if (!vary) /* every run has the same parameters: its id and repetition tell them apart */
+        return;
     json_object_foreach((json_t *) params, k, v) {
-        if (vary && !json_object_get(vary, k))
+        if (!json_object_get(vary, k))
             continue;
         char val[64];
         if (json_is_string(v))
@@ -229,9 +231,13 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
             if (json_object_get(r, "throughput_bps"))
                 format_rate(json_number_value(json_object_get(r, "throughput_bps")), rate,
                             sizeof rate);
+            else if (json_object_get(r, "rtt_us_p50"))
+                snprintf(rate, sizeof rate, "RTT p50 %.1f us",
+                         json_number_value(json_object_get(r, "rtt_us_p50")));
             const char *reason = json_string_value(json_object_get(r, "reason"));
-            printf("%s[%d/%d] run %lld %s rep %lld: %s%s%s%s%s\n", drawn ? "\r\033[K" : "",
-                   finished, total, (long long) json_integer_value(json_object_get(r, "id")), d,
+            printf("%s[%d/%d] run %lld%s%s rep %lld: %s%s%s%s%s\n", drawn ? "\r\033[K" : "",
+                   finished, total, (long long) json_integer_value(json_object_get(r, "id")),
+                   d[0] ? " " : "", d,
                    (long long) json_integer_value(json_object_get(r, "repetition")), state,
                    rate[0] ? " " : "", rate, reason ? ": " : "", reason ? reason : "");
             drawn = false;
@@ -250,8 +256,9 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
             if (flight) {
                 char d[200];
                 describe(json_object_get(flight, "params"), vary, d, sizeof d);
-                snprintf(fl, sizeof fl, " | run %lld %s (%s)",
-                         (long long) json_integer_value(json_object_get(flight, "id")), d,
+                snprintf(fl, sizeof fl, " | run %lld%s%s (%s)",
+                         (long long) json_integer_value(json_object_get(flight, "id")),
+                         d[0] ? " " : "", d,
                          json_string_value(json_object_get(flight, "state")));
             }
             printf("\r\033[K[%s] %d/%d done %d failed %d skipped %d | %s elapsed, ETA %s%s", bar,

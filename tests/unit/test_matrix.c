@@ -366,6 +366,15 @@ START_TEST(test_invalid_json_and_duplicates)
                    "}\n",
                    "m.json:3:1: $: invalid JSON: string or '}' expected near '}'");
     expect_refusal("", "m.json:1:1: $: invalid JSON: '[' or '{' expected near end of file");
+    expect_refusal("\xEF\xBB\xBF{}", "m.json:1:1: $: the file starts with a UTF-8 byte order mark "
+                                     "(EF BB BF), which JSON does not allow: save it without one");
+    {
+        static const char nul[] = "{\n  \"repetitions\": 2\n}\n\0";
+        char err[FERR_MAX] = "";
+
+        ck_assert_ptr_null(matrix_load_text("m.json", nul, sizeof nul - 1, err));
+        ck_assert_str_eq(err, "m.json:4:1: $: a NUL byte in the text (offset 23): not a JSON text file");
+    }
 }
 END_TEST
 
