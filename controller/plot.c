@@ -397,6 +397,23 @@ plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const c
         plot_err(err, errlen, "bad --output: at most 400 bytes, no line breaks");
         return -1;
     }
+    {
+        /* gnuplot would only print its script line: say which directory is wrong. */
+        char dir[512];
+        const char *slash = strrchr(output, '/');
+
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == output)
+            snprintf(dir, sizeof dir, "/");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - output), output);
+        if (access(dir, W_OK) != 0) {
+            plot_err(err, errlen, "cannot write --output %.200s: directory %.200s: %s", output,
+                     dir, strerror(errno));
+            return -1;
+        }
+    }
     if (kind == PLOT_LINES) {
         bool has = false;
 

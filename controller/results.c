@@ -1837,16 +1837,21 @@ out:
     return rc;
 }
 
-/* The unit of a parameter of the matrix format (docs/matrix.md), NULL when it has none. */
+/* The unit of a parameter of the matrix format (docs/matrix.md, its "unit"
+ * column), NULL when it has none (strings, booleans). */
 static const char *
 results_param_unit(const char *name)
 {
-    if (strcmp(name, "size") == 0)
-        return "bytes";
-    if (strcmp(name, "streams") == 0)
-        return "count";
-    if (strcmp(name, "duration_s") == 0)
-        return "s";
+    static const char *const units[][2] = {
+        { "size", "bytes" },   { "streams", "count" },    { "duration_s", "s" },
+        { "pairs", "count" },  { "mtu", "bytes" },        { "omit_s", "s" },
+        { "interval_s", "s" }, { "rate", "packet/s" },    { "burst", "probes" },
+        { "timeout_ms", "ms" },
+    };
+
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(name, units[i][0]) == 0)
+            return units[i][1];
     return NULL;
 }
 

@@ -321,6 +321,10 @@ START_TEST(test_plot_bad_arguments)
     ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "nesting", NULL, "throughput_bps", out,
                                err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown key"), "%s", err);
+    snprintf(out, sizeof out, "%s/no/such/dir/b.svg", tdir);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps", out,
+                               err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "/no/such/dir: No such file or directory"), "%s", err);
     ck_assert_int_eq(plot_kind_parse("pie", &k), -1);
     ck_assert_int_eq(plot_kind_parse("cdf", &k), 0);
     ck_assert_int_eq(k, PLOT_CDF);
