@@ -797,8 +797,9 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
         for (int i = 0; i < gs->ng; i++)
             any = any || strcmp(gs->g[i].val[gs->bidx], bval) == 0;
         if (!any) {
-            results_err(err, errlen, "bad --baseline %s=%.80s: no group%s has that value",
-                        bparam, bval, what);
+            results_err(err, errlen,
+                        "bad --baseline %s=%.80s: no done run%s with that value has metric %s",
+                        bparam, bval, what, metric);
             goto out;
         }
     }

@@ -237,7 +237,7 @@ START_TEST(test_compare_baseline_per_placement)
     /* A baseline value no group has is a bad argument. */
     ck_assert_int_eq(compare(b, "network,placement", "network=ipvlan", "throughput_bps",
                              RESULTS_TABLE, &text, err, sizeof err), -1);
-    ck_assert_msg(strstr(err, "network=ipvlan: no group"), "%s", err);
+    ck_assert_msg(strstr(err, "network=ipvlan: no done run in batch 1 with that value has metric throughput_bps"), "%s", err);
     free(text);
 }
 END_TEST
@@ -329,7 +329,7 @@ START_TEST(test_compare_errors)
         { 0, "network", "nesting=bare", "throughput_bps", "unknown key 'nesting'" },
         { 0, "network,size", NULL, "throughput_bps", "unknown key 'size'" },
         { 0, "network", NULL, "foo_bar", "unknown metric 'foo_bar'" },
-        { 0, "network", "network=ipvlan", "throughput_bps", "no group" },
+        { 0, "network", "network=ipvlan", "throughput_bps", "no done run" },
         { 0, "network", "network", "throughput_bps", "expected param=value" },
         { 0, "network", "network=", "throughput_bps", "bad --baseline" },
         { 0, "network", NULL, "Throughput", "bad metric" },
