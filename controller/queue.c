@@ -230,6 +230,20 @@ queue_cancel(store_t *store, int64_t id, int64_t *batch)
     snprintf(why, sizeof why, "cancelled with queue entry %lld", (long long)id);
     if (exec_all(store, sql_batch, 4, id, 0, why) < 0)
         return -1;
+    if (*batch > 0) {
+        /* Named only while it still has a run in flight (an ended batch stays as it was). */
+        sqlite3_stmt *st = prep(store, "SELECT state = 'cancelled' AND finished_at IS NULL"
+                                       " FROM batch WHERE id = ?1");
+        bool flight = false;
+
+        if (st) {
+            sqlite3_bind_int64(st, 1, *batch);
+            flight = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+            sqlite3_finalize(st);
+        }
+        if (!flight)
+            *batch = 0;
+    }
     return already ? 1 : 0;
 }
 

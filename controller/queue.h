@@ -64,7 +64,8 @@ int queue_failed(store_t *store, int64_t id, const char *error);
 /*
  * Cancels entry id: no further start, and the unfinished batch it started
  * (if any) is cancelled: its queued runs become skipped ("cancelled with
- * queue entry N"), a run in flight finishes.  *batch gets that batch id or 0.
+ * queue entry N"), a run in flight finishes.  *batch gets the id of that batch while it
+ * still has a run in flight (it ends when that run does), else 0.
  * Returns 0, 1 when the entry was already cancelled, -1 when there is no such
  * entry or on error.
  */

@@ -196,6 +196,7 @@ START_TEST(test_cancel_idle_batch_finishes_it)
     ck_assert_int_eq(queue_cancel(s, id, &batch), 0);
     expect_q(s, "SELECT state || ' ' || (finished_at IS NOT NULL) FROM batch", "cancelled 1");
     expect_q(s, "SELECT count(*) FROM run WHERE state = 'skipped'", "3");
+    ck_assert_int_eq(batch, 0); /* it ended at once: nothing to wait for */
     store_close(&s);
 }
 END_TEST
