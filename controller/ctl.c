@@ -30,6 +30,7 @@
  */
 #include "ctl.h"
 #include "ctl_auth.h"
+#include "ctl_lock.h"
 #include "ctl_vm.h"
 
 #include "ferr.h"
@@ -43,6 +44,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -681,9 +683,13 @@ schedule_batches(ctl_t *self)
     int n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT id FROM batch WHERE state IN ('queued', 'running') ORDER BY id",
+                           "SELECT id FROM batch WHERE state IN ('queued', 'running') AND "
+                           "testbed = ?1 ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return;
+    /* Only our testbed's batches: a database another testbed used before
+     * keeps its batches for that testbed's controller (docs/cntb-controller.md). */
+    sqlite3_bind_text(st, 1, self->testbed->name, -1, SQLITE_STATIC);
     while (n < CTL_BATCHES_MAX && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -1098,7 +1104,7 @@ queue_tick(ctl_t *self)
 {
     int64_t ids[16];
     time_t now = time(NULL);
-    int n = queue_due(self->store, now, ids, 16);
+    int n = queue_due(self->store, self->testbed->name, now, ids, 16);
     for (int i = 0; i < n; i++)
         queue_start(self, ids[i], now);
 }
@@ -1510,11 +1516,12 @@ runs_adopt(ctl_t *self, int64_t *ids, int max)
                            "(state = 'collect' OR (state = 'teardown' AND reason IS NULL AND "
                            "EXISTS (SELECT 1 FROM result WHERE run_id = run.id))) AND batch_id "
                            "IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', "
-                           "'cancelled')) ORDER BY id",
+                           "'cancelled') AND testbed = ?1) ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK) {
         log_error("adoption query: %s", sqlite3_errmsg(store_db(self->store)));
         return 0;
     }
+    sqlite3_bind_text(st, 1, self->testbed->name, -1, SQLITE_STATIC);
     while (n < max && sqlite3_step(st) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *ch = (const char *) sqlite3_column_text(st, 3);
@@ -1609,7 +1616,8 @@ ctl_run(const ctl_config_t *cfg)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
-    static char rundir[256];
+    static char rundir[256], pidfile[300], sockpath[300], dblock[PATH_MAX + 16];
+    int pid_fd = -1, db_fd = -1;
     if (!cfg->rundir) { /* the default of `cntb controller start` */
         mkdir("/run/cntb", 0755);
         snprintf(rundir, sizeof rundir, "/run/cntb/%s", self.testbed->name);
@@ -1620,6 +1628,41 @@ ctl_run(const ctl_config_t *cfg)
         rc = 3;
         goto out;
     }
+    /* One controller per testbed, then one per database (ctl_lock.h): the
+     * pid file is written under its lock, so it always names the holder. */
+    char pidtext[32], holder[FERR_MAX];
+    snprintf(pidfile, sizeof pidfile, "%s/controller.pid", rundir);
+    snprintf(pidtext, sizeof pidtext, "%d\n", (int) getpid());
+    pid_fd = ctl_lock_take(pidfile, pidtext, holder, sizeof holder);
+    if (pid_fd < 0) {
+        if (pid_fd == CTL_LOCK_HELD)
+            log_error("the controller of testbed %s is already running (pid %s)",
+                      self.testbed->name, holder[0] ? holder : "?");
+        else
+            log_error("%s", holder);
+        rc = 3;
+        goto out;
+    }
+    char dbtext[96];
+    snprintf(dblock, sizeof dblock, "%s-controller", cfg->db_path);
+    snprintf(dbtext, sizeof dbtext, "%d %s\n", (int) getpid(), self.testbed->name);
+    db_fd = ctl_lock_take(dblock, dbtext, holder, sizeof holder);
+    if (db_fd < 0) {
+        if (db_fd == CTL_LOCK_HELD) {
+            int opid = 0;
+            char otb[64] = "?";
+            sscanf(holder, "%d %63s", &opid, otb);
+            log_error("database %s is in use by the controller of testbed %s (pid %d): one "
+                      "controller per database (start this one with its own --db)",
+                      cfg->db_path, otb, opid);
+        } else
+            log_error("%s", holder);
+        rc = 3;
+        goto out;
+    }
+    /* We hold the testbed's lock: a cli.sock there is a dead controller's. */
+    snprintf(sockpath, sizeof sockpath, "%s/cli.sock", rundir);
+    unlink(sockpath);
     self.store = store_open(cfg->db_path, false, err, sizeof err);
     if (!self.store) {
         log_error("%s", err);
@@ -1636,8 +1679,9 @@ ctl_run(const ctl_config_t *cfg)
                            "SELECT id, client_host, server_host FROM run WHERE state IN "
                            "('leasing', 'setup', 'running', 'collect', 'teardown', 'interrupted')"
                            " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN "
-                           "('done', 'failed', 'cancelled'))",
+                           "('done', 'failed', 'cancelled') AND testbed = ?1)",
                            -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, self.testbed->name, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(st, 0);
             if (run_by_id(&self, id)) /* adopted: no stale TEARDOWN before its result */
@@ -1650,7 +1694,7 @@ ctl_run(const ctl_config_t *cfg)
         }
     }
     sqlite3_finalize(st);
-    int requeued = store_requeue_interrupted(self.store, adopted, nadopted);
+    int requeued = store_requeue_interrupted(self.store, self.testbed->name, adopted, nadopted);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);
     else if (requeued < 0)
@@ -1704,6 +1748,10 @@ out:
         json_decref(self.agents[i].meta);
     }
     store_close(&self.store);
+    if (pid_fd >= 0) /* the socket is ours only while we hold the lock */
+        unlink(sockpath);
+    ctl_lock_release(&db_fd, dblock);
+    ctl_lock_release(&pid_fd, pidfile);
     testbed_destroy(&self.testbed);
     return rc;
 }

@@ -66,16 +66,19 @@ queue_add(store_t *store, const char *name, const char *file, const char *matrix
 }
 
 int
-queue_due(store_t *store, time_t now, int64_t *ids, int max)
+queue_due(store_t *store, const char *testbed, time_t now, int64_t *ids, int max)
 {
     char ts[32];
     int n = 0;
     sqlite3_stmt *st = prep(store, "SELECT id FROM queue WHERE state = 'waiting' AND"
-                                   " next_start <= ?1 ORDER BY next_start, id");
+                                   " next_start <= ?1 AND (?2 IS NULL OR testbed = ?2)"
+                                   " ORDER BY next_start, id");
     if (!st)
         return -1;
     schedule_format_utc(now, ts, sizeof ts);
     sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+    if (testbed)
+        sqlite3_bind_text(st, 2, testbed, -1, SQLITE_STATIC);
     while (n < max && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);

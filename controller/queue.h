@@ -40,10 +40,13 @@ int64_t queue_add(store_t *store, const char *name, const char *file, const char
                   bool calendar);
 
 /*
- * Ids of the waiting entries whose next_start is at or before now, oldest
- * start first; up to max into ids.  Returns the count or -1.
+ * Ids of the waiting entries of testbed `testbed` (queue.testbed; NULL =
+ * every testbed's) whose next_start is at or before now, oldest start
+ * first; up to max into ids.  A controller passes its own testbed's name so
+ * that it never starts another testbed's entry from a shared database.
+ * Returns the count or -1.
  */
-int queue_due(store_t *store, time_t now, int64_t *ids, int max);
+int queue_due(store_t *store, const char *testbed, time_t now, int64_t *ids, int max);
 
 /* Loads entry id into *e.  0, or -1 when there is none (or on error). */
 int queue_get(store_t *store, int64_t id, queue_entry_t *e);

@@ -640,14 +640,16 @@ out:
 }
 
 /* Runs of unfinished batches: the scope of a requeue after a restart. */
+/* The runs of unfinished batches (of one testbed: %s is "" or " AND testbed = 'NAME'"). */
 #define STORE_UNFINISHED \
-    " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', 'cancelled'))"
+    " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', 'cancelled')%s)"
 #define STORE_IN_FLIGHT "('leasing', 'setup', 'running', 'collect', 'teardown')"
 
 int
-store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep)
+store_requeue_interrupted(store_t *self, const char *testbed, const int64_t *keep, int nkeep)
 {
     sqlite3_stmt *st = NULL;
+    char *tb = NULL, *q[5] = { NULL };
     json_t *ids = NULL;
     char *ids_text = NULL;
     int n = -1;
@@ -664,13 +666,37 @@ store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep)
         store_seterr(self, "out of memory");
         goto out;
     }
+    /* %Q quotes the name as an SQL literal (sqlite3_mprintf(3)). */
+    tb = testbed ? sqlite3_mprintf(" AND testbed = %Q", testbed) : sqlite3_mprintf("%s", "");
+    q[0] = tb ? sqlite3_mprintf("UPDATE run SET state = 'interrupted',"
+                                " reason = 'interrupted in ' || state"
+                                " WHERE state IN " STORE_IN_FLIGHT STORE_UNFINISHED
+                                " AND id NOT IN (SELECT value FROM json_each(?1))", tb) : NULL;
+    q[1] = tb ? sqlite3_mprintf("INSERT INTO run_attempt (run_id, attempt, state, reason,"
+                                " client_host, server_host, started_at, finished_at)"
+                                " SELECT id, (SELECT count(*) FROM run_attempt a WHERE"
+                                " a.run_id = run.id) + 1, 'interrupted',"
+                                " coalesce(reason, 'interrupted'), client_host, server_host,"
+                                " started_at, %s" /* STORE_NOW has % in it */
+                                " FROM run WHERE state = 'interrupted'" STORE_UNFINISHED,
+                                STORE_NOW, tb)
+              : NULL;
+    q[2] = tb ? sqlite3_mprintf("DELETE FROM metric WHERE run_id IN (SELECT id FROM run"
+                                " WHERE state = 'interrupted'" STORE_UNFINISHED ")", tb) : NULL;
+    q[3] = tb ? sqlite3_mprintf("DELETE FROM result WHERE run_id IN (SELECT id FROM run"
+                                " WHERE state = 'interrupted'" STORE_UNFINISHED ")", tb) : NULL;
+    q[4] = tb ? sqlite3_mprintf("UPDATE run SET state = 'queued', started_at = NULL,"
+                                " finished_at = NULL, client_host = NULL, server_host = NULL"
+                                " WHERE state = 'interrupted'" STORE_UNFINISHED, tb) : NULL;
+    for (int k = 0; k < 5; k++)
+        if (!q[k]) {
+            store_seterr(self, "out of memory");
+            goto out;
+        }
     if (store_exec(self, "BEGIN IMMEDIATE") < 0)
         goto out;
     /* Two steps so that the reason names the stage that was cut short. */
-    st = store_prepare(self, "UPDATE run SET state = 'interrupted',"
-                             " reason = 'interrupted in ' || state"
-                             " WHERE state IN " STORE_IN_FLIGHT STORE_UNFINISHED
-                             " AND id NOT IN (SELECT value FROM json_each(?1))");
+    st = store_prepare(self, q[0]);
     if (!st)
         goto fail;
     sqlite3_bind_text(st, 1, ids_text, -1, SQLITE_STATIC);
@@ -678,20 +704,9 @@ store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep)
         goto fail;
     /* The cut-short attempt is kept in run_attempt; its partial result goes,
      * so that the run ends with the one result set of its final attempt. */
-    if (store_exec(self, "INSERT INTO run_attempt (run_id, attempt, state, reason, client_host,"
-                         " server_host, started_at, finished_at)"
-                         " SELECT id, (SELECT count(*) FROM run_attempt a WHERE a.run_id = run.id)"
-                         " + 1, 'interrupted', coalesce(reason, 'interrupted'), client_host,"
-                         " server_host, started_at, " STORE_NOW
-                         " FROM run WHERE state = 'interrupted'" STORE_UNFINISHED) < 0 ||
-        store_exec(self, "DELETE FROM metric WHERE run_id IN (SELECT id FROM run"
-                         " WHERE state = 'interrupted'" STORE_UNFINISHED ")") < 0 ||
-        store_exec(self, "DELETE FROM result WHERE run_id IN (SELECT id FROM run"
-                         " WHERE state = 'interrupted'" STORE_UNFINISHED ")") < 0)
+    if (store_exec(self, q[1]) < 0 || store_exec(self, q[2]) < 0 || store_exec(self, q[3]) < 0)
         goto fail;
-    if (store_exec(self, "UPDATE run SET state = 'queued', started_at = NULL,"
-                         " finished_at = NULL, client_host = NULL, server_host = NULL"
-                         " WHERE state = 'interrupted'" STORE_UNFINISHED) < 0)
+    if (store_exec(self, q[4]) < 0)
         goto fail;
     n = sqlite3_changes(self->db);
     if (store_exec(self, "COMMIT") < 0) {
@@ -704,6 +719,9 @@ fail:
 out:
     sqlite3_finalize(st);
     free(ids_text);
+    for (int k = 0; k < 5; k++)
+        sqlite3_free(q[k]);
+    sqlite3_free(tb);
     json_decref(ids);
     return n;
 }

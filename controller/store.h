@@ -106,10 +106,13 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
  * run ends with exactly the result set of its final attempt.  The nkeep
  * runs of keep (borrowed; NULL when nkeep is 0) are left exactly as they
  * are: the runs a restarted controller adopts (ctl.c, docs/faults.md "The
- * controller dies").  Returns the number of runs requeued, or -1 (rolled
- * back, message in store_errmsg()).
+ * controller dies").  Only batches of testbed `testbed` (batch.testbed)
+ * are touched, every batch when it is NULL: a controller leaves alone what
+ * another testbed's controller left in flight in a database they share
+ * over time.  Returns the number of runs requeued, or -1 (rolled back,
+ * message in store_errmsg()).
  */
-int store_requeue_interrupted(store_t *self, const int64_t *keep, int nkeep);
+int store_requeue_interrupted(store_t *self, const char *testbed, const int64_t *keep, int nkeep);
 
 /*
  * A failed attempt of a run that has retries left: records it in

@@ -36,6 +36,14 @@ void cli_rundir(char *path, size_t len, const char *testbed, const char *file);
 const char *cli_db_path(const char *opt);
 
 /*
+ * Whether a process listens on the unix socket `path` (a ZeroMQ ipc://
+ * endpoint is one): false when connect(2) fails with ECONNREFUSED (the file
+ * a killed controller left) or ENOENT, true otherwise (also when it cannot
+ * tell).  The probe connection is closed at once.
+ */
+bool cli_socket_live(const char *path);
+
+/*
  * Sends one request to the controller of testbed `name` over its CLI socket
  * and returns the fresh answer, or NULL (message printed unless quiet) when
  * no controller answers within timeout_ms.  Takes ownership of req.
@@ -52,7 +60,8 @@ int cli_pick_testbed(const char *file, char *name);
 /*
  * Starts argv[0] as a daemon (own session, stdin /dev/null, stdout and stderr
  * appended to logfile) inside namespace ns (NULL = ours); records its pid in
- * pidfile.  Returns the pid or -1 (message printed).
+ * pidfile (NULL: the program writes its own, as cntb-controller does under
+ * its lock).  Returns the pid or -1 (message printed).
  */
 pid_t cli_spawn(char *const argv[], const char *ns, const char *logfile, const char *pidfile);
 

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +76,23 @@ cli_db_path(const char *opt)
     return env && env[0] ? env : "cntb.db";
 }
 
+bool
+cli_socket_live(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return true; /* cannot probe: let the request find out */
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    int rc = connect(fd, (struct sockaddr *) &sa, sizeof sa);
+    int e = errno;
+    close(fd);
+    /* unix(7): ECONNREFUSED = a socket file nobody listens on; ENOENT = none. */
+    return rc == 0 || (e != ECONNREFUSED && e != ENOENT);
+}
+
 json_t *
 cli_request(const char *name, json_t *req, int timeout_ms, bool quiet)
 {
@@ -83,10 +102,10 @@ cli_request(const char *name, json_t *req, int timeout_ms, bool quiet)
     zsock_t *s = NULL;
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    if (access(sockpath, F_OK) != 0) {
+    if (!cli_socket_live(sockpath)) {
         if (!quiet)
-            cli_error("no controller running for testbed %s (start it: cntb controller start "
-                      "--testbed FILE)", name);
+            cli_error("no controller running for testbed %s (start it with cntb controller "
+                      "start)", name);
         goto out;
     }
     s = zsock_new(ZMQ_REQ);
@@ -201,7 +220,7 @@ cli_spawn(char *const argv[], const char *ns, const char *logfile, const char *p
         cli_error("cannot start %s: %s", argv[0], e == 126 ? "namespace" : strerror(e));
         return -1;
     }
-    FILE *f = fopen(pidfile, "w");
+    FILE *f = pidfile ? fopen(pidfile, "w") : NULL;
     if (f) {
         fprintf(f, "%d\n", (int) pid);
         fclose(f);

@@ -2,7 +2,10 @@
  * cmd_controller.c — `cntb controller start|stop|status`.
  *
  * The controller runs in the background as cntb-controller, its pid in
- * /run/cntb/NAME/controller.pid, its log in /run/cntb/NAME/controller.log.
+ * /run/cntb/NAME/controller.pid (written by the controller under its flock,
+ * controller/ctl_lock.h), its log in /run/cntb/NAME/controller.log.  start
+ * waits until its own child answers a ping (the answer carries the pid) or
+ * dies, and then says which; stop decides who ran before asking it to stop.
  * Agents are deployed over SSH by `cntb deploy` (cmd_deploy.c).
  */
 #include "cli.h"
@@ -15,8 +18,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/* Whether two database paths name one file (realpath(3) when they exist). */
+static bool
+same_db(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (realpath(a, ra) && realpath(b, rb))
+        return strcmp(ra, rb) == 0;
+    return strcmp(a, b) == 0;
+}
+
+/* Copies the last non-empty line of file `path` (at most its last 4 KiB) into line. */
+static void
+last_line(const char *path, char *line, size_t len)
+{
+    char buf[4096];
+    line[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long) sizeof buf - 1)
+        fseek(f, -(long) (sizeof buf - 1), SEEK_END);
+    else
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *nl = strrchr(buf, '\n');
+    snprintf(line, len, "%s", nl ? nl + 1 : buf);
+}
 
 int
 controller_start(const char *testbed_file, const char *db)
@@ -34,11 +72,6 @@ controller_start(const char *testbed_file, const char *db)
     mkdir(dir, 0700);
     cli_rundir(pf, sizeof pf, tb->name, "controller.pid");
     cli_rundir(logf, sizeof logf, tb->name, "controller.log");
-    pid_t pid = cli_pidfile_alive(pf, "cntb-controller");
-    if (pid > 0) {
-        printf("controller of testbed %s already running (pid %d)\n", tb->name, (int) pid);
-        goto out;
-    }
     if (!realpath(testbed_file, tbabs)) {
         cli_error("%s: cannot resolve path", testbed_file);
         rc = EXIT_USAGE;
@@ -54,46 +87,125 @@ controller_start(const char *testbed_file, const char *db)
         }
         snprintf(dbabs, sizeof dbabs, "%s/%s", cwd, db);
     }
+    pid_t pid = cli_pidfile_alive(pf, "cntb-controller");
+    if (pid > 0) {
+        json_t *a = cli_request(tb->name, json_pack("{s:s}", "cmd", "ping"), 2000, true);
+        const char *rdb = json_string_value(json_object_get(a, "db"));
+        if (rdb && !same_db(rdb, dbabs)) {
+            cli_error("the controller of testbed %s is already running (pid %d) on database "
+                      "%s, not %s (stop it first: cntb controller stop --testbed %s)",
+                      tb->name, (int) pid, rdb, dbabs, testbed_file);
+            rc = EXIT_ENV;
+        } else
+            printf("controller of testbed %s already running (pid %d), database %s\n", tb->name,
+                   (int) pid, rdb ? rdb : "?");
+        json_decref(a);
+        goto out;
+    }
     char prog[PATH_MAX];
     snprintf(prog, sizeof prog, "%s/cntb-controller", cli_bindir());
     char *const argv[] = { prog, (char *) "--testbed", tbabs, (char *) "--db", dbabs,
                            (char *) "--rundir", dir, NULL };
-    pid = cli_spawn(argv, NULL, logf, pf);
+    /* The controller writes the pid file itself, under its lock: a start
+     * that loses a race never names itself there. */
+    pid = cli_spawn(argv, NULL, logf, NULL);
     if (pid < 0) {
         rc = EXIT_ENV;
         goto out;
     }
-    /* Wait until it answers (or dies). */
+    /* Wait until our child answers, or dies (another controller of the
+     * testbed or of the database, a port in use, ...). */
     for (int i = 0; i < 100; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            char line[512];
+            last_line(logf, line, sizeof line);
+            cli_error("the controller of testbed %s did not start (exit %d): %s", tb->name,
+                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                      line[0] ? line : "see the log");
+            rc = EXIT_ENV;
+            goto out;
+        }
         json_t *a = cli_request(tb->name, json_pack("{s:s}", "cmd", "ping"), 200, true);
-        if (a) {
-            json_decref(a);
+        pid_t apid = (pid_t) json_integer_value(json_object_get(a, "pid"));
+        json_decref(a);
+        if (apid == pid) {
             printf("controller of testbed %s started (pid %d), agents on tcp://%s:%d, "
                    "database %s, log %s\n",
                    tb->name, (int) pid, tb->ctl_address, tb->ctl_port, dbabs, logf);
             goto out;
         }
-        if (!cli_pidfile_alive(pf, "cntb-controller"))
-            break;
         usleep(100000);
     }
-    cli_error("the controller did not come up; see %s", logf);
-    cli_pidfile_stop(pf, "cntb-controller", 1000);
+    cli_error("the controller did not come up within 10 s; see %s", logf);
+    kill(pid, SIGTERM);
+    for (int t = 0; t < 5000 && waitpid(pid, NULL, WNOHANG) == 0; t += 20)
+        usleep(20000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     rc = EXIT_ENV;
 out:
     testbed_destroy(&tb);
     return rc;
 }
 
+/* Whether process pid is alive and runs cntb-controller (/proc/PID/cmdline). */
+static bool
+controller_alive(pid_t pid)
+{
+    char path[64], cmd[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    waitpid(pid, NULL, WNOHANG); /* our own zombie counts as gone */
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+    fclose(f);
+    cmd[n] = '\0';
+    const char *base = strrchr(cmd, '/');
+    return n > 0 && strcmp(base ? base + 1 : cmd, "cntb-controller") == 0;
+}
+
 int
 controller_stop(const char *name)
 {
-    char pf[PATH_MAX];
+    char pf[PATH_MAX], sock[PATH_MAX];
     cli_rundir(pf, sizeof pf, name, "controller.pid");
+    cli_rundir(sock, sizeof sock, name, "cli.sock");
+    /* Who runs is decided before asking it to stop: it may be gone by the
+     * time we look again, and that is a stop, not "was not running". */
+    pid_t pid = cli_pidfile_alive(pf, "cntb-controller");
     json_t *a = cli_request(name, json_pack("{s:s}", "cmd", "stop"), 2000, true);
+    if (a && pid <= 0)
+        pid = (pid_t) json_integer_value(json_object_get(a, "pid"));
+    bool was_running = pid > 0 || a;
     json_decref(a);
-    int stopped = cli_pidfile_stop(pf, "cntb-controller", 10000);
-    printf("controller of testbed %s %s\n", name, stopped ? "stopped" : "was not running");
+    if (pid > 0) {
+        int t = 0;
+        for (; t < 10000 && controller_alive(pid); t += 20)
+            usleep(20000);
+        if (controller_alive(pid)) {
+            kill(pid, SIGTERM);
+            for (t = 0; t < 5000 && controller_alive(pid); t += 20)
+                usleep(20000);
+        }
+        if (controller_alive(pid)) {
+            kill(pid, SIGKILL);
+            for (t = 0; t < 2000 && controller_alive(pid); t += 20)
+                usleep(20000);
+        }
+    }
+    /* A SIGKILLed controller leaves its files; a clean one removed them. */
+    if (!cli_pidfile_alive(pf, "cntb-controller")) {
+        unlink(pf);
+        if (!cli_socket_live(sock))
+            unlink(sock);
+    }
+    if (was_running)
+        printf("controller of testbed %s stopped%s\n", name,
+               pid > 0 ? "" : " (its pid unknown)");
+    else
+        printf("controller of testbed %s was not running\n", name);
     return 0;
 }
 

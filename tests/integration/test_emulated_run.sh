@@ -31,6 +31,38 @@ check "testbed file written" test -s "$TB"
 check "emulate is idempotent" "$BIN/cntb" testbed emulate --name "$NAME" --hosts 2
 check "host namespaces exist" ip netns pids "cntb-$NAME-h2"
 "$BIN/cntb" controller start --testbed "$TB" >/dev/null
+
+# Ownership (docs/cntb-controller.md, OWNERSHIP): one controller per testbed and per database.
+PIDF="/run/cntb/$NAME/controller.pid"
+out=$("$BIN/cntb" controller start --testbed "$TB" 2>&1) && rc=0 || rc=$?
+check "second start, same database: exit 0, already running" \
+  test "$rc" -eq 0 -a -n "$(echo "$out" | grep 'already running')"
+out=$("$BIN/cntb" controller start --testbed "$TB" --db "$WORK/other.db" 2>&1) && rc=0 || rc=$?
+check "second start, other database: exit 3 naming the running one's" \
+  test "$rc" -eq 3 -a -n "$(echo "$out" | grep -F "on database $CNTB_DB, not $WORK/other.db")"
+mkdir -m 700 "$WORK/rd2"
+"$BIN/cntb-controller" --testbed "$TB" --db "$CNTB_DB" --rundir "$WORK/rd2" 2>"$WORK/c2.err" && rc=0 || rc=$?
+check "a controller on a database in use: exit 3 naming the holder" \
+  grep -q "database $CNTB_DB is in use by the controller of testbed $NAME (pid $(cat "$PIDF"))" "$WORK/c2.err"
+check "...exit 3" test "$rc" -eq 3
+"$BIN/cntb" controller stop --testbed "$TB" > "$WORK/stop.out"
+check "stop says stopped" grep -q "stopped" "$WORK/stop.out"
+# Two starts at once: the pid file names the one that answers.
+"$BIN/cntb" controller start --testbed "$TB" > "$WORK/s1.out" 2>&1 &
+"$BIN/cntb" controller start --testbed "$TB" > "$WORK/s2.out" 2>&1 || true
+wait $! || true
+check "two starts at once: one started" test "$(cat "$WORK"/s[12].out | grep -c ' started (pid')" -eq 1
+st=$("$BIN/cntb" controller status --testbed "$TB" 2>&1 || true)
+check "...the pid file names the controller that answers" grep -q "pid $(cat "$PIDF")," <<<"$st"
+# SIGKILLed: its cli.sock is stale; a run says so at once, not after 30 s.
+kill -9 "$(cat "$PIDF")"; sleep 0.3
+echo '{ "name": "m0", "fixed": { "network": "host", "traffic": "tcp_stream", "duration_s": 1 } }' > "$WORK/m0.json"
+t0=$(date +%s)
+"$BIN/cntb" run "$WORK/m0.json" --testbed "$TB" > "$WORK/dead.out" 2>&1 && rc=0 || rc=$?
+check "dead controller: named at once" test $(( $(date +%s) - t0 )) -le 5 -a "$rc" -ne 0
+check "...no controller running for testbed" grep -q "no controller running for testbed $NAME" "$WORK/dead.out"
+"$BIN/cntb" controller start --testbed "$TB" >/dev/null
+check "started again over the stale files" "$BIN/cntb" controller status --testbed "$TB"
 "$BIN/cntb" deploy "$TB" >/dev/null
 check "testbed check sees both agents" "$BIN/cntb" testbed check "$TB"
 

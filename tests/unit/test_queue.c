@@ -101,12 +101,16 @@ START_TEST(test_add_due_get)
     ck_assert_int_eq(a, 1);
     ck_assert_int_eq(b, 2);
     /* Nothing due before the first start; then oldest start first; a start is due at its second. */
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T00:29:59Z"), ids, 4), 0);
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T00:30:00Z"), ids, 4), 1);
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), ids, 4), 2);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T00:29:59Z"), ids, 4), 0);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T00:30:00Z"), ids, 4), 1);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T02:00:00Z"), ids, 4), 2);
     ck_assert_int_eq(ids[0], 2);
     ck_assert_int_eq(ids[1], 1);
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), ids, 1), 1);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T02:00:00Z"), ids, 1), 1);
+    /* A controller takes its own testbed's entries only: one database, two testbeds. */
+    ck_assert_int_eq(queue_due(s, "lab", utc("2026-11-30T02:00:00Z"), ids, 4), 1);
+    ck_assert_int_eq(ids[0], 1);
+    ck_assert_int_eq(queue_due(s, "nc2", utc("2026-11-30T02:00:00Z"), ids, 4), 0);
 
     ck_assert_int_eq(queue_get(s, b, &e), 0);
     ck_assert_str_eq(e.name, "n");
@@ -148,8 +152,8 @@ START_TEST(test_started_and_failed)
              "failed m.json:1:2: $.hosts[0]: no host h9 in testbed lab");
     expect_q(s, "SELECT group_concat(coalesce(queue_id, '-'), ',') FROM batch", "1,2");
     /* Only the series is due again, at its next start. */
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T01:59:59Z"), n, 4), 0);
-    ck_assert_int_eq(queue_due(s, utc("2026-11-30T02:00:00Z"), n, 4), 1);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T01:59:59Z"), n, 4), 0);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T02:00:00Z"), n, 4), 1);
     ck_assert_int_eq(n[0], series);
     store_close(&s);
 }
@@ -177,7 +181,7 @@ START_TEST(test_cancel)
     expect_q(s, "SELECT state || ' ' || coalesce(finished_at, '-') FROM batch", "cancelled -");
     expect_q(s, "SELECT state || ' ' || coalesce(next_start, '-') || ' ' || (cancelled_at IS NOT NULL)"
                 " FROM queue", "cancelled - 1");
-    ck_assert_int_eq(queue_due(s, utc("2027-01-01T00:00:00Z"), ids, 3), 0);
+    ck_assert_int_eq(queue_due(s, NULL, utc("2027-01-01T00:00:00Z"), ids, 3), 0);
     /* Twice: not an error, says so. */
     ck_assert_int_eq(queue_cancel(s, id, &batch), 1);
     ck_assert_int_eq(queue_cancel(s, 42, &batch), -1);

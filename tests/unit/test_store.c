@@ -305,6 +305,38 @@ START_TEST(test_result_bad_metric_rolls_back)
 }
 END_TEST
 
+/* Two testbeds' controllers over one database (in turn): each requeues only
+ * its own batches' runs (issue: controller ownership of the database). */
+START_TEST(test_requeue_interrupted_own_testbed)
+{
+    store_t *s = open_rw();
+    const char *params[] = { "{\"network\":\"host\"}" };
+    int point[] = { 0 }, rep[] = { 0 };
+    int64_t lab[3], other[1];
+    int64_t b = make_batch(s, lab); /* testbed "lab" */
+    int64_t o = store_batch_insert(s, "x", "{\"name\":\"x\"}", "nc2", 1, params, point, rep,
+                                   other);
+    ck_assert_int_gt(o, 0);
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_batch_set_state(s, o, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, lab[0], "setup", NULL), 0);
+    ck_assert_int_eq(store_run_set_state(s, other[0], "collect", NULL), 0);
+
+    ck_assert_int_eq(store_requeue_interrupted(s, "nc2", NULL, 0), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'setup'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued' AND"
+                           " reason = 'interrupted in collect'"), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt"), 1);
+    /* A name with a quote is a literal, not SQL. */
+    ck_assert_int_eq(store_requeue_interrupted(s, "x' OR '1'='1", NULL, 0), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'setup'"), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s, "lab", NULL, 0), 1);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued' AND"
+                           " reason = 'interrupted in setup'"), 1);
+    store_close(&s);
+}
+END_TEST
+
 START_TEST(test_requeue_interrupted)
 {
     store_t *s = open_rw();
@@ -319,7 +351,7 @@ START_TEST(test_requeue_interrupted)
     ck_assert_int_eq(store_run_set_state(s, ids2[0], "running", NULL), 0);
     ck_assert_int_eq(store_batch_set_state(s, b2, "cancelled"), 0);
 
-    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 2);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, NULL, 0), 2);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
                            " AND reason = 'interrupted in setup' AND started_at IS NULL"), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'queued'"
@@ -329,7 +361,7 @@ START_TEST(test_requeue_interrupted)
     /* Each cut-short attempt is on record, with the stage it was in. */
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE state = 'interrupted'"
                            " AND attempt = 1 AND reason LIKE 'interrupted in %'"), 2);
-    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 0);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, NULL, 0), 0);
     store_close(&s);
 }
 END_TEST
@@ -343,7 +375,7 @@ START_TEST(test_requeue_drops_partial_result)
     ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "teardown", NULL), 0);
     ck_assert_int_eq(store_result_insert(s, ids[0], 1, "h1", res), 1);
-    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, NULL, 0), 1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM metric"), 0);
     /* The rerun's result is stored (not taken for a duplicate of the old one). */
@@ -367,7 +399,7 @@ START_TEST(test_requeue_keeps_adopted)
     ck_assert_int_eq(store_result_insert(s, ids[1], 1, "h1", res), 1);
     ck_assert_int_eq(store_run_set_state(s, ids[2], "collect", NULL), 0);
     int64_t keep[2] = { ids[0], ids[1] };
-    ck_assert_int_eq(store_requeue_interrupted(s, keep, 2), 1);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, keep, 2), 1);
     /* The kept runs: same state, hosts, result; no attempt recorded. */
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'collect' AND reason IS NULL"
                            " AND client_host = 'h1' AND server_host = 'h2'"), 1);
@@ -381,11 +413,11 @@ START_TEST(test_requeue_keeps_adopted)
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run_attempt WHERE state = 'interrupted'"
                            " AND attempt = 1 AND reason = 'interrupted in collect'"), 1);
     /* A bad list is refused with nothing changed. */
-    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 1), -1);
-    ck_assert_int_eq(store_requeue_interrupted(s, keep, -1), -1);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, NULL, 1), -1);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, keep, -1), -1);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state IN ('collect', 'teardown')"), 2);
     /* Without the list they go too. */
-    ck_assert_int_eq(store_requeue_interrupted(s, NULL, 0), 2);
+    ck_assert_int_eq(store_requeue_interrupted(s, NULL, NULL, 0), 2);
     ck_assert_int_eq(q1(s, "SELECT count(*) FROM result"), 0);
     json_decref(res);
     store_close(&s);
@@ -480,6 +512,7 @@ store_suite(void)
     tcase_add_test(tc, test_durable_commits);
     tcase_add_test(tc, test_result_bad_metric_rolls_back);
     tcase_add_test(tc, test_requeue_interrupted);
+    tcase_add_test(tc, test_requeue_interrupted_own_testbed);
     tcase_add_test(tc, test_requeue_drops_partial_result);
     tcase_add_test(tc, test_requeue_keeps_adopted);
     tcase_add_test(tc, test_run_retry);
