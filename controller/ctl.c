@@ -1007,7 +1007,8 @@ runs_lose_host(ctl_t *self, const char *host)
 
 /*
  * Checks a matrix against this controller's testbed: $.testbed names it,
- * $.hosts are bare-metal hosts of it.  0, or -1 with a ferr-style message.
+ * $.hosts are bare-metal hosts of it, and there are enough of them for each
+ * point's placement (matrix_check_host_count).  0, or -1 with a ferr-style message.
  */
 static int
 matrix_fits(ctl_t *self, const matrix_t *m, const char *file, const char *text, char *err)
@@ -1021,14 +1022,15 @@ matrix_fits(ctl_t *self, const matrix_t *m, const char *file, const char *text, 
                  self->testbed->name);
         return -1;
     }
-    if (hosts_of(self, m, hosts, why, sizeof why) < 0) {
+    int n = hosts_of(self, m, hosts, why, sizeof why);
+    if (n < 0) {
         char path[32];
         const char *colon = strchr(why, ':');
         snprintf(path, sizeof path, "%.*s", colon ? (int) (colon - why) : 0, why);
         ferr_set(err, file, text, strlen(text), path, "%s", colon ? colon + 2 : why);
         return -1;
     }
-    return 0;
+    return matrix_check_host_count(m, n, self->testbed->name, file, text, err);
 }
 
 /*

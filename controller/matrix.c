@@ -129,6 +129,7 @@ struct matrix {
     json_t *lists;     /* owned: parameter -> array of values (vary, ranges expanded) */
     json_t *points;    /* owned: array of complete params objects */
     int npoints;       /* >= 1 */
+    int nproduct;      /* points[0..nproduct) from fixed x vary, the rest from include */
     int repetitions;   /* 1..1000 */
     int max_runs;      /* 1..1000000, default 100000 */
     int *order;        /* owned: execution index -> sequential run index */
@@ -947,7 +948,7 @@ expand(const vctx_t *c, matrix_t *self)
             ferr_set(c->err, c->file, c->text, c->len, path, "matches no point of the matrix");
             goto out;
         }
-    int nproduct = (int)json_array_size(self->points);
+    int nproduct = self->nproduct = (int)json_array_size(self->points);
     /* Include points come after the product, in file order; one already there is not added. */
     for (size_t i = 0; i < json_array_size(include); i++) {
         const json_t *chosen[NPARAMS] = { NULL };
@@ -1198,4 +1199,32 @@ int
 matrix_max_runs(const matrix_t *self)
 {
     return self->max_runs;
+}
+
+int
+matrix_check_host_count(const matrix_t *self, int nhosts, const char *testbed, const char *file,
+                        const char *text, char *err)
+{
+    if (!self || !file || !text || !err)
+        return -1;
+    for (int j = 0; j < self->npoints; j++) {
+        json_t *pt = json_array_get(self->points, (size_t)j);
+        const char *placement = json_string_value(json_object_get(pt, "placement"));
+        int need = placement && strcmp(placement, "cross-host") == 0 ? 2 : 1;
+        if (nhosts >= need)
+            continue;
+        char path[MATRIX_PATH_MAX], where[MATRIX_PATH_MAX + 64];
+        value_origin(self, j, self->nproduct, "placement", path);
+        if (json_object_get(self->doc, "hosts"))
+            snprintf(where, sizeof where, "$.hosts names %d bare-metal host%s", nhosts,
+                     nhosts == 1 ? "" : "s");
+        else
+            snprintf(where, sizeof where, "testbed %s has %d bare-metal host%s",
+                     testbed ? testbed : "?", nhosts, nhosts == 1 ? "" : "s");
+        ferr_set(err, file, text, strlen(text), path,
+                 "placement %s needs %d bare-metal hosts (a client and a server host); %s "
+                 "(point %d)", placement ? placement : "?", need, where, j);
+        return -1;
+    }
+    return 0;
 }

@@ -145,6 +145,34 @@ START_TEST(test_engine_combinations_refused)
 }
 END_TEST
 
+/* A cross-host point with one host is refused at submit time, at the
+ * placement's path; same-host points fit one host. */
+START_TEST(test_host_count)
+{
+    char err[FERR_MAX] = "";
+    const char *t1 = "{\"hosts\":[\"h1\"],\"fixed\":{\"placement\":\"cross-host\"}}";
+    matrix_t *m = load_ok("m.json", t1);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t1, err), -1);
+    ck_assert_str_eq(err, "m.json:1:38: $.fixed.placement: placement cross-host needs 2 "
+                          "bare-metal hosts (a client and a server host); $.hosts names 1 "
+                          "bare-metal host (point 0)");
+    ck_assert_int_eq(matrix_check_host_count(m, 2, "lab", "m.json", t1, err), 0);
+    matrix_destroy(&m);
+    const char *t2 = "{\"vary\":{\"placement\":[\"same-host\",\"cross-host\"]}}";
+    m = load_ok("m.json", t2);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t2, err), -1);
+    ck_assert_str_eq(err, "m.json:1:22: $.vary.placement: placement cross-host needs 2 "
+                          "bare-metal hosts (a client and a server host); testbed lab has 1 "
+                          "bare-metal host (point 1)");
+    matrix_destroy(&m);
+    const char *t3 = "{\"hosts\":[\"h1\"]}";
+    m = load_ok("m.json", t3);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t3, err), 0);
+    ck_assert_int_eq(matrix_check_host_count(m, 0, "lab", "m.json", t3, err), -1);
+    matrix_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_unknown_key_top_and_vary)
 {
     expect_refusal("{\n"
@@ -951,6 +979,7 @@ matrix_suite(void)
     tcase_add_test(tc, test_network_params);
     tcase_add_test(tc, test_unknown_key_fixed);
     tcase_add_test(tc, test_engine_combinations_refused);
+    tcase_add_test(tc, test_host_count);
     tcase_add_test(tc, test_unknown_key_top_and_vary);
     tcase_add_test(tc, test_wrong_types);
     tcase_add_test(tc, test_vary_integer_params_take_integers_only);
