@@ -1013,7 +1013,8 @@ runs_lose_host(ctl_t *self, const char *host)
 
 /*
  * Checks a matrix against this controller's testbed: $.testbed names it,
- * $.hosts are bare-metal hosts of it.  0, or -1 with a ferr-style message.
+ * $.hosts are bare-metal hosts of it, and there are enough of them for each
+ * point's placement (matrix_check_host_count).  0, or -1 with a ferr-style message.
  */
 static int
 matrix_fits(ctl_t *self, const matrix_t *m, const char *file, const char *text, char *err)
@@ -1027,14 +1028,15 @@ matrix_fits(ctl_t *self, const matrix_t *m, const char *file, const char *text, 
                  self->testbed->name);
         return -1;
     }
-    if (hosts_of(self, m, hosts, why, sizeof why) < 0) {
+    int n = hosts_of(self, m, hosts, why, sizeof why);
+    if (n < 0) {
         char path[32];
         const char *colon = strchr(why, ':');
         snprintf(path, sizeof path, "%.*s", colon ? (int) (colon - why) : 0, why);
         ferr_set(err, file, text, strlen(text), path, "%s", colon ? colon + 2 : why);
         return -1;
     }
-    return 0;
+    return matrix_check_host_count(m, n, self->testbed->name, file, text, err);
 }
 
 /*
@@ -1072,17 +1074,22 @@ queue_start(ctl_t *self, int64_t id, time_t now)
         point[i] = matrix_run_point(m, i);
         rep[i] = matrix_run_repetition(m, i);
     }
+    time_t next = e.every_s > 0 ? schedule_next(e.at, e.every_s, e.calendar, now) : 0;
+    if (next < 0)
+        next = 0;
     char *doc = json_dumps(matrix_document(m), JSON_COMPACT | JSON_PRESERVE_ORDER);
-    batch = store_batch_insert(self->store, matrix_name(m), doc, self->testbed->name, n,
-                               (const char *const *) params, point, rep, NULL);
+    /* The batch and the entry's advance in one transaction: a write that
+     * fails leaves neither, the entry stays due, and the store-outage
+     * machinery (logged once) holds the queue until a write works again. */
+    batch = queue_start_batch(self->store, id, matrix_name(m), doc, self->testbed->name, n,
+                              (const char *const *) params, point, rep, next);
     free(doc);
     if (batch < 0) {
-        log_error("queue entry %" PRId64 ": the batch could not be stored: %s", id,
-                  store_errmsg(self->store));
+        char what[64];
+        snprintf(what, sizeof what, "batch of queue entry %" PRId64, id);
+        store_failed(self, what);
         goto out;
     }
-    time_t next = e.every_s > 0 ? schedule_next(e.at, e.every_s, e.calendar, now) : 0;
-    queue_started(self->store, id, batch, next > 0 ? next : 0);
     char when[32] = "";
     if (next > 0)
         schedule_format_local(next, when, sizeof when);
@@ -1105,7 +1112,7 @@ queue_tick(ctl_t *self)
     int64_t ids[16];
     time_t now = time(NULL);
     int n = queue_due(self->store, self->testbed->name, now, ids, 16);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && !self->store_down; i++)
         queue_start(self, ids[i], now);
 }
 

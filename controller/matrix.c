@@ -68,6 +68,12 @@ static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passt
 static const char *const ipvlan_modes[] = { "l2", "l3", "l3s", NULL };
 
 #define DURATION_MAX_S 86400
+/* Connections (pairs x streams) one run may open: the agent starts one
+ * client and one server process per pair, one after the other, and each
+ * opens its streams; on the 2-core hosts this testbed targets 1024
+ * connections set up within a second or two, 8192 (64 x 128) took 11-13 s
+ * and starved everything else (docs/matrix.md "Limits"). */
+#define MATRIX_CONNECTIONS_MAX 1024
 /* The traffic engine's shortest sample interval (cntb-traffic --interval,
  * node-agent/traffic/traffic.c; the agent refuses less: agent_traffic.c). */
 #define INTERVAL_MIN_S 0.01
@@ -123,6 +129,7 @@ struct matrix {
     json_t *lists;     /* owned: parameter -> array of values (vary, ranges expanded) */
     json_t *points;    /* owned: array of complete params objects */
     int npoints;       /* >= 1 */
+    int nproduct;      /* points[0..nproduct) from fixed x vary, the rest from include */
     int repetitions;   /* 1..1000 */
     int max_runs;      /* 1..1000000, default 100000 */
     int *order;        /* owned: execution index -> sequential run index */
@@ -773,6 +780,110 @@ make_order(matrix_t *self)
 }
 
 /*
+ * Where the value of parameter name of point j comes from, for an error
+ * message: "$.include[k]" for an include point that sets it, "$.fixed.name",
+ * "$.vary.name", or "(default)".  out holds MATRIX_PATH_MAX bytes.
+ */
+static void
+value_origin(const matrix_t *self, int j, int nproduct, const char *name, char *out)
+{
+    json_t *include = json_object_get(self->doc, "include");
+    char base[MATRIX_PATH_MAX];
+    if (j >= nproduct) {
+        /* Include points are appended in file order, duplicates skipped:
+         * the last include entry setting it that matches this point. */
+        for (size_t k = json_array_size(include); k-- > 0;) {
+            json_t *e = json_array_get(include, k);
+            if (json_object_get(e, name) &&
+                point_matches(json_array_get(self->points, (size_t)j), e)) {
+                path_index(base, "$.include", k);
+                path_key(out, base, name);
+                return;
+            }
+        }
+    }
+    if (json_object_get(json_object_get(self->doc, "fixed"), name))
+        path_key(out, "$.fixed", name);
+    else if (json_object_get(self->lists, name))
+        path_key(out, "$.vary", name);
+    else
+        snprintf(out, MATRIX_PATH_MAX, "(default)");
+}
+
+/*
+ * The combinations the engines cannot run, refused here instead of failing
+ * every run at START (docs/matrix.md "Engines"; the rules are those of
+ * node-agent/traffic/traffic_engine.c, which refuses the same): iperf3
+ * generates tcp_stream and udp_stream only; sockperf udp_stream, udp_rr and
+ * tcp_rr, one flow (streams 1) uploaded (direction upload).  And pairs x
+ * streams at most MATRIX_CONNECTIONS_MAX connections per run.  The error is
+ * reported at the path of the first parameter, naming the other's path and,
+ * when vary makes the combination, the point.  0 or -1.
+ */
+static int
+check_points(const vctx_t *c, matrix_t *self, int nproduct)
+{
+    for (int j = 0; j < self->npoints; j++) {
+        json_t *pt = json_array_get(self->points, (size_t)j);
+        const char *engine = json_string_value(json_object_get(pt, "engine"));
+        const char *traffic = json_string_value(json_object_get(pt, "traffic"));
+        const char *direction = json_string_value(json_object_get(pt, "direction"));
+        json_int_t streams = json_integer_value(json_object_get(pt, "streams"));
+        json_int_t pairs = json_integer_value(json_object_get(pt, "pairs"));
+        const char *a = NULL, *b = NULL;
+        char why[200] = "";
+        if (!engine || !traffic || !direction)
+            continue;
+        if (strcmp(engine, "iperf3") == 0 && strcmp(traffic, "tcp_stream") != 0 &&
+            strcmp(traffic, "udp_stream") != 0) {
+            a = "engine", b = "traffic";
+            snprintf(why, sizeof why, "engine iperf3 cannot generate traffic %s (only tcp_stream"
+                     " and udp_stream)", traffic);
+        } else if (strcmp(engine, "sockperf") == 0 && strcmp(traffic, "udp_stream") != 0 &&
+                   strcmp(traffic, "udp_rr") != 0 && strcmp(traffic, "tcp_rr") != 0) {
+            a = "engine", b = "traffic";
+            snprintf(why, sizeof why, "engine sockperf cannot generate traffic %s (only"
+                     " udp_stream, udp_rr and tcp_rr)", traffic);
+        } else if (strcmp(engine, "sockperf") == 0 && streams != 1) {
+            a = "engine", b = "streams";
+            snprintf(why, sizeof why, "engine sockperf runs one flow: streams must be 1, not %"
+                     JSON_INTEGER_FORMAT, streams);
+        } else if (strcmp(engine, "sockperf") == 0 && strcmp(direction, "upload") != 0) {
+            a = "engine", b = "direction";
+            snprintf(why, sizeof why, "engine sockperf runs upload only, not direction %s",
+                     direction);
+        } else if (pairs * streams > MATRIX_CONNECTIONS_MAX) {
+            a = "pairs", b = "streams";
+            snprintf(why, sizeof why, "pairs x streams = %" JSON_INTEGER_FORMAT " connections;"
+                     " at most %d per run", pairs * streams, MATRIX_CONNECTIONS_MAX);
+        }
+        if (!a)
+            continue;
+        char pa[MATRIX_PATH_MAX], pb[MATRIX_PATH_MAX];
+        value_origin(self, j, nproduct, a, pa);
+        value_origin(self, j, nproduct, b, pb);
+        const char *at = strcmp(pa, "(default)") != 0 ? pa : pb;
+        bool varied = strncmp(pa, "$.vary", 6) == 0 || strncmp(pb, "$.vary", 6) == 0 ||
+                      strncmp(pa, "$.include", 9) == 0 || strncmp(pb, "$.include", 9) == 0;
+        char *ptxt = varied ? json_dumps(pt, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        char pshort[160] = "";
+        if (ptxt) {
+            /* The point's values of the two parameters: enough to find it. */
+            json_t *v1 = json_object_get(pt, a), *v2 = json_object_get(pt, b);
+            char *s1 = json_dumps(v1, JSON_ENCODE_ANY), *s2 = json_dumps(v2, JSON_ENCODE_ANY);
+            snprintf(pshort, sizeof pshort, " (point %d: %s %s, %s %s)", j, a, s1 ? s1 : "?", b,
+                     s2 ? s2 : "?");
+            free(s1);
+            free(s2);
+            free(ptxt);
+        }
+        ferr_set(c->err, c->file, c->text, c->len, at, "%s [%s with %s]%s", why, pa, pb, pshort);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Expands the validated document into self->points and self->order.
  * Returns 0, or -1 with an error (an exclude entry or the baseline matching
  * no point, no runs left, too many runs, out of memory).
@@ -837,6 +948,7 @@ expand(const vctx_t *c, matrix_t *self)
             ferr_set(c->err, c->file, c->text, c->len, path, "matches no point of the matrix");
             goto out;
         }
+    int nproduct = self->nproduct = (int)json_array_size(self->points);
     /* Include points come after the product, in file order; one already there is not added. */
     for (size_t i = 0; i < json_array_size(include); i++) {
         const json_t *chosen[NPARAMS] = { NULL };
@@ -862,6 +974,8 @@ expand(const vctx_t *c, matrix_t *self)
                  "the matrix expands to no runs (every point is excluded)");
         goto out;
     }
+    if (check_points(c, self, nproduct) < 0)
+        goto out;
     if ((long long)self->npoints * self->repetitions > self->max_runs) {
         ferr_set(c->err, c->file, c->text, c->len, "$",
                  "the matrix expands to more than %d runs (max_runs)", self->max_runs);
@@ -1087,4 +1201,32 @@ int
 matrix_max_runs(const matrix_t *self)
 {
     return self->max_runs;
+}
+
+int
+matrix_check_host_count(const matrix_t *self, int nhosts, const char *testbed, const char *file,
+                        const char *text, char *err)
+{
+    if (!self || !file || !text || !err)
+        return -1;
+    for (int j = 0; j < self->npoints; j++) {
+        json_t *pt = json_array_get(self->points, (size_t)j);
+        const char *placement = json_string_value(json_object_get(pt, "placement"));
+        int need = placement && strcmp(placement, "cross-host") == 0 ? 2 : 1;
+        if (nhosts >= need)
+            continue;
+        char path[MATRIX_PATH_MAX], where[MATRIX_PATH_MAX + 64];
+        value_origin(self, j, self->nproduct, "placement", path);
+        if (json_object_get(self->doc, "hosts"))
+            snprintf(where, sizeof where, "$.hosts names %d bare-metal host%s", nhosts,
+                     nhosts == 1 ? "" : "s");
+        else
+            snprintf(where, sizeof where, "testbed %s has %d bare-metal host%s",
+                     testbed ? testbed : "?", nhosts, nhosts == 1 ? "" : "s");
+        ferr_set(err, file, text, strlen(text), path,
+                 "placement %s needs %d bare-metal hosts (a client and a server host); %s "
+                 "(point %d)", placement ? placement : "?", need, where, j);
+        return -1;
+    }
+    return 0;
 }

@@ -112,6 +112,19 @@ const char *matrix_testbed(const matrix_t *self);
 /* $.hosts (an array of distinct host names), or NULL: any host (borrowed). */
 const json_t *matrix_hosts(const matrix_t *self);
 
+/*
+ * Checks that every point can be placed on nhosts bare-metal hosts (the
+ * matrix's $.hosts found in the testbed, else the testbed's bare-metal
+ * hosts): placement cross-host needs 2 (a client and a server host), the
+ * other placements 1.  Called at submit time (cntb run, queue add) where the
+ * testbed is known, so that such runs are refused instead of skipped one by
+ * one at run time.  file and text are the matrix file's for the position.
+ * 0, or -1 with a ferr-style message in err (FERR_MAX bytes) at the path of
+ * the first such point's placement.
+ */
+int matrix_check_host_count(const matrix_t *self, int nhosts, const char *testbed,
+                            const char *file, const char *text, char *err);
+
 /* $.baseline (a partial assignment), or NULL (borrowed). */
 const json_t *matrix_baseline(const matrix_t *self);
 

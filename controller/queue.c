@@ -156,28 +156,29 @@ fail:
     return -1;
 }
 
-int
-queue_started(store_t *store, int64_t id, int64_t batch, time_t next)
+/*
+ * The two updates of queue_started inside the caller's transaction.  0, or -1
+ * (SQLite's message in sqlite3_errmsg).
+ */
+static int
+started_tx(store_t *store, int64_t id, int64_t batch, time_t next)
 {
     char ts[32];
-    sqlite3 *db = store_db(store);
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
     st = prep(store, "UPDATE batch SET queue_id = ?1 WHERE id = ?2");
     if (!st)
-        goto fail;
+        goto out;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, batch);
     if (sqlite3_step(st) != SQLITE_DONE)
-        goto fail;
+        goto out;
     sqlite3_finalize(st);
     st = prep(store, "UPDATE queue SET batch_id = ?2, batches = batches + 1, next_start = ?3,"
                      " state = CASE WHEN ?3 IS NULL THEN 'started' ELSE state END WHERE id = ?1");
     if (!st)
-        goto fail;
+        goto out;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, batch);
     if (next > 0) {
@@ -185,17 +186,47 @@ queue_started(store_t *store, int64_t id, int64_t batch, time_t next)
         sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
     }
     if (sqlite3_step(st) != SQLITE_DONE)
-        goto fail;
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-        rc = 0;
-    else
-        goto fail;
-    goto out;
-fail:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    rc = 0;
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+int
+queue_started(store_t *store, int64_t id, int64_t batch, time_t next)
+{
+    sqlite3 *db = store_db(store);
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (started_tx(store, id, batch, next) == 0 &&
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+struct start_arg {
+    int64_t id;
+    time_t next;
+};
+
+static int
+start_then(store_t *store, int64_t batch, void *arg)
+{
+    const struct start_arg *a = arg;
+    return started_tx(store, a->id, batch, a->next);
+}
+
+int64_t
+queue_start_batch(store_t *store, int64_t id, const char *matrix_name, const char *matrix_json,
+                  const char *testbed, int nruns, const char *const *params_json,
+                  const int *point, const int *repetition, time_t next)
+{
+    struct start_arg a = { id, next };
+    return store_batch_insert_then(store, matrix_name, matrix_json, testbed, nruns, params_json,
+                                   point, repetition, NULL, start_then, &a);
 }
 
 int

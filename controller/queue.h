@@ -61,6 +61,19 @@ void queue_entry_free(queue_entry_t *e);
  */
 int queue_started(store_t *store, int64_t id, int64_t batch, time_t next);
 
+/*
+ * Makes the batch of entry id: store_batch_insert of the runs and
+ * queue_started(id, batch, next) in ONE transaction, so that either the
+ * batch is stored and the entry advanced, or neither (a full disk between the
+ * two must not leave a batch that runs while the entry stays due and makes
+ * another one).  Returns the batch id (> 0), or -1 with store_errmsg() and
+ * nothing stored.
+ */
+int64_t queue_start_batch(store_t *store, int64_t id, const char *matrix_name,
+                          const char *matrix_json, const char *testbed, int nruns,
+                          const char *const *params_json, const int *point,
+                          const int *repetition, time_t next);
+
 /* Marks entry id failed with the reason (its matrix was refused when due).  0 or -1. */
 int queue_failed(store_t *store, int64_t id, const char *error);
 

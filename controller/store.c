@@ -315,6 +315,16 @@ store_batch_insert(store_t *self, const char *matrix_name, const char *matrix_js
                    const char *testbed, int nruns, const char *const *params_json,
                    const int *point, const int *repetition, int64_t *run_ids)
 {
+    return store_batch_insert_then(self, matrix_name, matrix_json, testbed, nruns, params_json,
+                                   point, repetition, run_ids, NULL, NULL);
+}
+
+int64_t
+store_batch_insert_then(store_t *self, const char *matrix_name, const char *matrix_json,
+                        const char *testbed, int nruns, const char *const *params_json,
+                        const int *point, const int *repetition, int64_t *run_ids,
+                        int (*then)(store_t *self, int64_t batch, void *arg), void *arg)
+{
     sqlite3_stmt *bst = NULL, *rst = NULL;
     int64_t batch = -1;
 
@@ -365,6 +375,10 @@ store_batch_insert(store_t *self, const char *matrix_name, const char *matrix_js
         }
         if (run_ids)
             run_ids[i] = sqlite3_last_insert_rowid(self->db);
+    }
+    if (then && then(self, batch, arg) < 0) {
+        store_seterr(self, "%s", sqlite3_errmsg(self->db));
+        goto fail;
     }
     if (store_exec(self, "COMMIT") < 0)
         goto fail;

@@ -72,6 +72,21 @@ int64_t store_batch_insert(store_t *self, const char *matrix_name, const char *m
                            const char *testbed, int nruns, const char *const *params_json,
                            const int *point, const int *repetition, int64_t *run_ids);
 
+/*
+ * store_batch_insert, and then, in the same transaction, then(self, batch,
+ * arg) (may be NULL) for further writes that belong with the batch (queue.c
+ * marks its queue entry started): the transaction commits only when then
+ * returns 0, so either the batch and those writes are all stored or none of
+ * them (a full disk that fails then's statement or the COMMIT leaves no batch
+ * that could run).  then must not begin or end a transaction.  Returns the
+ * batch id (> 0) or -1 with store_errmsg() (SQLite's message of the
+ * statement that failed).
+ */
+int64_t store_batch_insert_then(store_t *self, const char *matrix_name, const char *matrix_json,
+                                const char *testbed, int nruns, const char *const *params_json,
+                                const int *point, const int *repetition, int64_t *run_ids,
+                                int (*then)(store_t *self, int64_t batch, void *arg), void *arg);
+
 /* Sets a batch's state ("running", "done", "failed", "cancelled"); finished_at when final. */
 int store_batch_set_state(store_t *self, int64_t batch, const char *state);
 

@@ -645,7 +645,14 @@ probe_pairs(agent_run_t *r, int64_t deadline_ms, char *err, size_t errlen)
     return 0;
 }
 
+/* At most one keepalive HEARTBEAT per this many ms: a third of the controller's
+ * CTL_AGENT_SILENCE_MS (3 s) at most, so that one late beat does not lose it. */
+#define AGENT_KEEPALIVE_MS 500
+
 /* netkind_ctx_t.keepalive: a HEARTBEAT while a setup waits for other hosts,
+ * and while the agent starts or stops many traffic processes one after the
+ * other (64 pairs x 128 streams: each fork, cgroup move and exec competes
+ * with the connections already open, seconds in all),
  * so that the controller does not count this agent as gone (it does after
  * CTL_AGENT_SILENCE_MS); the controller's own heartbeats queue meanwhile and
  * are read after the setup, so its silence is not held against it either. */
@@ -655,7 +662,7 @@ setup_keepalive(void *arg)
     agent_t *self = arg;
     int64_t now = now_ms();
     static int64_t last;
-    if (now - last < 1000)
+    if (now - last < AGENT_KEEPALIVE_MS)
         return;
     last = now;
     proto_send(self->sock, NULL, MSG_HEARTBEAT, NULL);
@@ -890,6 +897,7 @@ handle_start(agent_t *self, json_t *b)
                 send_error(self, run, "start", err);
                 return;
             }
+            setup_keepalive(self);
             char role[64];
             netkind_pair_role(role, "server", i);
             int rc = proc_start(self, r, role, &r->server[i], p->server_netns, r->cpu_server[i],
@@ -925,6 +933,7 @@ handle_start(agent_t *self, json_t *b)
             send_error(self, run, "start", err);
             return;
         }
+        setup_keepalive(self);
         char role[64];
         netkind_pair_role(role, "client", i);
         int rc = proc_start(self, r, role, &r->client[i], p->client_netns, r->cpu_client[i], argv,
@@ -946,6 +955,7 @@ static void
 run_teardown(agent_t *self, agent_run_t *r, char *leaks, size_t len)
 {
     for (int i = 0; i < NETKIND_PAIRS_MAX; i++) {
+        setup_keepalive(self); /* up to 2 s per process that ignores SIGTERM */
         if (r->client[i].pid > 0 || r->client[i].out_fd >= 0)
             proc_stop(&r->client[i]);
         if (r->server[i].pid > 0 || r->server[i].out_fd >= 0)

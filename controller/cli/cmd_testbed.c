@@ -152,22 +152,58 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
     int rc = cli_need_root("testbed emulate");
     if (rc)
         return rc;
+    char path[PATH_MAX];
+    if (out_path)
+        snprintf(path, sizeof path, "%s", out_path);
+    else
+        snprintf(path, sizeof path, "%s.testbed.json", name);
+    /* What can be checked before anything is built: the testbed file and
+     * the keys directory go into the --out file's directory. */
+    char outdir[PATH_MAX];
+    snprintf(outdir, sizeof outdir, "%s", path);
+    char *slash = strrchr(outdir, '/');
+    if (!slash)
+        snprintf(outdir, sizeof outdir, ".");
+    else if (slash == outdir)
+        outdir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(outdir, &st) != 0 || !S_ISDIR(st.st_mode) || access(outdir, W_OK | X_OK) != 0) {
+        cli_error("--out: directory %s of %s %s: nothing built", outdir, path,
+                  stat(outdir, &st) != 0 ? "does not exist"
+                  : !S_ISDIR(st.st_mode) ? "is not a directory"
+                                         : "is not writable");
+        return EXIT_USAGE;
+    }
     int octet = emulate_pick_octet(name, err);
     if (octet < 0) {
         cli_error("%s", err);
         return EXIT_ENV;
     }
+    /* A testbed of that name that is already there (emulate again over it:
+     * emulate_build reuses what exists) is not ours to remove on failure. */
+    char br[32], rdir[PATH_MAX];
+    struct stat rst;
+    snprintf(br, sizeof br, "cntb-%s-br", name);
+    cli_rundir(rdir, sizeof rdir, name, NULL);
+    bool existed = nl_link_exists(NULL, br, err) != 0 || stat(rdir, &rst) == 0;
     if (emulate_build(name, hosts, octet, err) != 0) {
         cli_error("emulate %s: %s", name, err);
+        if (!existed)
+            testbed_destroy_all(name); /* what emulate_build made before it failed */
         return EXIT_ENV;
     }
+    /* From here on every failure destroys what was built (out: below). */
+    bool wrote = false;
     char dir[PATH_MAX];
     mkdir(CNTB_RUN_ROOT, 0755);
     cli_rundir(dir, sizeof dir, name, NULL);
     mkdir(dir, 0700);
     char kv_url[128];
+    testbed_t *loaded = NULL;
     if ((rc = etcd_start(name, octet, kv_url, sizeof kv_url)))
-        return rc;
+        goto out;
 
     testbed_t tb;
     memset(&tb, 0, sizeof tb);
@@ -180,8 +216,10 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
     tb.ctl_port = 7700 + octet;
     tb.host_count = hosts + hosts * vms;
     tb.hosts = calloc((size_t) tb.host_count, sizeof *tb.hosts);
-    if (!tb.hosts)
-        return EXIT_ENV;
+    if (!tb.hosts) {
+        rc = EXIT_ENV;
+        goto out;
+    }
     for (int i = 0; i < hosts; i++) {
         testbed_host_t *h = &tb.hosts[i];
         snprintf(h->name, sizeof h->name, "h%d", i + 1);
@@ -211,11 +249,6 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
             free(real);
         }
     }
-    char path[PATH_MAX];
-    if (out_path)
-        snprintf(path, sizeof path, "%s", out_path);
-    else
-        snprintf(path, sizeof path, "%s.testbed.json", name);
     snprintf(tb.keys, sizeof tb.keys, "%s.keys", name);
     snprintf(tb.ssh_key, sizeof tb.ssh_key, "%s.keys/ssh/id_ed25519", name);
     snprintf(tb.ssh_known_hosts, sizeof tb.ssh_known_hosts, "%s.keys/ssh/known_hosts", name);
@@ -223,25 +256,35 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
     free(tb.hosts);
     if (rc != 0) {
         cli_error("%s", err);
-        return EXIT_ENV;
+        rc = EXIT_ENV;
+        goto out;
     }
+    wrote = true;
     /* Reload: the paths resolve against the file's directory. */
-    testbed_t *loaded = testbed_load_file(path, err);
+    loaded = testbed_load_file(path, err);
     if (!loaded) {
         cli_error("%s", err);
-        return EXIT_ENV;
+        rc = EXIT_ENV;
+        goto out;
     }
-    rc = 0;
-    int made = keys_generate(loaded, false, err, sizeof err);
-    if (made < 0) {
+    if (keys_generate(loaded, false, err, sizeof err) < 0) {
         cli_error("%s", err);
         rc = EXIT_ENV;
+        goto out;
     }
-    if (!rc)
-        rc = emu_ssh_start(loaded);
+    rc = emu_ssh_start(loaded);
+out:
     testbed_destroy(&loaded);
-    if (rc)
+    if (rc) {
+        /* Nothing half-built stays: namespaces, bridge, etcd, sshd, run dir. */
+        if (!existed) {
+            fprintf(stderr, "emulate %s: removing what was built\n", name);
+            testbed_destroy_all(name);
+        }
+        if (wrote)
+            unlink(path);
         return rc;
+    }
     if (out_file)
         snprintf(out_file, len, "%s", path);
     printf("testbed %s: %d hosts (%d VMs) on 198.18.%d.0/24 (sshd on each), controller at "

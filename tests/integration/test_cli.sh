@@ -9,14 +9,14 @@
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
 BIN=$(cd "$BIN" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 WORK=$(mktemp -d /tmp/cntb-cli.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 export CNTB_DB="$WORK/none.db"   # never created: every case fails before opening it
 PASS=0 FAIL=0
-ok()   { PASS=$((PASS+1)); echo "ok - $*"; }
-fail() { FAIL=$((FAIL+1)); echo "FAIL - $*"; }
+. "$HERE/lib.sh"   # ok, fail, check
 
 # expect RC MESSAGE ARGS...: cntb ARGS exits RC with exactly MESSAGE on stderr, nothing else.
 expect() {
@@ -52,6 +52,14 @@ printf '{\n  "vary": {"size": [64, 128, 64]}\n}\n' > dup.json
 expect 2 "$WORK/dup.json:2:30: \$.vary.size[2]: duplicate value 64 (already at [0])" matrix expand "$WORK/dup.json"
 printf '{"fixed": {"interval_s": 0.001}}\n' > iv.json
 expect 2 "$WORK/iv.json:1:26: \$.fixed.interval_s: must be >= 0.01 and <= 3600 (got 0.001): below the traffic engine's shortest sample interval (cntb-traffic --interval)" matrix expand "$WORK/iv.json"
+printf '{"fixed":{"engine":"sockperf","traffic":"tcp_stream"}}\n' > eng.json
+expect 2 "$WORK/eng.json:1:20: \$.fixed.engine: engine sockperf cannot generate traffic tcp_stream (only udp_stream, udp_rr and tcp_rr) [\$.fixed.engine with \$.fixed.traffic]" matrix expand "$WORK/eng.json"
+
+# emulate_gone NAME: no namespace, link, run directory or process of testbed NAME is left.
+emulate_gone() {
+  ! ip netns list | grep -q "^cntb-$1-" && ! ip -o link | grep -q "cntb-$1-" &&
+    [ ! -e "/run/cntb/$1" ] && ! pgrep -f "cntb-$1|/run/cntb/$1/" >/dev/null
+}
 
 # Destroying what is not there: said, exit 0 (cleanup paths call it blindly), nothing touched.
 if [ "$(id -u)" -eq 0 ]; then
@@ -64,8 +72,27 @@ if [ "$(id -u)" -eq 0 ]; then
       && ok "destroy of a testbed that does not exist: $out" \
       || fail "destroy $name: exit $rc, [$out]"
   fi
+  # emulate with an --out directory that is not there: refused before building (exit 2).
+  name="no$(( $$ % 10000 ))"
+  if [ -e "/run/cntb/$name" ] || ip -o link | grep -q "cntb-$name-"; then
+    ok "testbed $name exists here: emulate --out cases skipped"
+  else
+    trap '"$BIN/cntb" testbed destroy "$name" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+    expect 2 "cntb: --out: directory /nonexistent of /nonexistent/x.json does not exist: nothing built" \
+      testbed emulate --name "$name" --hosts 1 --out /nonexistent/x.json
+    check "emulate --out /nonexistent: nothing built" emulate_gone "$name"
+    # A failure after building (the --out path is a directory: the file cannot be
+    # written): exit 3 and what was built is removed again.
+    mkdir "$WORK/d.json"
+    rc=0; "$BIN/cntb" testbed emulate --name "$name" --hosts 1 --out "$WORK/d.json" \
+      >"$WORK/emu.out" 2>&1 || rc=$?
+    check "emulate --out DIR: exit 3 (got $rc)" test "$rc" -eq 3
+    check "emulate --out DIR: says it removes what was built" \
+      grep -q "emulate $name: removing what was built" "$WORK/emu.out"
+    check "emulate --out DIR: namespaces, links, run dir, etcd removed" emulate_gone "$name"
+  fi
 else
-  ok "not root: destroy case skipped"
+  ok "not root: destroy and emulate cases skipped"
 fi
 
 echo "test_cli: $PASS passed, $FAIL failed"

@@ -39,6 +39,9 @@ runm() { # name json
 runm done1 '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1},
   "vary":{"network":["none","container","macvlan"]}}'
 runm pairs '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1,"network":"bridge","pairs":2,"cpu_pinning":true}}'
+# The connection limit (pairs x streams = 1024): the agent keeps beating while
+# it starts 16 servers and 16 clients, so the run is done, not "agent lost".
+runm many '{"fixed":{"traffic":"tcp_stream","duration_s":1,"network":"bridge","pairs":16,"streams":64}}'
 runm cross '{"fixed":{"traffic":"tcp_stream","size":16384,"duration_s":1,"network":"macvlan","placement":"cross-host"},
   "vary":{"macvlan_mode":["bridge","vepa","source","private"]}}'
 runm skips '{"fixed":{"traffic":"tcp_stream","duration_s":1},

@@ -91,6 +91,88 @@ START_TEST(test_unknown_key_fixed)
 }
 END_TEST
 
+/* Engine/traffic combinations the engines cannot run (docs/matrix.md
+ * "Engines") and too many connections are refused at validation, naming both
+ * paths, and the point when vary or include makes the combination. */
+START_TEST(test_engine_combinations_refused)
+{
+    expect_refusal("{\"fixed\":{\"engine\":\"sockperf\",\"traffic\":\"tcp_stream\"}}",
+                   "m.json:1:20: $.fixed.engine: engine sockperf cannot generate traffic "
+                   "tcp_stream (only udp_stream, udp_rr and tcp_rr) [$.fixed.engine with "
+                   "$.fixed.traffic]");
+    expect_refusal("{\"fixed\":{\"engine\":\"iperf3\",\"traffic\":\"tcp_rr\"}}",
+                   "m.json:1:20: $.fixed.engine: engine iperf3 cannot generate traffic tcp_rr "
+                   "(only tcp_stream and udp_stream) [$.fixed.engine with $.fixed.traffic]");
+    expect_refusal("{\"fixed\":{\"engine\":\"sockperf\",\"traffic\":\"udp_rr\",\"streams\":2}}",
+                   "m.json:1:20: $.fixed.engine: engine sockperf runs one flow: streams must be "
+                   "1, not 2 [$.fixed.engine with $.fixed.streams]");
+    expect_refusal("{\"fixed\":{\"engine\":\"sockperf\",\"traffic\":\"udp_rr\","
+                   "\"direction\":\"download\"}}",
+                   "m.json:1:20: $.fixed.engine: engine sockperf runs upload only, not direction "
+                   "download [$.fixed.engine with $.fixed.direction]");
+    /* sockperf with the default traffic (tcp_stream): the engine's path. */
+    expect_refusal("{\"fixed\":{\"engine\":\"sockperf\"}}",
+                   "m.json:1:20: $.fixed.engine: engine sockperf cannot generate traffic "
+                   "tcp_stream (only udp_stream, udp_rr and tcp_rr) [$.fixed.engine with "
+                   "(default)]");
+    expect_refusal("{\"fixed\":{\"engine\":\"sockperf\"},\"vary\":{\"traffic\":[\"udp_rr\","
+                   "\"tcp_crr\"]}}",
+                   "m.json:1:20: $.fixed.engine: engine sockperf cannot generate traffic tcp_crr "
+                   "(only udp_stream, udp_rr and tcp_rr) [$.fixed.engine with $.vary.traffic] "
+                   "(point 1: engine \"sockperf\", traffic \"tcp_crr\")");
+    expect_refusal("{\"fixed\":{\"traffic\":\"udp_rr\"},\"include\":[{\"engine\":\"iperf3\"}]}",
+                   "m.json:1:52: $.include[0].engine: engine iperf3 cannot generate traffic "
+                   "udp_rr (only tcp_stream and udp_stream) [$.include[0].engine with "
+                   "$.fixed.traffic] (point 1: engine \"iperf3\", traffic \"udp_rr\")");
+    expect_refusal("{\"fixed\":{\"network\":\"bridge\",\"pairs\":64,\"streams\":128,"
+                   "\"duration_s\":1}}",
+                   "m.json:1:38: $.fixed.pairs: pairs x streams = 8192 connections; at most 1024 "
+                   "per run [$.fixed.pairs with $.fixed.streams]");
+    expect_refusal("{\"fixed\":{\"pairs\":16},\"vary\":{\"streams\":[64,65]}}",
+                   "m.json:1:19: $.fixed.pairs: pairs x streams = 1040 connections; at most 1024 "
+                   "per run [$.fixed.pairs with $.vary.streams] (point 1: pairs 16, streams 65)");
+    /* What the engines do run is accepted; an exclusion removes a bad point. */
+    matrix_t *m = load_ok("m.json", "{\"fixed\":{\"pairs\":8,\"streams\":128},"
+                                    "\"vary\":{\"engine\":[\"iperf3\",\"sockperf\"],"
+                                    "\"traffic\":[\"udp_stream\",\"tcp_rr\"]},"
+                                    "\"exclude\":[{\"engine\":\"sockperf\"},"
+                                    "{\"traffic\":\"tcp_rr\"}]}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{\"fixed\":{\"engine\":\"sockperf\",\"traffic\":\"udp_stream\"}}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* A cross-host point with one host is refused at submit time, at the
+ * placement's path; same-host points fit one host. */
+START_TEST(test_host_count)
+{
+    char err[FERR_MAX] = "";
+    const char *t1 = "{\"hosts\":[\"h1\"],\"fixed\":{\"placement\":\"cross-host\"}}";
+    matrix_t *m = load_ok("m.json", t1);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t1, err), -1);
+    ck_assert_str_eq(err, "m.json:1:38: $.fixed.placement: placement cross-host needs 2 "
+                          "bare-metal hosts (a client and a server host); $.hosts names 1 "
+                          "bare-metal host (point 0)");
+    ck_assert_int_eq(matrix_check_host_count(m, 2, "lab", "m.json", t1, err), 0);
+    matrix_destroy(&m);
+    const char *t2 = "{\"vary\":{\"placement\":[\"same-host\",\"cross-host\"]}}";
+    m = load_ok("m.json", t2);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t2, err), -1);
+    ck_assert_str_eq(err, "m.json:1:22: $.vary.placement: placement cross-host needs 2 "
+                          "bare-metal hosts (a client and a server host); testbed lab has 1 "
+                          "bare-metal host (point 1)");
+    matrix_destroy(&m);
+    const char *t3 = "{\"hosts\":[\"h1\"]}";
+    m = load_ok("m.json", t3);
+    ck_assert_int_eq(matrix_check_host_count(m, 1, "lab", "m.json", t3, err), 0);
+    ck_assert_int_eq(matrix_check_host_count(m, 0, "lab", "m.json", t3, err), -1);
+    matrix_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_unknown_key_top_and_vary)
 {
     expect_refusal("{\n"
@@ -905,6 +987,8 @@ matrix_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_network_params);
     tcase_add_test(tc, test_unknown_key_fixed);
+    tcase_add_test(tc, test_engine_combinations_refused);
+    tcase_add_test(tc, test_host_count);
     tcase_add_test(tc, test_unknown_key_top_and_vary);
     tcase_add_test(tc, test_wrong_types);
     tcase_add_test(tc, test_vary_integer_params_take_integers_only);

@@ -159,6 +159,44 @@ START_TEST(test_started_and_failed)
 }
 END_TEST
 
+/* Issue: a full disk failed the queue update after the batch insert had
+ * committed; the entry stayed due and made a second batch.  Now both are one
+ * transaction: a failing second statement leaves no batch, no run, and the
+ * entry still due; the retry makes exactly one batch. */
+START_TEST(test_start_batch_atomic)
+{
+    store_t *s = open_rw();
+    int64_t n[4];
+    const char *params[2] = { "{\"a\":1}", "{\"a\":2}" };
+    int point[2] = { 0, 1 }, rep[2] = { 0, 0 };
+    int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 0, NULL,
+                           false);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(sqlite3_exec(store_db(s),
+                                  "CREATE TRIGGER cntb_full BEFORE UPDATE ON queue BEGIN"
+                                  " SELECT RAISE(ABORT, 'database or disk is full'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, 0), -1);
+    ck_assert_str_eq(store_errmsg(s), "database or disk is full");
+    expect_q(s, "SELECT count(*) FROM batch", "0");
+    expect_q(s, "SELECT count(*) FROM run", "0");
+    expect_q(s, "SELECT state || ' ' || batches FROM queue", "waiting 0");
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T01:00:00Z"), n, 4), 1);
+
+    ck_assert_int_eq(sqlite3_exec(store_db(s), "DROP TRIGGER cntb_full", NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t b = queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, 0);
+    ck_assert_int_gt(b, 0);
+    expect_q(s, "SELECT count(*) || ' ' || queue_id FROM batch", "1 1");
+    expect_q(s, "SELECT group_concat(state || ':' || params_json, ',') FROM run",
+             "queued:{\"a\":1},queued:{\"a\":2}");
+    expect_q(s, "SELECT state || ' ' || batches || ' ' || batch_id FROM queue", "started 1 1");
+    ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T03:00:00Z"), n, 4), 0);
+    store_close(&s);
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
     store_t *s = open_rw();
@@ -242,6 +280,7 @@ queue_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_add_due_get);
     tcase_add_test(tc, test_started_and_failed);
+    tcase_add_test(tc, test_start_batch_atomic);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_cancel_idle_batch_finishes_it);
     tcase_add_test(tc, test_list);
