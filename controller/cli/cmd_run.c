@@ -177,6 +177,9 @@ run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out
     return follow_batch(name, batch, total, matrix_file);
 }
 
+/* How long `cntb run` keeps following a batch while its controller does not answer, s. */
+#define FOLLOW_OUTAGE_S 120
+
 int
 follow_batch(const char *name, int64_t batch, int total, const char *matrix_file)
 {
@@ -194,14 +197,36 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
     int done = 0, failed = 0, skipped = 0, finished = 0;
     const char *last_state = "";
     bool drawn = false;
-    time_t t0 = time(NULL);
+    time_t t0 = time(NULL), down_since = 0;
     while (!zsys_interrupted && shown) {
         json_t *st = cli_request(name, json_pack("{s:s, s:I}", "cmd", "batch", "batch",
                                                  (json_int_t) batch),
-                                 5000, false);
+                                 5000, down_since != 0);
         if (!st) {
-            rc = EXIT_ENV;
-            break;
+            /* The controller may be restarting (docs/faults.md: runs in collect are
+             * adopted): keep following for FOLLOW_OUTAGE_S before giving up. */
+            if (!down_since) {
+                down_since = time(NULL);
+                printf("%scontroller of testbed %s not answering; the batch is kept in the "
+                       "database: following again when it is back (up to %d s, Ctrl-C to "
+                       "stop)\n", drawn ? "\r\033[K" : "", name, FOLLOW_OUTAGE_S);
+                drawn = false;
+                fflush(stdout);
+            }
+            if (time(NULL) - down_since >= FOLLOW_OUTAGE_S) {
+                printf("controller still not answering after %d s: stopped following batch "
+                       "%" PRId64 " (cntb results list --batch %" PRId64 " shows it)\n",
+                       FOLLOW_OUTAGE_S, batch, batch);
+                rc = EXIT_ENV;
+                break;
+            }
+            sleep(1);
+            continue;
+        }
+        if (down_since) {
+            printf("controller of testbed %s answering again after %lld s\n", name,
+                   (long long) (time(NULL) - down_since));
+            down_since = 0;
         }
         size_t i;
         json_t *r, *flight = NULL;
