@@ -58,6 +58,10 @@
 #define AGENT_RUNS_MAX 32
 #define AGENT_VMS_MAX 8
 #define AGENT_SILENCE_MS 5000   /* controller silent this long: say HELLO again */
+/* No WELCOME this long: close the connection and open a new one.  A controller
+ * whose ZAP handler refuses the certificate drops the handshake without a word,
+ * and the old connection may never try again once the certificate is accepted. */
+#define AGENT_REDIAL_MS 10000
 #define AGENT_RESEND_MS 2000    /* unacknowledged RESULT re-sent this often */
 #define AGENT_PIPE_MS 20        /* traffic process pipes drained this often */
 #define AGENT_OUT_MAX (4 * 1024 * 1024) /* bytes of cntb-traffic stdout kept */
@@ -110,6 +114,7 @@ typedef struct {
     bool welcomed;
     bool cleaned;             /* leftovers of earlier runs removed (first WELCOME) */
     int64_t last_heard_ms;
+    int64_t unwelcomed_ms;      /* since when no WELCOME (0: welcomed); see AGENT_REDIAL_MS */
     agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
     char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
     char kv_endpoint[128];    /* its first client URL */
@@ -1245,14 +1250,33 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+static zsock_t *agent_sock_open(const agent_config_t *cfg);
+
 static int
 on_tick(zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
     (void) timer_id;
     agent_t *self = arg;
     int64_t now = now_ms();
     vms_check(self);
+    if (self->welcomed)
+        self->unwelcomed_ms = 0;
+    else if (!self->unwelcomed_ms)
+        self->unwelcomed_ms = now;
+    else if (now - self->unwelcomed_ms >= AGENT_REDIAL_MS) {
+        zsock_t *fresh = agent_sock_open(self->cfg);
+
+        log_warn("no WELCOME from %s for %lld s (a controller that does not accept this host's "
+                 "certificate drops the connection without a word): connecting again",
+                 self->cfg->endpoint, (long long) ((now - self->unwelcomed_ms) / 1000));
+        self->unwelcomed_ms = now;
+        if (fresh) {
+            zloop_reader_end(loop, self->sock);
+            zsock_destroy(&self->sock);
+            self->sock = fresh;
+            zloop_reader(loop, self->sock, on_controller, self);
+        }
+    }
     if (!self->welcomed || now - self->last_heard_ms > AGENT_SILENCE_MS) {
         if (self->welcomed)
             log_warn("controller silent for %lld ms: saying HELLO again",
@@ -1268,6 +1292,45 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
             now - self->runs[i].result_sent_ms >= AGENT_RESEND_MS)
             send_result(self, &self->runs[i]);
     return 0;
+}
+
+/*
+ * The DEALER socket to the controller: identity = the host's name, CURVE
+ * client when the agent has certificates (agent_auth_apply), connected to
+ * cfg->endpoint.  NULL with the reason logged.
+ */
+static zsock_t *
+agent_sock_open(const agent_config_t *cfg)
+{
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (!sock) {
+        log_error("cannot create the controller socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zsock_set_identity(sock, cfg->host);
+    zsock_set_linger(sock, 1000);
+    zsock_set_reconnect_ivl(sock, 200);
+    zsock_set_reconnect_ivl_max(sock, 2000);
+    /* Never block the loop on a send: with CURVE, no message can be queued until
+     * the handshake completes, and a refused one never does.  A message that
+     * cannot go is dropped (HELLO and heartbeats are sent again each second,
+     * RESULTs until acknowledged). */
+    zsock_set_sndtimeo(sock, 0);
+    if (cfg->cert_path) {
+        char err[1200];
+        if (agent_auth_apply(sock, cfg->cert_path, cfg->controller_cert_path, err,
+                             sizeof err) != 0) {
+            log_error("%s", err);
+            zsock_destroy(&sock);
+            return NULL;
+        }
+    }
+    if (zsock_connect(sock, "%s", cfg->endpoint) != 0) {
+        log_error("cannot connect to %s", cfg->endpoint);
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    return sock;
 }
 
 int
@@ -1294,28 +1357,9 @@ agent_run(const agent_config_t *cfg)
             log_info("containers get cgroups %s (%s%s%s)", cgd, self.cg.cpuset,
                      self.cg.cpuacct[0] ? ", " : "", self.cg.cpuacct);
     }
-    self.sock = zsock_new(ZMQ_DEALER);
-    if (!self.sock) {
-        log_error("cannot create the controller socket: %s", zmq_strerror(zmq_errno()));
+    self.sock = agent_sock_open(cfg);
+    if (!self.sock)
         goto out;
-    }
-    zsock_set_identity(self.sock, cfg->host);
-    zsock_set_linger(self.sock, 1000);
-    zsock_set_reconnect_ivl(self.sock, 200);
-    zsock_set_reconnect_ivl_max(self.sock, 2000);
-    if (cfg->cert_path) {
-        char err[1200];
-        if (agent_auth_apply(self.sock, cfg->cert_path, cfg->controller_cert_path, err,
-                             sizeof err) != 0) {
-            log_error("%s", err);
-            zsock_destroy(&self.sock);
-            return -1;
-        }
-    }
-    if (zsock_connect(self.sock, "%s", cfg->endpoint) != 0) {
-        log_error("cannot connect to %s", cfg->endpoint);
-        goto out;
-    }
     self.loop = zloop_new();
     if (!self.loop) {
         log_error("cannot create the event loop");

@@ -11,6 +11,7 @@
 
 #include "log.h"
 
+#include <errno.h>
 #include <string.h>
 
 typedef enum { F_STR, F_INT, F_NUM, F_BOOL, F_OBJ, F_ARR } field_type_t;
@@ -250,8 +251,11 @@ proto_send(zsock_t *sock, const char *identity, msg_type_t type, json_t *body)
     if (!msg)
         return -1;
     if (zmsg_send(&msg, sock) != 0) {
-        log_warn("send %s to %s failed: %s", proto_type_name(type), identity ? identity : "peer",
-                 zmq_strerror(zmq_errno()));
+        /* EAGAIN: a socket with a send timeout of 0 and no connection (the agent's
+         * before its handshake completes) — expected, and said elsewhere. */
+        int e = zmq_errno();
+        log_msg(e == EAGAIN ? LOGL_DEBUG : LOGL_WARN, "send %s to %s failed: %s",
+                proto_type_name(type), identity ? identity : "peer", zmq_strerror(e));
         zmsg_destroy(&msg);
         return -1;
     }

@@ -84,7 +84,8 @@ int proto_validate(msg_type_t type, const json_t *body, char *err);
  */
 zmsg_t *proto_encode(const char *identity, msg_type_t type, json_t *body);
 
-/* proto_encode + zmsg_send.  0, or -1 (logged). */
+/* proto_encode + zmsg_send.  0, or -1 (logged; at debug level for EAGAIN, a
+ * socket with send timeout 0 and no connection, which the caller expects). */
 int proto_send(zsock_t *sock, const char *identity, msg_type_t type, json_t *body);
 
 /*
