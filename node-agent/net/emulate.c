@@ -26,7 +26,6 @@
 #include <netlink/route/link.h>
 
 #include "nl.h"
-#include "rps.h"
 
 #define EMU_HOSTS_MAX 200
 
@@ -186,14 +185,8 @@ int emulate_pick_octet(const char *name, char *err)
     return -1;
 }
 
-/*
- * One host: namespace, veth eth0 <-> cntb-NAME-hI on the bridge, address,
- * all up, and RPS over `rps_mask` on both ends of the veth: the veth plays
- * the host's NIC, and without flow steering it reorders a TCP flow sent
- * from two CPUs, which a NIC does not (rps.h; docs/testbed.md).
- */
-static int emu_host(const char *name, const char *br, int octet, int i, const char *rps_mask,
-                    char *err)
+/* One host: namespace, veth eth0 <-> cntb-NAME-hI on the bridge, address, all up. */
+static int emu_host(const char *name, const char *br, int octet, int i, char *err)
 {
     char ns[64], port[32], cidr[32];
     int rc;
@@ -212,15 +205,13 @@ static int emu_host(const char *name, const char *br, int octet, int i, const ch
         return -1;
     if (nl_addr_add(ns, "eth0", cidr, err) < 0 || nl_link_up(ns, "eth0", err) < 0)
         return -1;
-    if (rps_set(NULL, port, rps_mask, err) < 0 || rps_set(ns, "eth0", rps_mask, err) < 0)
-        return -1;
     return 0;
 }
 
 int emulate_build(const char *name, int hosts, int octet, char *err)
 {
     unsigned char used[256];
-    char br[32], last[32], cidr[32], mask[RPS_MASK_MAX];
+    char br[32], last[32], cidr[32];
     int mine, rc, i;
 
     if (!emu_name_valid(name, err))
@@ -258,10 +249,8 @@ int emulate_build(const char *name, int hosts, int octet, char *err)
         return -1;
     if (nl_addr_add(NULL, br, cidr, err) < 0 || nl_link_up(NULL, br, err) < 0)
         return -1;
-    if (rps_mask_ours(mask, sizeof mask, err) < 0)
-        return -1;
     for (i = 1; i <= hosts; i++)
-        if (emu_host(name, br, octet, i, mask, err) < 0)
+        if (emu_host(name, br, octet, i, err) < 0)
             return -1;
     return 0;
 }

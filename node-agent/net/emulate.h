@@ -7,9 +7,6 @@
  * veth "eth0" (198.18.X.i/24) whose peer "cntb-NAME-hi" is on the bridge,
  * loopback up, and no default route: nothing routes to the machine's real
  * interfaces.  X is the testbed's own /24 of 198.18.0.0/15 (RFC 2544).
- * Both ends of each host's veth steer received packets by flow over every
- * CPU we may use (RPS, rps.h), as a NIC's RSS would: a plain veth reorders
- * a TCP flow sent from two CPUs.
  */
 #ifndef CNTB_EMULATE_H
 #define CNTB_EMULATE_H

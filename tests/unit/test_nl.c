@@ -1,8 +1,7 @@
 /*
  * test_nl.c — Check suite of node-agent/net/: namespaces and links (nl.c),
  * the host and bridge network kinds with the leak check (netkind.c, host.c,
- * bridge.c) and the emulated testbed's network (emulate.c, with the RPS of
- * its hosts' veths).
+ * bridge.c) and the emulated testbed's network (emulate.c).
  *
  * These tests build real namespaces, veths and bridges, so they need root;
  * without it every test passes after printing a note.  Every name carries
@@ -30,7 +29,6 @@
 #include "emulate.h"
 #include "netkind.h"
 #include "nl.h"
-#include "rps.h"
 
 #define BR_RUN 424242
 #define BR_TESTBED "ut"
@@ -346,24 +344,9 @@ START_TEST(test_bridge_kind)
 }
 END_TEST
 
-/* An RPS mask without commas and leading zeros: the kernel pads to nr_cpu_ids. */
-static const char *mask_norm(const char *mask, char *out)
-{
-    size_t n = 0;
-
-    for (; *mask; mask++)
-        if (*mask != ',' && (n > 0 || *mask != '0'))
-            out[n++] = *mask;
-    if (n == 0)
-        out[n++] = '0';
-    out[n] = '\0';
-    return out;
-}
-
 START_TEST(test_emulate)
 {
-    char err[NL_ERR_MAX], prefix[32], ns1[32], ns2[32], ns3[32], port[32];
-    char mask[RPS_MASK_MAX], got[RPS_MASK_MAX], a[RPS_MASK_MAX], b[RPS_MASK_MAX];
+    char err[NL_ERR_MAX], prefix[32], ns1[32], ns2[32], ns3[32];
     char **names = NULL;
 
     SKIP_UNLESS_ROOT();
@@ -384,13 +367,6 @@ START_TEST(test_emulate)
     ck_assert_int_eq(netns_exists(ns2), 1);
     ck_assert_int_eq(netns_exists(ns3), 0);
     ck_assert_int_eq(nl_link_exists(ns1, "eth0", err), 1);
-    /* both ends of a host's veth steer flows over our CPUs (RPS, rps.h) */
-    ck_assert_msg(rps_mask_ours(mask, sizeof mask, err) == 0, "%s", err);
-    ck_assert_msg(rps_get(ns2, "eth0", 0, got, sizeof got, err) == 0, "%s", err);
-    ck_assert_str_eq(mask_norm(got, a), mask_norm(mask, b));
-    snprintf(port, sizeof(port), "cntb-%s-h2", emu_name);
-    ck_assert_msg(rps_get(NULL, port, 0, got, sizeof got, err) == 0, "%s", err);
-    ck_assert_str_eq(mask_norm(got, a), mask_norm(mask, b));
     ck_assert_int_eq(tcp_check(ns1, ns2, "198.18.250.2", 7304), 0);
     /* the switch's own address answers too */
     ck_assert_int_eq(tcp_check(ns1, NULL, "198.18.250.254", 7305), 0);
