@@ -13,6 +13,7 @@
  * cntb's version and git commit are compile definitions from CMake.
  */
 #include "agent_meta.h"
+#include "cpulist.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -24,6 +25,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,19 @@ agent_meta_dpkg_versions(const char *status_path, const char *const *pkgs,
     return out;
 }
 
+/* The CPUs this process may run on (cpulist.h format, e.g. "1"): on an
+ * emulated testbed with --cpus fewer than cpu.cores.  JSON null if unknown. */
+static json_t *
+meta_cpus_allowed(void)
+{
+    cpu_set_t set;
+    char list[CPULIST_MAX];
+
+    if (sched_getaffinity(0, sizeof set, &set) < 0 || cpulist_format(&set, list, sizeof list) < 0)
+        return json_null();
+    return json_string(list);
+}
+
 json_t *
 agent_meta_snapshot(const char *underlay_if)
 {
@@ -297,6 +312,7 @@ agent_meta_snapshot(const char *underlay_if)
     k = NULL;
     json_object_set_new(cpu, "model", meta_proc_field("/proc/cpuinfo", "model name"));
     json_object_set_new(cpu, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(cpu, "allowed", meta_cpus_allowed());
     json_object_set_new(cpu, "governor",
                         meta_file_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"));
     json_object_set_new(cpu, "numa_nodes", meta_numa_nodes());

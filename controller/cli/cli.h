@@ -6,6 +6,7 @@
 #define CNTB_CLI_H
 
 #include <jansson.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,8 +91,20 @@ int cmd_queue(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 
 /* Helpers the demo reuses. */
-int testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char *out_file,
-                    size_t len);
+/*
+ * `cntb testbed emulate`: builds testbed `name`.  cpus (NULL = no limit) is
+ * the set of CPUs the hosts' sshd, and so the agents, traffic engines, BIRD
+ * and VMs started through them, may run on (sched_setaffinity(2)); it
+ * applies to sshds this call starts, not to running ones.  Exit code.
+ */
+int testbed_emulate(const char *name, int hosts, int vms, const cpu_set_t *cpus,
+                    const char *out_path, char *out_file, size_t len);
+/*
+ * Parses the value of a --cpus option ("all" = NULL in *out_p, else a CPU
+ * list of cpulist.h whose CPUs this process may use) into *set.  0, or
+ * EXIT_USAGE after printing the one-line error.
+ */
+int cli_cpus_option(const char *value, cpu_set_t *set, const cpu_set_t **out_p);
 int testbed_destroy_all(const char *name);
 int controller_start(const char *testbed_file, const char *db);
 int controller_stop(const char *name);

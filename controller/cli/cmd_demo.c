@@ -4,6 +4,13 @@
  * deploy the agents over SSH (cmd_deploy.c) with CURVE certificates, run
  * testbed/matrices/demo.json, print the comparison, destroy the testbed
  * (also when something failed on the way).
+ *
+ * Both emulated hosts run on one CPU by default (--cpus): two hosts that
+ * share a small machine's cores get each run's work split between the
+ * cores differently per network, and a TCP flow sent from two CPUs is
+ * reordered on a veth, which made nat, overlay and routing look faster than
+ * host (docs/testbed.md, "Cross-host numbers").  On one CPU every network
+ * gets the same budget and the comparison measures the path.
  */
 #include "cli.h"
 
@@ -13,6 +20,7 @@
 #include "store.h"
 
 #include <getopt.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,9 +34,12 @@ cmd_demo(int argc, char **argv)
                                           { "matrix", required_argument, NULL, 'm' },
                                           { "keep", no_argument, NULL, 'k' },
                                           { "name", required_argument, NULL, 'n' },
+                                          { "cpus", required_argument, NULL, 'C' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
-    const char *db = NULL, *matrix = NULL, *name = "demo";
+    const char *db = NULL, *matrix = NULL, *name = "demo", *cpus_arg = NULL;
+    const cpu_set_t *cpus = NULL;
+    cpu_set_t cpu_set;
     bool keep = false;
     int c;
     optind = 1;
@@ -38,22 +49,44 @@ cmd_demo(int argc, char **argv)
         case 'm': matrix = optarg; break;
         case 'k': keep = true; break;
         case 'n': name = optarg; break;
+        case 'C': cpus_arg = optarg; break;
         case 'h':
-            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]\n"
+            printf("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME] [--cpus LIST]\n"
                    "Emulates a 2-host testbed (--name, default \"demo\"), starts the controller,\n"
                    "deploys the agents over SSH (an sshd per emulated host), runs\n"
                    "the matrix (default testbed/matrices/demo.json: host same-host, host\n"
                    "cross-host, bridge same-host, nat, overlay and routing cross-host;\n"
                    "tcp_stream; 3 repetitions), prints the\n"
                    "comparison against network=host, and destroys the testbed (unless --keep).\n"
-                   "Results stay in the database (--db, $CNTB_DB or ./cntb.db).\n");
+                   "Results stay in the database (--db, $CNTB_DB or ./cntb.db).\n"
+                   "--cpus LIST: the CPUs both emulated hosts run on (cntb testbed emulate\n"
+                   "--cpus); default: one, the highest this process may use, so that every\n"
+                   "network gets the same CPU budget; \"all\" lets them use every CPU\n"
+                   "(cross-host numbers then depend on scheduling: docs/testbed.md).\n");
             return 0;
         default: return EXIT_USAGE;
         }
     }
     if (optind != argc) {
-        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME]");
+        cli_error("usage: cntb demo [--matrix FILE] [--db PATH] [--keep] [--name NAME] "
+                  "[--cpus LIST]");
         return EXIT_USAGE;
+    }
+    if (cpus_arg) {
+        int crc = cli_cpus_option(cpus_arg, &cpu_set, &cpus);
+        if (crc)
+            return crc;
+    } else { /* one CPU: the highest we may use (CPU 0 takes most interrupts) */
+        cpu_set_t allowed;
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+            CPU_ZERO(&cpu_set);
+            for (int i = CPU_SETSIZE - 1; i >= 0; i--)
+                if (CPU_ISSET(i, &allowed)) {
+                    CPU_SET(i, &cpu_set);
+                    cpus = &cpu_set;
+                    break;
+                }
+        }
     }
     char mpath[PATH_MAX];
     if (!matrix) {
@@ -101,7 +134,7 @@ cmd_demo(int argc, char **argv)
     int64_t batch = 0;
     printf("== 1/5 emulating testbed %s: 2 hosts made of network namespaces\n", name);
     fflush(stdout);
-    rc = testbed_emulate(name, 2, 0, NULL, tbfile, sizeof tbfile);
+    rc = testbed_emulate(name, 2, 0, cpus, NULL, tbfile, sizeof tbfile);
     if (rc)
         goto out;
     printf("== 2/5 starting the controller\n");

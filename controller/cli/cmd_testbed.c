@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include "cpulist.h"
 #include "emu_ssh.h"
 #include "emulate.h"
 #include "keys.h"
@@ -16,10 +17,12 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <getopt.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,8 +135,29 @@ etcd_start(const char *name, int octet, char *url, size_t len)
 }
 
 int
-testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char *out_file,
-                size_t len)
+cli_cpus_option(const char *value, cpu_set_t *set, const cpu_set_t **out_p)
+{
+    char err[256];
+    cpu_set_t allowed;
+
+    *out_p = NULL;
+    if (strcmp(value, "all") == 0)
+        return 0;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) {
+        cli_error("--cpus: sched_getaffinity: %s", strerror(errno));
+        return EXIT_ENV;
+    }
+    if (cpulist_parse(value, &allowed, set, err, sizeof err) < 0) {
+        cli_error("--cpus: %s", err);
+        return EXIT_USAGE;
+    }
+    *out_p = set;
+    return 0;
+}
+
+int
+testbed_emulate(const char *name, int hosts, int vms, const cpu_set_t *cpus,
+                const char *out_path, char *out_file, size_t len)
 {
     char err[FERR_MAX];
     if (!name_valid(name)) {
@@ -272,7 +296,25 @@ testbed_emulate(const char *name, int hosts, int vms, const char *out_path, char
         rc = EXIT_ENV;
         goto out;
     }
+    /* The sshds inherit our affinity, and everything started through them
+     * theirs; we take ours back at once (the controller must not share it). */
+    cpu_set_t saved;
+    bool narrowed = false;
+    if (cpus) {
+        if (sched_getaffinity(0, sizeof saved, &saved) < 0 ||
+            sched_setaffinity(0, sizeof *cpus, cpus) < 0) {
+            cli_error("--cpus: sched_setaffinity: %s", strerror(errno));
+            rc = EXIT_ENV;
+            goto out;
+        }
+        narrowed = true;
+    }
     rc = emu_ssh_start(loaded);
+    if (narrowed && sched_setaffinity(0, sizeof saved, &saved) < 0) {
+        cli_error("sched_setaffinity: %s", strerror(errno));
+        if (!rc)
+            rc = EXIT_ENV;
+    }
 out:
     testbed_destroy(&loaded);
     if (rc) {
@@ -287,9 +329,15 @@ out:
     }
     if (out_file)
         snprintf(out_file, len, "%s", path);
-    printf("testbed %s: %d hosts (%d VMs) on 198.18.%d.0/24 (sshd on each), controller at "
+    char cpu_text[CPULIST_MAX + 32] = "";
+    if (cpus) {
+        char list[CPULIST_MAX];
+        cpulist_format(cpus, list, sizeof list);
+        snprintf(cpu_text, sizeof cpu_text, ", hosts on CPU %s", list);
+    }
+    printf("testbed %s: %d hosts (%d VMs) on 198.18.%d.0/24 (sshd on each%s), controller at "
            "198.18.%d.254:%d, etcd at %s; keys in %s.keys; wrote %s\n",
-           name, hosts, hosts * vms, octet, octet, 7700 + octet, kv_url, name, path);
+           name, hosts, hosts * vms, octet, cpu_text, octet, 7700 + octet, kv_url, name, path);
     return 0;
 }
 
@@ -431,7 +479,8 @@ testbed_check(const char *file)
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: cntb testbed emulate --name NAME --hosts N [--vms-per-host K] [--out FILE]\n"
+    fprintf(f, "usage: cntb testbed emulate --name NAME --hosts N [--vms-per-host K] [--cpus LIST]\n"
+               "                            [--out FILE]\n"
                "       cntb testbed destroy NAME\n"
                "       cntb testbed check FILE\n"
                "emulate  makes N hosts (namespaces cntb-NAME-h1..hN) on a bridge cntb-NAME-br,\n"
@@ -442,6 +491,10 @@ usage(FILE *f)
                "         --vms-per-host K (0..9) adds K hosts of kind vm per host, h<i>v<j> at\n"
                "         198.18.X.(100+(i-1)*K+j), 1 vCPU, 384 MiB: their parents start them\n"
                "         when a nesting=vm run needs them (docs/vm.md).\n"
+               "         --cpus LIST (e.g. 1, 0-3, 0,2; default all) confines every host's sshd,\n"
+               "         and so its agent, traffic engines, BIRD and VMs, to these CPUs of this\n"
+               "         machine (sched_setaffinity); applies when the sshds start.  One CPU\n"
+               "         makes cross-host comparisons fair on a small machine (docs/testbed.md).\n"
                "destroy  stops the testbed's agents, controller and etcd and removes its namespaces,\n"
                "         links, run directory and NAME.testbed.json.\n"
                "check    validates a testbed file and shows each host's agent (exit 3 when one\n"
@@ -468,10 +521,13 @@ cmd_testbed(int argc, char **argv)
                                               { "hosts", required_argument, NULL, 'H' },
                                               { "out", required_argument, NULL, 'o' },
                                               { "vms-per-host", required_argument, NULL, 'V' },
+                                              { "cpus", required_argument, NULL, 'C' },
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
         const char *name = NULL, *out = NULL;
-        int hosts = 2, vms = 0, c;
+        const cpu_set_t *cpus = NULL;
+        cpu_set_t cpu_set;
+        int hosts = 2, vms = 0, c, rc;
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
             switch (c) {
@@ -498,6 +554,10 @@ cmd_testbed(int argc, char **argv)
                 vms = (int) v;
                 break;
             }
+            case 'C':
+                if ((rc = cli_cpus_option(optarg, &cpu_set, &cpus)))
+                    return rc;
+                break;
             case 'h': usage(stdout); return 0;
             default: usage(stderr); return EXIT_USAGE;
             }
@@ -510,7 +570,7 @@ cmd_testbed(int argc, char **argv)
             cli_error("unexpected argument \"%s\" (cntb testbed --help)", argv[optind]);
             return EXIT_USAGE;
         }
-        return testbed_emulate(name, hosts, vms, out, NULL, 0);
+        return testbed_emulate(name, hosts, vms, cpus, out, NULL, 0);
     }
     if ((strcmp(sub, "destroy") == 0 || strcmp(sub, "check") == 0) && argc == 2 &&
         (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

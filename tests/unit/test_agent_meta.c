@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <sched.h>
+
+#include "cpulist.h"
 
 START_TEST(test_snapshot_fields)
 {
@@ -27,6 +30,26 @@ START_TEST(test_snapshot_fields)
                      u.release);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "cpu"), "cores")),
                      sysconf(_SC_NPROCESSORS_ONLN));
+    {
+        cpu_set_t set;
+        char list[CPULIST_MAX];
+
+        ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+        ck_assert_int_eq(cpulist_format(&set, list, sizeof list), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "cpu"), "allowed")),
+                         list);
+        /* narrowed to one CPU, the snapshot says so */
+        CPU_ZERO(&set);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &set);
+        if (sched_setaffinity(0, sizeof set, &set) == 0) {
+            json_t *m1 = agent_meta_snapshot("lo");
+
+            ck_assert_int_eq(cpulist_format(&set, list, sizeof list), 0);
+            ck_assert_str_eq(
+                json_string_value(json_object_get(json_object_get(m1, "cpu"), "allowed")), list);
+            json_decref(m1);
+        }
+    }
     ck_assert(json_integer_value(json_object_get(m, "memory_bytes")) > 0);
     ul = json_object_get(m, "underlay");
     ck_assert_str_eq(json_string_value(json_object_get(ul, "name")), "lo");
