@@ -58,9 +58,12 @@
 #define AGENT_RUNS_MAX 32
 #define AGENT_VMS_MAX 8
 #define AGENT_SILENCE_MS 5000   /* controller silent this long: say HELLO again */
-/* No WELCOME this long: close the connection and open a new one.  A controller
- * whose ZAP handler refuses the certificate drops the handshake without a word,
- * and the old connection may never try again once the certificate is accepted. */
+/* No WELCOME this long over a socket that never had one: close it and open a
+ * new one.  A controller whose ZAP handler refuses the certificate drops the
+ * handshake without a word.  A socket that was welcomed once is kept: after a
+ * partition its TCP connection resumes, and a new connection under the same
+ * identity would be refused by the controller's ROUTER while the old one is
+ * open. */
 #define AGENT_REDIAL_MS 10000
 #define AGENT_RESEND_MS 2000    /* unacknowledged RESULT re-sent this often */
 #define AGENT_PIPE_MS 20        /* traffic process pipes drained this often */
@@ -115,6 +118,7 @@ typedef struct {
     bool cleaned;             /* leftovers of earlier runs removed (first WELCOME) */
     int64_t last_heard_ms;
     int64_t unwelcomed_ms;      /* since when no WELCOME (0: welcomed); see AGENT_REDIAL_MS */
+    bool sock_welcomed;         /* a WELCOME came over this socket (then it is never redialled) */
     agent_run_t *runs;        /* AGENT_RUNS_MAX, owned */
     char kv_kind[16];         /* the testbed's KV store (WELCOME), "" = none */
     char kv_endpoint[128];    /* its first client URL */
@@ -1210,6 +1214,7 @@ on_controller(zloop_t *loop, zsock_t *sock, void *arg)
             self->cleaned = true;
         }
         self->welcomed = true;
+        self->sock_welcomed = true;
         for (int i = 0; i < AGENT_RUNS_MAX; i++) /* re-deliver what is unacknowledged */
             if (self->runs[i].used && self->runs[i].result)
                 send_result(self, &self->runs[i]);
@@ -1263,7 +1268,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         self->unwelcomed_ms = 0;
     else if (!self->unwelcomed_ms)
         self->unwelcomed_ms = now;
-    else if (now - self->unwelcomed_ms >= AGENT_REDIAL_MS) {
+    else if (!self->sock_welcomed && now - self->unwelcomed_ms >= AGENT_REDIAL_MS) {
         zsock_t *fresh = agent_sock_open(self->cfg);
 
         log_warn("no WELCOME from %s for %lld s (a controller that does not accept this host's "

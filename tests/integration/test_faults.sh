@@ -116,7 +116,9 @@ reconnected() { [ "$(grep -c "agent h2 connected" "$LOG")" -gt "$C0" ]; }
 wait_reconnect() { local i; for ((i = 0; i < 150; i++)); do reconnected && return 0; sleep 0.2; done; return 1; }
 check "p: the agent reconnected by itself" wait_reconnect
 check "p: the batch completes" wait_for 90 "SELECT count(*) = 1 FROM batch WHERE id = $P AND state = 'done'"
-check "p: 2 runs done, one result each" test "$(q "SELECT count(*) || '/' || count(DISTINCT run_id) FROM result WHERE run_id IN (SELECT id FROM run WHERE batch_id = $P AND state = 'done')")" = "2/2"
+v=$(q "SELECT count(*) || '/' || count(DISTINCT run_id) FROM result WHERE run_id IN (SELECT id FROM run WHERE batch_id = $P AND state = 'done')")
+check "p: 2 runs done, one result each (results/runs: $v)" test "$v" = "2/2"
+[ "$v" = "2/2" ] || q "SELECT id, state, reason FROM run WHERE batch_id = $P; SELECT run_id, attempt, state, reason FROM run_attempt WHERE run_id IN (SELECT id FROM run WHERE batch_id = $P)" | sed 's/^/# /'
 
 # 4. Disk full under the database.
 cat > d.json <<'JSON'
