@@ -13,6 +13,7 @@
 #include "ferr.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -64,6 +65,31 @@ controller_start(const char *testbed_file, const char *db)
     if (!tb) {
         fprintf(stderr, "%s\n", err);
         return EXIT_USAGE;
+    }
+    {
+        /* The controller would only log it: say now which directory is wrong. */
+        char ddir[PATH_MAX];
+        const char *slash = strrchr(db, '/');
+        struct stat sb;
+
+        if (!slash)
+            snprintf(ddir, sizeof ddir, ".");
+        else if (slash == db)
+            snprintf(ddir, sizeof ddir, "/");
+        else
+            snprintf(ddir, sizeof ddir, "%.*s", (int) (slash - db), db);
+        errno = 0;
+        if (stat(ddir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(ddir, W_OK) != 0) {
+            cli_error("--db %s: directory %s: %s", db, ddir,
+                      errno ? strerror(errno) : "not a directory");
+            testbed_destroy(&tb);
+            return EXIT_USAGE;
+        }
+        if (stat(db, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            cli_error("--db %s: is a directory (give a file name, e.g. %s/cntb.db)", db, db);
+            testbed_destroy(&tb);
+            return EXIT_USAGE;
+        }
     }
     int rc = 0;
     char dir[PATH_MAX], pf[PATH_MAX], logf[PATH_MAX], tbabs[PATH_MAX], dbabs[PATH_MAX + 256];

@@ -33,6 +33,17 @@ for c in testbed controller keys results model queue matrix; do
 done
 expect 2 "cntb: missing queue command: add, list or cancel (cntb queue --help)" queue --format json
 
+# A --db the controller could not open: said before anything starts.
+cat > tb.json <<'JSON'
+{ "name": "clitb", "controller": { "address": "198.18.250.254", "port": 7999 },
+  "hosts": [ { "name": "h1", "kind": "bare-metal", "address": "198.18.250.1" } ] }
+JSON
+expect 2 "cntb: --db /nonexistent/x.db: directory /nonexistent: No such file or directory" \
+  controller start --testbed tb.json --db /nonexistent/x.db
+expect 2 "cntb: --db $WORK: is a directory (give a file name, e.g. $WORK/cntb.db)" \
+  controller start --testbed tb.json --db "$WORK"
+check "controller start with a bad --db made no run directory" test ! -e /run/cntb/clitb
+
 # Required options and arguments: which one, and what it takes.
 expect 2 "cntb: --kind is required (bars, lines or cdf)" results plot --output x.svg
 expect 2 "cntb: --kind: must be bars, lines or cdf (got \"pie\")" results plot --kind pie
