@@ -14,6 +14,8 @@
  */
 #include "agent_cgroup.h"
 
+#include "ferr.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -105,23 +107,6 @@ agent_cgroup_choose(const char *mounts, const char *v2_controllers, agent_cgroup
                      : "no cgroup v2 at " CG_V2_ROOT " and no cgroup v1 cpuset hierarchy mounted");
 }
 
-/* Reads a small file into buf (len bytes, NUL-terminated, trailing newline cut).  0 or -1. */
-static int
-read_text(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t k = read(fd, buf, len - 1);
-    close(fd);
-    if (k < 0)
-        return -1;
-    buf[k] = '\0';
-    while (k > 0 && buf[k - 1] == '\n')
-        buf[--k] = '\0';
-    return 0;
-}
-
 /* Writes text into an existing cgroupfs file.  0 or -1 (errno set). */
 static int
 write_text(const char *path, const char *text)
@@ -164,11 +149,11 @@ agent_cgroup_probe(agent_cgroup_sys_t *sys)
     if (mounts)
         mounts[len] = '\0';
     char ctl[512];
-    bool have_ctl = read_text(CG_V2_ROOT "/cgroup.controllers", ctl, sizeof ctl) == 0;
+    bool have_ctl = ferr_read_text(CG_V2_ROOT "/cgroup.controllers", ctl, sizeof ctl) == 0;
     agent_cgroup_choose(mounts ? mounts : "", have_ctl ? ctl : NULL, sys);
     if (sys->version == 2) {
         char sub[512] = "";
-        read_text(CG_V2_ROOT "/cgroup.subtree_control", sub, sizeof sub);
+        ferr_read_text(CG_V2_ROOT "/cgroup.subtree_control", sub, sizeof sub);
         if (!word_in(sub, "cpuset") && write_text(CG_V2_ROOT "/cgroup.subtree_control", "+cpuset") != 0)
             agent_cgroup_choose(mounts ? mounts : "", NULL, sys); /* v1 or none */
     }
@@ -275,7 +260,7 @@ agent_cgroup_create(const agent_cgroup_sys_t *sys, const char *name, int cpu, ch
             continue;
         if (sys->version == 1) { /* v1 cpuset: no task may join an empty cpuset */
             snprintf(file, sizeof file, "%s/cpuset.mems", r[i]);
-            if (read_text(file, val, sizeof val) != 0)
+            if (ferr_read_text(file, val, sizeof val) != 0)
                 val[0] = '\0';
             snprintf(file, sizeof file, "%s/cpuset.mems", dir);
             if (write_text(file, val) != 0) {
@@ -287,7 +272,7 @@ agent_cgroup_create(const agent_cgroup_sys_t *sys, const char *name, int cpu, ch
             snprintf(val, sizeof val, "%d", cpu);
         else if (sys->version == 1) {
             snprintf(file, sizeof file, "%s/cpuset.cpus", r[i]);
-            if (read_text(file, val, sizeof val) != 0)
+            if (ferr_read_text(file, val, sizeof val) != 0)
                 val[0] = '\0';
         } else
             continue; /* v2: an empty cpuset.cpus inherits the parent's */

@@ -20,6 +20,7 @@
  */
 #include "agent_clean.h"
 
+#include "ferr.h"
 #include "kv_etcd.h"
 #include "log.h"
 #include "netkind.h"
@@ -138,12 +139,8 @@ journal_roles(const char *state_dir, int64_t run)
     if (!state_dir)
         return 0;
     snprintf(path, sizeof path, "%s/run-%" PRId64, state_dir, run);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (ferr_read_text(path, buf, sizeof buf) != 0)
         return 0;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[k > 0 ? k : 0] = '\0';
     return (strstr(buf, "client") ? 1 : 0) | (strstr(buf, "server") ? 2 : 0);
 }
 

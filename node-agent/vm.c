@@ -42,6 +42,7 @@
 #include "vm.h"
 
 #include "cpio.h"
+#include "ferr.h"
 #include "log.h"
 #include "nl.h"
 
@@ -137,22 +138,6 @@ endpoint_valid(const char *s)
            port < 65536;
 }
 
-/* Reads a /proc/sys file (first line) into buf; 0 or -1. */
-static int
-sysctl_read(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    if (!fgets(buf, (int) len, f)) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
 /* Writes value to a /proc/sys file of the caller's network namespace; 0 or -1 with err. */
 static int
 sysctl_write(const char *path, const char *value, char *err)
@@ -181,8 +166,8 @@ host_routing_on(const char *underlay_if, char *err)
     char p[128];
     sysctl_path(p, sizeof p, underlay_if, "proxy_arp");
     if (vm_live == 0) {
-        if (sysctl_read("/proc/sys/net/ipv4/ip_forward", vm_saved_fwd, sizeof vm_saved_fwd) != 0 ||
-            sysctl_read(p, vm_saved_parp, sizeof vm_saved_parp) != 0) {
+        if (ferr_read_text("/proc/sys/net/ipv4/ip_forward", vm_saved_fwd, sizeof vm_saved_fwd) != 0 ||
+            ferr_read_text(p, vm_saved_parp, sizeof vm_saved_parp) != 0) {
             snprintf(err, VM_ERR_MAX, "underlay link %s: cannot read its proxy_arp or ip_forward",
                      underlay_if);
             return -1;
@@ -573,12 +558,8 @@ proc_starttime(pid_t pid)
     char path[64], buf[1024];
     unsigned long long st = 0;
     snprintf(path, sizeof path, "/proc/%ld/stat", (long) pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (ferr_read_text(path, buf, sizeof buf) != 0)
         return 0;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[k > 0 ? k : 0] = '\0';
     return vm_stat_starttime(buf, &st) == 0 ? st : 0;
 }
 

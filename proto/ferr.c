@@ -11,10 +11,12 @@
 #include "jsonpos.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FERR_FILE_MAX (16u * 1024u * 1024u) /* bytes: larger input files are refused */
 
@@ -110,6 +112,31 @@ ferr_type_name(const json_t *v)
     case JSON_NULL:    return "null";
     }
     return "unknown";
+}
+
+int
+ferr_read_text(const char *path, char *buf, size_t len)
+{
+    int fd, e;
+    ssize_t k;
+
+    if (!buf || len == 0)
+        return -1;
+    buf[0] = '\0';
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    k = read(fd, buf, len - 1);
+    e = errno;
+    close(fd);
+    if (k < 0) {
+        errno = e;
+        return -1;
+    }
+    buf[k] = '\0';
+    while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r'))
+        buf[--k] = '\0';
+    return 0;
 }
 
 char *

@@ -57,6 +57,15 @@ const char *ferr_type_name(const json_t *v);
 char *ferr_read_file(const char *path, size_t *len, char *err);
 
 /*
+ * Reads a small text file (a pid file, a /proc or /sys or cgroupfs value, a
+ * journal entry) into buf: at most len - 1 bytes, NUL-terminated, trailing
+ * newlines ("\n", "\r") cut.  0, or -1 with errno set (open or read failed;
+ * buf is then "").  Callers wanting only the first line cut at the first
+ * newline themselves.
+ */
+int ferr_read_text(const char *path, char *buf, size_t len);
+
+/*
  * What every check of a file needs to report an error: the file name, its
  * text (for positions) and the caller's FERR_MAX buffer.  Shared by the
  * matrix and testbed loaders.

@@ -15,6 +15,7 @@
 #include "emu_ssh.h"
 
 #include "cli.h"
+#include "ferr.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -73,21 +74,6 @@ keygen(const char *path, const char *comment)
     return 0;
 }
 
-/* The first line of a file, without its newline, into buf; 0 or -1. */
-static int
-read_line(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char *ok = fgets(buf, (int) len, f);
-    fclose(f);
-    if (!ok)
-        return -1;
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
-}
-
 static int
 write_file(const char *path, const char *text, mode_t mode)
 {
@@ -110,7 +96,7 @@ static pid_t
 sshd_alive(const char *pidfile, const char *conf)
 {
     char buf[32], path[64], cmd[PATH_MAX];
-    if (read_line(pidfile, buf, sizeof buf) != 0)
+    if (ferr_read_text(pidfile, buf, sizeof buf) != 0)
         return 0;
     int pid = atoi(buf);
     if (pid <= 1)
@@ -180,7 +166,7 @@ emu_ssh_start(const testbed_t *tb)
     if (keygen(tb->ssh_key_path, comment) != 0)
         goto out;
     snprintf(path, sizeof path, "%s.pub", tb->ssh_key_path);
-    if (read_line(path, line, sizeof line) != 0) {
+    if (ferr_read_text(path, line, sizeof line) != 0) {
         cli_error("%s: cannot read the client's public key", path);
         goto out;
     }
@@ -211,7 +197,7 @@ emu_ssh_start(const testbed_t *tb)
             goto out;
         snprintf(path, sizeof path, "%s.pub", key);
         char pub[1024];
-        if (read_line(path, pub, sizeof pub) != 0) {
+        if (ferr_read_text(path, pub, sizeof pub) != 0) {
             cli_error("%s: cannot read", path);
             goto out;
         }

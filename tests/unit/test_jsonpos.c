@@ -191,6 +191,30 @@ START_TEST(test_ferr_read_file)
 }
 END_TEST
 
+/* ferr_read_text: whole small file, trailing newlines cut, truncated to the buffer. */
+START_TEST(test_ferr_read_text)
+{
+    char dir[] = "/tmp/test_jsonpos.XXXXXX", path[64], buf[8] = "x";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/missing", dir);
+    ck_assert_int_eq(ferr_read_text(path, buf, sizeof buf), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_str_eq(buf, "");
+    snprintf(path, sizeof path, "%s/t", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("client\nserver\r\n\n", f);
+    fclose(f);
+    char big[64];
+    ck_assert_int_eq(ferr_read_text(path, big, sizeof big), 0);
+    ck_assert_str_eq(big, "client\nserver");
+    ck_assert_int_eq(ferr_read_text(path, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "client"); /* 7 bytes "client\n", the newline cut */
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *
 jsonpos_suite(void)
 {
@@ -198,6 +222,7 @@ jsonpos_suite(void)
     TCase *tc = tcase_create("locate");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_root_and_keys);
+    tcase_add_test(tc, test_ferr_read_text);
     tcase_add_test(tc, test_indexes);
     tcase_add_test(tc, test_skips_escapes_numbers_literals);
     tcase_add_test(tc, test_missing_last_key_gives_enclosing_object);
