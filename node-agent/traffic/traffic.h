@@ -5,7 +5,7 @@
  *
  * cntb-traffic is a standalone program like iperf3: the agent starts a server
  * in one container and a client in another; the client prints one JSON result
- * on stdout.  Wire protocol (version 2): every TCP connection to the server
+ * on stdout.  Wire protocol (version 3): every TCP connection to the server
  * starts with one JSON line, the hello (at most TRAFFIC_HELLO_MAX bytes),
  * whose "t" says what follows:
  *
@@ -18,9 +18,14 @@
  *                                    bytes, ... until the client's FIN
  *   {"t":"crr","size":S}             the same, one exchange per connection
  *   {"t":"udp","dir":"up"|"down"|"rr","size":S,"rate":R,"omit_ns":O,
- *    "duration_ns":D,"gso":0|1}      server opens a UDP socket beside the TCP
- *                                    one and replies {"port":P}\n; datagrams
- *                                    flow (see below) until the client writes
+ *    "duration_ns":D,"gso":0|1}      server replies {"port":P,"token":T}\n;
+ *                                    the client sends PUNCH datagrams (below)
+ *                                    carrying T to the port it connected to,
+ *                                    over UDP, until the server replies
+ *                                    {"ready":true}\n (or {"error":E}\n after
+ *                                    TRAFFIC_CONNECT_TIMEOUT_S); datagrams
+ *                                    then flow between the punch's source
+ *                                    and that port until the client writes
  *                                    "end\n"; the server replies with its
  *                                    counters ({"received":..} up, {"sent":..}
  *                                    down, {"echoed":..} rr) and closes
@@ -29,8 +34,11 @@
  *
  * A datagram starts with a big-endian 64-bit word: the sequence number
  * (from 0 after the warm-up), TRAFFIC_SEQ_WARMUP set during omit_s, or
- * TRAFFIC_SEQ_PUNCH on the datagrams by which a downloading client tells the
- * server its address.  udp rr echoes each datagram as it came.
+ * TRAFFIC_SEQ_PUNCH on the 16-byte datagrams by which a client tells the
+ * server its address (as the server sees it, after any NAT): the second
+ * word is the flow's token.  Data and punches of every datagram flow use the
+ * server's one port, so a network that publishes only that port (nat) carries
+ * them.  udp rr echoes each datagram as it came.
  */
 #ifndef CNTB_TRAFFIC_H
 #define CNTB_TRAFFIC_H
@@ -39,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRAFFIC_VERSION "0.2"
+#define TRAFFIC_VERSION "0.3"
 #define TRAFFIC_HELLO_MAX 1024     /* bytes of the hello line, newline included */
 #define TRAFFIC_DEFAULT_PORT 5300
 #define TRAFFIC_SIZE_MAX 1048576L     /* bytes per send() */

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <netdb.h>
@@ -54,6 +55,7 @@
 #define CLIENT_SEND_TIMEOUT_MS 100    /* a blocked send()/recv() re-checks the deadline this often */
 #define CLIENT_DRAIN_MS 200           /* datagrams still in flight at the end get this long */
 #define CLIENT_RECV_BUF (256 * 1024)
+#define CLIENT_PUNCH_MS 20            /* rendezvous: one punch datagram this often */
 
 enum kind { K_TCP_STREAM, K_UDP_STREAM, K_TCP_RR, K_UDP_RR, K_TCP_CRR };
 
@@ -358,9 +360,15 @@ udp_rr(struct flow *f)
             }
             if (!slot[i].sent_ns && now < f->deadline_ns && !atomic_load(&f->stop)) {
                 traffic_put_be64(sbuf, next_seq);
+                /*
+                 * Stamped before send(): on veth and loopback the system call
+                 * carries the datagram to the server's socket before it
+                 * returns (CASES.md case 10).
+                 */
+                uint64_t t_send = traffic_now_ns();
                 if (send(f->ufd, sbuf, (size_t)size, 0) == size) {
                     slot[i].seq = next_seq;
-                    slot[i].sent_ns = traffic_now_ns();
+                    slot[i].sent_ns = t_send;
                 }
                 next_seq++;
                 /* A failed send (ENOBUFS, ECONNREFUSED) leaves the slot free: tried again next turn. */
@@ -573,6 +581,47 @@ server_stats(const struct addrinfo *ai, uint64_t *cpu_ns, uint64_t *now_ns)
     return rc;
 }
 
+/*
+ * Sends PUNCH datagrams carrying token on f->ufd every CLIENT_PUNCH_MS until
+ * the server's control line says "ready" (0) or "error", or nothing came
+ * within TRAFFIC_CONNECT_TIMEOUT_S (-1, reported with the direction that
+ * failed: no punch reached the server's port).
+ */
+static int
+flow_rendezvous(struct flow *f, uint64_t token)
+{
+    unsigned char p[16];
+    uint64_t until = traffic_now_ns() + (uint64_t)TRAFFIC_CONNECT_TIMEOUT_S * 1000000000ull
+                     + 500000000ull;     /* the server's own wait, plus its reply */
+    uint64_t sent = 0;
+    json_t *r = NULL;
+
+    traffic_put_be64(p, TRAFFIC_SEQ_PUNCH);
+    traffic_put_be64(p + 8, token);
+    while (traffic_now_ns() < until) {
+        struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+
+        if (send(f->ufd, p, sizeof p, 0) == (ssize_t)sizeof p)
+            sent++;
+        if (poll(&pfd, 1, CLIENT_PUNCH_MS) == 1) {
+            r = traffic_read_json_line(f->fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
+            break;
+        }
+    }
+    if (json_is_true(json_object_get(r, "ready"))) {
+        json_decref(r);
+        return 0;
+    }
+    traffic_err("flow %d: no datagram reached the server's UDP port %ld within %d s (sent %"
+                PRIu64 " from the client; the path or a NAT in it does not carry UDP to that "
+                "port)%s%s", f->idx, f->o->port, TRAFFIC_CONNECT_TIMEOUT_S, sent,
+                json_is_string(json_object_get(r, "error")) ? ": server says: " : "",
+                json_is_string(json_object_get(r, "error"))
+                    ? json_string_value(json_object_get(r, "error")) : "");
+    json_decref(r);
+    return -1;
+}
+
 /* Opens flow f: TCP connection, hello, UDP socket; 0 or -1 (reported). */
 static int
 flow_open(struct flow *f, const struct addrinfo *res, json_t *applied, int *fragmented)
@@ -622,21 +671,20 @@ flow_open(struct flow *f, const struct addrinfo *res, json_t *applied, int *frag
     if (f->kind != K_UDP_STREAM && f->kind != K_UDP_RR)
         return 0;
 
-    /* The datagram kinds: the server answers with its UDP port. */
+    /* The datagram kinds: the server answers with a token for the rendezvous. */
     r = traffic_read_json_line(f->fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
-    json_int_t port = json_integer_value(json_object_get(r, "port"));
+    json_t *tok = json_object_get(r, "token");
+    uint64_t token = json_is_integer(tok) ? (uint64_t)json_integer_value(tok) : 0;
+    int has_token = json_is_integer(tok);
     json_decref(r);
-    if (port < 1 || port > 65535) {
-        traffic_err("flow %d: the server opened no UDP socket (is it cntb-traffic %s?)", f->idx,
-                    TRAFFIC_VERSION);
+    if (!has_token) {
+        traffic_err("flow %d: the server answered no rendezvous token (is it cntb-traffic %s?)",
+                    f->idx, TRAFFIC_VERSION);
         return -1;
     }
+    /* Data goes to the port this connection reached (the published one, through nat). */
     struct sockaddr_storage ss;
     memcpy(&ss, f->ai->ai_addr, f->ai->ai_addrlen);
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     f->ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (f->ufd < 0 || connect(f->ufd, (struct sockaddr *)&ss, f->ai->ai_addrlen) < 0) {
         traffic_err("flow %d: UDP socket: %s", f->idx, strerror(errno));
@@ -694,13 +742,7 @@ flow_open(struct flow *f, const struct addrinfo *res, json_t *applied, int *frag
         traffic_err("%s", why);
         return -2;
     }
-    if (f->kind == K_UDP_STREAM && o->download) {
-        unsigned char p[8];
-        traffic_put_be64(p, TRAFFIC_SEQ_PUNCH);
-        for (int i = 0; i < 3; i++)
-            (void)send(f->ufd, p, sizeof p, 0);
-    }
-    return 0;
+    return flow_rendezvous(f, token);
 refused:
     traffic_err("cannot connect to %s port %ld: %s", o->server, o->port, why);
     return -1;

@@ -403,8 +403,20 @@ traffic_udp_echo_loop(int fd, int ctl_fd, size_t size)
         int n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             continue;
-        for (int i = 0; i < n; i++)
+        /* Punches still in flight after the rendezvous are not echoed. */
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (msgs[i].msg_len >= 8 && (traffic_get_be64(iov[i].iov_base) & TRAFFIC_SEQ_PUNCH))
+                continue;
             iov[i].iov_len = msgs[i].msg_len;
+            if (k != i) {
+                msgs[k] = msgs[i];
+                iov[k] = iov[i];
+                msgs[k].msg_hdr.msg_iov = &iov[k];
+            }
+            k++;
+        }
+        n = k;
         int off = 0;
         while (off < n) {
             int s = sendmmsg(fd, msgs + off, (unsigned)(n - off), 0);

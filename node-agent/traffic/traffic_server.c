@@ -2,11 +2,13 @@
  * traffic_server.c — the server side of cntb-traffic.
  *
  * The main thread blocks SIGTERM/SIGINT (so every connection thread inherits
- * the mask), binds, listens, prints the listening line, then polls the
- * listening socket and a signalfd.  Each accepted connection gets a detached
- * thread that reads the hello line (traffic.h) and serves what it asks for:
- * a byte sink or source for tcp_stream, an echo for tcp_rr/tcp_crr, a UDP
- * socket beside the connection for the datagram kinds, or the process CPU
+ * the mask), binds, listens, binds a UDP rendezvous socket to the same
+ * address and port, prints the listening line, then polls the listening
+ * socket, the rendezvous socket and a signalfd.  Each accepted connection
+ * gets a detached thread that reads the hello line (traffic.h) and serves
+ * what it asks for: a byte sink or source for tcp_stream, an echo for
+ * tcp_rr/tcp_crr, a UDP flow on the server's own port for the datagram
+ * kinds (see "rendezvous" below), or the process CPU
  * time for cpu_server_pct (one server serves one run, so the process time is
  * the run's).  A signal makes the main thread exit 0 without waiting for
  * connections in progress.  SIGPIPE is ignored and every send uses
@@ -25,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <stdatomic.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/tcp.h>
@@ -69,6 +73,32 @@ fail:
     fd = -1;
 out:
     freeaddrinfo(res);
+    return fd;
+}
+
+/*
+ * Binds the UDP rendezvous socket (SO_REUSEPORT) to the address and port the
+ * listening socket lfd really has; returns it or -1 (reported).
+ */
+static int
+server_rendezvous(int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd, one = 1;
+
+    if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0) {
+        traffic_err("server: cannot read the bound address: %s", strerror(errno));
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0
+        || bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        traffic_err("server: cannot bind UDP on the listening port: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     return fd;
 }
 
@@ -175,7 +205,116 @@ serve_rr(int fd, long size, int once)
     free(buf);
 }
 
-/* The datagram kinds: a UDP socket beside the connection, then up, down or rr. */
+/*
+ * The datagram kinds travel on the server's own port (the TCP port's number,
+ * over UDP), so that a path that publishes only that port (network nat,
+ * docs/networks/nat.md) carries them.  One unconnected rendezvous socket is
+ * bound there; each datagram flow gets a token in its control reply, and the
+ * client sends PUNCH datagrams carrying it until the server says "ready".  The
+ * main thread reads the rendezvous socket and hands the punch's source
+ * address (as the server sees it, after any NAT) to the flow waiting for that
+ * token, which then binds a socket of its own to the same address and port
+ * (SO_REUSEPORT) and connects it to that source: the kernel delivers a
+ * connected socket's datagrams to it before any unconnected one, so the flows
+ * of one port are kept apart by their 4-tuples.
+ */
+struct rendezvous {
+    uint64_t token;                   /* the flow's, from the control reply */
+    struct sockaddr_storage peer;     /* source of the first punch with that token */
+    socklen_t peer_len;
+    int matched;
+    struct rendezvous *next;
+};
+
+static pthread_mutex_t rdv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rdv_cond = PTHREAD_COND_INITIALIZER;
+static struct rendezvous *rdv_list;   /* flows waiting for their punch */
+static _Atomic uint64_t rdv_next;     /* token counter, seeded from the clock */
+
+/* Reads the rendezvous socket: every punch with a waiting token is handed over. */
+static void
+rendezvous_read(int rfd)
+{
+    unsigned char buf[64];
+    struct sockaddr_storage from;
+
+    for (;;) {
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(rfd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+        if (n < 0)
+            return;
+        if (n < 16 || !(traffic_get_be64(buf) & TRAFFIC_SEQ_PUNCH))
+            continue;                   /* not a punch: a late datagram of an ended flow */
+        uint64_t token = traffic_get_be64(buf + 8);
+        pthread_mutex_lock(&rdv_lock);
+        for (struct rendezvous *r = rdv_list; r; r = r->next)
+            if (r->token == token && !r->matched) {
+                memcpy(&r->peer, &from, flen);
+                r->peer_len = flen;
+                r->matched = 1;
+                pthread_cond_broadcast(&rdv_cond);
+                break;
+            }
+        pthread_mutex_unlock(&rdv_lock);
+    }
+}
+
+/*
+ * Waits up to timeout_ms for the punch of r (registered by the caller);
+ * unregisters it.  1 when it came, 0 otherwise.
+ */
+static int
+rendezvous_wait(struct rendezvous *r, int timeout_ms)
+{
+    struct timespec until;
+    int matched;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&rdv_lock);
+    while (!r->matched)
+        if (pthread_cond_timedwait(&rdv_cond, &rdv_lock, &until) == ETIMEDOUT)
+            break;
+    matched = r->matched;
+    for (struct rendezvous **pp = &rdv_list; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    pthread_mutex_unlock(&rdv_lock);
+    return matched;
+}
+
+/*
+ * A UDP socket bound to local (the control connection's own address and
+ * port, i.e. the rendezvous port) with SO_REUSEPORT and connected to peer;
+ * -1 on failure.
+ */
+static int
+flow_socket(const struct sockaddr_storage *local, socklen_t llen,
+            const struct sockaddr_storage *peer, socklen_t plen)
+{
+    int one = 1, big = 4 * 1024 * 1024;
+    int ufd = socket(local->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (ufd < 0)
+        return -1;
+    if (setsockopt(ufd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0
+        || bind(ufd, (const struct sockaddr *)local, llen) < 0
+        || connect(ufd, (const struct sockaddr *)peer, plen) < 0) {
+        close(ufd);
+        return -1;
+    }
+    setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    return ufd;
+}
+
+/* The datagram kinds: rendezvous on the server's port, then up, down or rr. */
 static void
 serve_udp(int fd, const json_t *hello)
 {
@@ -187,28 +326,39 @@ serve_udp(int fd, const json_t *hello)
     int gso = json_is_true(json_object_get(hello, "gso"));
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    struct rendezvous rdv = { 0 };
     int ufd = -1, port;
     char line[64];
 
     if (!dir || size < TRAFFIC_UDP_SIZE_MIN || size > TRAFFIC_UDP_SIZE_MAX || rate < 0
-        || omit_ns < 0 || dur_ns < 0)
+        || omit_ns < 0 || dur_ns < 0
+        || (strcmp(dir, "up") != 0 && strcmp(dir, "down") != 0 && strcmp(dir, "rr") != 0))
         return;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return;
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-    ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (ufd < 0 || bind(ufd, (struct sockaddr *)&ss, len) < 0
-        || getsockname(ufd, (struct sockaddr *)&ss, &len) < 0)
-        goto out;
-    {
-        int big = 4 * 1024 * 1024;
-        setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    }
     port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    /* 62 bits: the word after the PUNCH flag, and a JSON integer in the reply. */
+    rdv.token = atomic_fetch_add(&rdv_next, 0x9e3779b97f4a7c15ull) & TRAFFIC_SEQ_MASK;
+    pthread_mutex_lock(&rdv_lock);
+    rdv.next = rdv_list;
+    rdv_list = &rdv;
+    pthread_mutex_unlock(&rdv_lock);
+    if (traffic_write_json_line(fd, json_pack("{s:i, s:I}", "port", port, "token",
+                                              (json_int_t)rdv.token)) < 0) {
+        (void)rendezvous_wait(&rdv, 0);
+        return;
+    }
+    if (!rendezvous_wait(&rdv, TRAFFIC_CONNECT_TIMEOUT_S * 1000)) {
+        (void)traffic_write_json_line(
+            fd, json_pack("{s:s}", "error", "no datagram reached the server's UDP port"));
+        return;
+    }
+    ufd = flow_socket(&ss, len, &rdv.peer, rdv.peer_len);
+    if (ufd < 0) {
+        (void)traffic_write_json_line(fd, json_pack("{s:s}", "error", strerror(errno)));
+        return;
+    }
     if (strcmp(dir, "up") == 0) {
         struct traffic_udp_rx *rx = calloc(1, sizeof *rx);
 
@@ -220,7 +370,7 @@ serve_udp(int fd, const json_t *hello)
         rx->gso = gso;
         traffic_seq_init(&rx->seq);
         traffic_udp_set_gso(ufd, 0, gso, size);
-        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) == 0) {
+        if (traffic_write_json_line(fd, json_pack("{s:b}", "ready", 1)) == 0) {
             traffic_udp_recv_loop(rx);
             if (traffic_read_line(fd, line, sizeof line, 1000) >= 0)
                 (void)traffic_write_json_line(
@@ -234,40 +384,28 @@ serve_udp(int fd, const json_t *hello)
         }
         free(rx);
     } else if (strcmp(dir, "rr") == 0) {
-        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) == 0) {
+        if (traffic_write_json_line(fd, json_pack("{s:b}", "ready", 1)) == 0) {
             uint64_t echoed = traffic_udp_echo_loop(ufd, fd, (size_t)size);
             if (traffic_read_line(fd, line, sizeof line, 1000) >= 0)
                 (void)traffic_write_json_line(fd, json_pack("{s:I}", "echoed", (json_int_t)echoed));
         }
-    } else if (strcmp(dir, "down") == 0) {
-        struct traffic_udp_rx punch = { .fd = ufd, .ctl_fd = -1, .size = (size_t)size };
+    } else {
         struct traffic_udp_tx *tx = calloc(1, sizeof *tx);
-        struct pollfd pfd = { .fd = ufd, .events = POLLIN };
-        unsigned char pbuf[64];
 
         if (!tx)
             goto out;
-        if (traffic_write_json_line(fd, json_pack("{s:i}", "port", port)) < 0) {
+        if (traffic_write_json_line(fd, json_pack("{s:b}", "ready", 1)) < 0) {
             free(tx);
             goto out;
         }
-        /* The client's first datagram says where to send (and opens NAT mappings). */
-        if (poll(&pfd, 1, TRAFFIC_CONNECT_TIMEOUT_S * 1000) == 1) {
-            punch.peer_len = sizeof punch.peer;
-            ssize_t n = recvfrom(ufd, pbuf, sizeof pbuf, 0, (struct sockaddr *)&punch.peer,
-                                 &punch.peer_len);
-            if (n >= 8 && (traffic_get_be64(pbuf) & TRAFFIC_SEQ_PUNCH)
-                && connect(ufd, (struct sockaddr *)&punch.peer, punch.peer_len) == 0) {
-                tx->fd = ufd;
-                tx->size = (size_t)size;
-                tx->rate = (long)rate;
-                tx->gso = gso && traffic_udp_set_gso(ufd, 1, 1, size) == 0;
-                tx->omit_ns = (uint64_t)omit_ns;
-                tx->dur_ns = (uint64_t)dur_ns;
-                tx->start_ns = traffic_now_ns();
-                traffic_udp_send_loop(tx);
-            }
-        }
+        tx->fd = ufd;
+        tx->size = (size_t)size;
+        tx->rate = (long)rate;
+        tx->gso = gso && traffic_udp_set_gso(ufd, 1, 1, size) == 0;
+        tx->omit_ns = (uint64_t)omit_ns;
+        tx->dur_ns = (uint64_t)dur_ns;
+        tx->start_ns = traffic_now_ns();
+        traffic_udp_send_loop(tx);
         if (traffic_read_line(fd, line, sizeof line, (int)(dur_ns / 1000000) + 10000) >= 0)
             (void)traffic_write_json_line(fd, json_pack("{s:I, s:I}", "sent",
                                                         (json_int_t)atomic_load(&tx->sent),
@@ -319,8 +457,8 @@ traffic_server_run(const struct traffic_server_opts *opts)
 {
     sigset_t mask;
     pthread_attr_t attr;
-    struct pollfd pfd[2];
-    int lfd, sfd = -1, rc = TRAFFIC_EXIT_RUNTIME;
+    struct pollfd pfd[3];
+    int lfd, sfd = -1, rfd = -1, rc = TRAFFIC_EXIT_RUNTIME;
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&mask);
@@ -337,19 +475,22 @@ traffic_server_run(const struct traffic_server_opts *opts)
         close(sfd);
         return TRAFFIC_EXIT_RUNTIME;
     }
-    if (server_announce(lfd) < 0)
+    rfd = server_rendezvous(lfd);
+    if (rfd < 0 || server_announce(lfd) < 0)
         goto out;
+    atomic_store(&rdv_next, traffic_now_ns() ^ ((uint64_t)getpid() << 32));
 
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
     pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
     pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+    pfd[2] = (struct pollfd){ .fd = rfd, .events = POLLIN };
     for (;;) {
         pthread_t tid;
         int cfd;
 
-        if (poll(pfd, 2, -1) < 0) {
+        if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             traffic_err("server: poll: %s", strerror(errno));
@@ -359,6 +500,8 @@ traffic_server_run(const struct traffic_server_opts *opts)
             rc = TRAFFIC_EXIT_OK;       /* SIGTERM or SIGINT: leave quietly */
             break;
         }
+        if (pfd[2].revents & POLLIN)
+            rendezvous_read(rfd);
         if (!(pfd[0].revents & POLLIN))
             continue;
         cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -376,6 +519,8 @@ traffic_server_run(const struct traffic_server_opts *opts)
     }
     pthread_attr_destroy(&attr);
 out:
+    if (rfd >= 0)
+        close(rfd);
     close(lfd);
     close(sfd);
     fflush(stdout);

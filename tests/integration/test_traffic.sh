@@ -181,13 +181,15 @@ check "tcp_crr: > 100 connections/s, connect p50 < rtt p50" \
           and .metrics.connect_us_p50 <= .metrics.rtt_us_p50' "$R"
 echo "  tcp_crr: $(jq -r '.metrics.connections_per_s | floor' "$R") connections/s"
 
-# Loss: every 10th UDP datagram towards the server is dropped (nftables numgen).
+# Loss: every 10th 64-byte UDP datagram towards the server is dropped (nftables
+# numgen); data and the 16-byte rendezvous punches share the server's port, and
+# only data is dropped.
 if command -v nft >/dev/null; then
     ip netns exec "$NSB" nft -f - <<EOF2
 table inet cntbtt {
     chain in {
         type filter hook input priority 0;
-        udp dport != 5301 numgen inc mod 10 == 0 drop
+        udp dport 5301 udp length 72 numgen inc mod 10 == 0 drop
     }
 }
 EOF2
