@@ -517,6 +517,20 @@ on_client_out(agent_t *self, agent_run_t *r, int i)
         json_decref(res);
         return;
     }
+    /* A pair that measured nothing fails the run (CASES.md case 9), whatever its engine. */
+    char why[300];
+    if (traffic_result_gate(res, why, sizeof why) < 0) {
+        char msg[400];
+        if (r->npairs > 1)
+            snprintf(msg, sizeof msg, "pair %d: %s", i, why);
+        else
+            snprintf(msg, sizeof msg, "%s", why);
+        if (!r->client_failed)
+            send_error(self, r->run, "client", msg);
+        r->client_failed = true;
+        json_decref(res);
+        return;
+    }
     json_decref(r->pres[i]);
     r->pres[i] = res;
     if (r->clients_done < r->npairs || r->client_failed)

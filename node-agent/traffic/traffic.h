@@ -198,6 +198,26 @@ int traffic_check_udp_size(long size, long mtu, int ipv6, int allow_fragments, i
  * (the run is invalid).
  */
 int traffic_check_consistency(double total, const double *samples, size_t n, double rel_tol);
+/*
+ * The validity gate (CASES.md case 9), applied by the agent to every pair's
+ * result whatever engine made it (builtin, iperf3, sockperf).  A result
+ * (borrowed, changed in place) that measured nothing fails: tcp_stream with
+ * no byte received, udp_stream with no datagram received, a request/response
+ * kind with no transaction completed (every probe timed out); then -1 with a
+ * one-line reason in why naming what did not arrive, where, in how long and
+ * how much was sent.  A result that passes but lost at least
+ * TRAFFIC_LOSSY_RATIO of its datagrams or probes gets the flag "lossy"
+ * (kept once) and is stored.  Returns 0 or -1.
+ */
+int traffic_result_gate(json_t *result, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+/*
+ * loss_ratio from which a stored result is flagged "lossy": at 5 % or more
+ * lost, the received rate says more about where packets are dropped (a full
+ * socket buffer, a policer) than about what the path carries.
+ */
+#define TRAFFIC_LOSSY_RATIO 0.05
+
 /* CASES.md case 3: 1 when a process or thread used >= 95 % of one core. */
 int traffic_tool_bound(double cpu_pct_of_one_core);
 

@@ -748,20 +748,26 @@ refused:
     return -1;
 }
 
-/* Appends one sample: n units over dt_ns ending t_s after the measured start. */
+/*
+ * Appends one sample: n units over dt_ns ending t_s after the measured start.
+ * An upload samples the sender's count, so its samples are named
+ * sent_bps (and sent_pps); throughput_* always means received.
+ */
 static void
-add_sample(json_t *samples, enum kind k, long size, double *rates, size_t *nrates, double t_s,
-           uint64_t n, uint64_t dt_ns)
+add_sample(json_t *samples, enum kind k, int download, long size, double *rates, size_t *nrates,
+           double t_s, uint64_t n, uint64_t dt_ns)
 {
     double per_s = dt_ns ? (double)n / ((double)dt_ns / 1e9) : 0.0;
     json_t *s;
 
     if (k == K_TCP_STREAM) {
-        s = json_pack("{s:f, s:f}", "t_s", t_s, "throughput_bps", 8.0 * per_s);
+        s = json_pack("{s:f, s:f}", "t_s", t_s, download ? "throughput_bps" : "sent_bps",
+                      8.0 * per_s);
         rates[(*nrates)++] = 8.0 * per_s;
     } else if (k == K_UDP_STREAM) {
-        s = json_pack("{s:f, s:f, s:f}", "t_s", t_s, "throughput_pps", per_s,
-                      "throughput_bps", 8.0 * per_s * (double)size);
+        s = json_pack("{s:f, s:f, s:f}", "t_s", t_s, download ? "throughput_pps" : "sent_pps",
+                      per_s, download ? "throughput_bps" : "sent_bps",
+                      8.0 * per_s * (double)size);
         rates[(*nrates)++] = per_s;
     } else {
         s = json_pack("{s:f, s:f}", "t_s", t_s, "transactions_per_s", per_s);
@@ -934,7 +940,7 @@ traffic_client_run(const struct traffic_client_opts *o)
             traffic_sleep_until(tm + (uint64_t)((double)k * interval_ns));
             now = traffic_now_ns();
             n = flows_count(fl, o->streams);
-            add_sample(samples, kind, o->size, rates, &nrates, (double)k * o->interval,
+            add_sample(samples, kind, o->download, o->size, rates, &nrates, (double)k * o->interval,
                        n - prev_n, now - prev_t);
             prev_t = now;
             prev_n = n;
@@ -966,7 +972,7 @@ traffic_client_run(const struct traffic_client_opts *o)
         if (pct > max_thread)
             max_thread = pct;
     }
-    add_sample(samples, kind, o->size, rates, &nrates, o->duration, last_n - prev_n,
+    add_sample(samples, kind, o->download, o->size, rates, &nrates, o->duration, last_n - prev_n,
                end_ns - prev_t);
 
     for (long i = 0; i < o->streams; i++)

@@ -238,8 +238,10 @@ traffic_engine_server_run(const struct traffic_server_opts *o)
 
 /* Interval samples of iperf3: intervals[].sum.bits_per_second (omitted ones skipped). */
 static json_t *
-iperf3_samples(const json_t *doc, double *max_bps)
+iperf3_samples(const json_t *doc, int download, double *max_bps)
 {
+    /* iperf3's client intervals count what the client did: sent on upload, received on download. */
+    const char *name = download ? "throughput_bps" : "sent_bps";
     json_t *samples = json_array();
     size_t i;
     json_t *iv;
@@ -254,7 +256,7 @@ iperf3_samples(const json_t *doc, double *max_bps)
         t += json_number_value(json_object_get(sum, "seconds"));
         if (bps > *max_bps)
             *max_bps = bps;
-        json_array_append_new(samples, json_pack("{s:f, s:f}", "t_s", t, "throughput_bps", bps));
+        json_array_append_new(samples, json_pack("{s:f, s:f}", "t_s", t, name, bps));
     }
     return samples;
 }
@@ -331,7 +333,7 @@ traffic_engine_iperf3_convert(const json_t *doc, const struct traffic_client_opt
             json_array_append_new(flags, json_string("tool_bound"));
     }
     res = json_pack("{s:o, s:o, s:{}, s:o}", "metrics", metrics, "samples",
-                    iperf3_samples(doc, &max_bps), "applied", "flags", flags);
+                    iperf3_samples(doc, o->download, &max_bps), "applied", "flags", flags);
     if (max_bps > 0) {
         /* Case 8 on iperf3's own numbers: its intervals are in bit/s for both kinds. */
         double total = udp ? json_number_value(json_object_get(json_object_get(end, "sum"),

@@ -90,8 +90,8 @@ check "exactly one result per run" test "$(q 'SELECT count(*) FROM result')" -eq
 for net in host bridge; do
   v=$(q "SELECT m.value FROM metric m JOIN run r ON r.id=m.run_id WHERE m.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
   check "$net throughput $v bit/s within 10 Mbit/s..1 Tbit/s" between "${v:-0}" 1e7 1e12
-  n=$(q "SELECT count(*) FROM sample s JOIN run r ON r.id=s.run_id WHERE s.name='throughput_bps' AND json_extract(r.params_json,'\$.network')='$net'")
-  check "$net has per-second samples ($n)" between "$n" 2 3
+  n=$(q "SELECT count(*) FROM sample s JOIN run r ON r.id=s.run_id WHERE s.name='sent_bps' AND json_extract(r.params_json,'\$.network')='$net'")
+  check "$net has per-second samples of the sent rate ($n)" between "$n" 2 3
 done
 check "throughput unit is bit/s" test "$(q "SELECT DISTINCT unit FROM metric WHERE name='throughput_bps'")" = "bit/s"
 check "cross-host run used two hosts" test "$(q "SELECT client_host||'>'||server_host FROM run WHERE json_extract(params_json,'\$.placement')='cross-host'")" = "h1>h2"

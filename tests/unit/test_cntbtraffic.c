@@ -3,7 +3,8 @@
  * (node-agent/traffic/, library cntbtraffic): histogram percentiles against
  * known distributions, loss / reordering / duplicate counting, the
  * consistency check of CASES.md case 8, the MTU limit of case 1, tool_bound
- * (case 3), /proc/stat parsing, and the iperf3 / sockperf converters.
+ * (case 3), the validity gate (case 9), /proc/stat parsing, and the iperf3 /
+ * sockperf converters.
  */
 #include "traffic.h"
 
@@ -239,6 +240,78 @@ START_TEST(test_mtu_limit)
 }
 END_TEST
 
+/* A result as the engine prints it, from a JSON text (fresh). */
+static json_t *
+gate_result(const char *text)
+{
+    json_error_t e;
+    json_t *r = json_loads(text, 0, &e);
+    ck_assert_msg(r != NULL, "fixture: %s", e.text);
+    return r;
+}
+
+/* CASES.md case 9: a run that moved no data fails, with what did not arrive, where. */
+START_TEST(test_result_gate)
+{
+    char why[300];
+    json_t *r;
+
+    /* UDP through a path that carries nothing: the nat case of issue 14. */
+    r = gate_result("{\"traffic\":\"udp_stream\",\"duration_s\":3,"
+                    "\"metrics\":{\"throughput_pps\":0,\"throughput_bps\":0,"
+                    "\"sent_pps\":401444,\"loss_ratio\":1},"
+                    "\"applied\":{\"direction\":\"upload\",\"measured_s\":3.0},"
+                    "\"flags\":[\"tool_bound\"]}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), -1);
+    ck_assert_str_eq(why, "no datagram reached the server in 3.0 s (sent 1204332)");
+    json_decref(r);
+
+    r = gate_result("{\"traffic\":\"udp_stream\",\"metrics\":{\"throughput_pps\":0},"
+                    "\"applied\":{\"direction\":\"download\",\"measured_s\":1.5}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), -1);
+    ck_assert_str_eq(why, "no datagram reached the client in 1.5 s");
+    json_decref(r);
+
+    r = gate_result("{\"traffic\":\"udp_rr\",\"metrics\":{\"transactions_per_s\":0,"
+                    "\"loss_ratio\":1,\"timeouts\":150},\"applied\":{\"measured_s\":2}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), -1);
+    ck_assert_str_eq(why, "no udp_rr transaction completed in 2.0 s (150 probes sent to the "
+                          "server timed out)");
+    json_decref(r);
+
+    /* A missing main metric is nothing measured, too (iperf3 gave no summary). */
+    r = gate_result("{\"traffic\":\"tcp_stream\",\"duration_s\":5,\"metrics\":{}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), -1);
+    ck_assert_str_eq(why, "no byte reached the server in 5.0 s (tcp_stream upload)");
+    json_decref(r);
+
+    r = gate_result("{\"metrics\":{\"throughput_bps\":1e9}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), -1);
+    ck_assert_str_eq(why, "the result has no traffic kind");
+    json_decref(r);
+
+    /* Partial loss: stored, flagged lossy once, other flags kept. */
+    r = gate_result("{\"traffic\":\"udp_stream\",\"metrics\":{\"throughput_pps\":9e4,"
+                    "\"sent_pps\":1e5,\"loss_ratio\":0.1},\"flags\":[\"tool_bound\"]}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(r, "flags")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "flags"), 1)), "lossy");
+    json_decref(r);
+
+    /* Just below the threshold: not lossy; no flags array is made then. */
+    r = gate_result("{\"traffic\":\"udp_rr\",\"metrics\":{\"transactions_per_s\":2e4,"
+                    "\"loss_ratio\":0.049}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_ptr_null(json_object_get(r, "flags"));
+    json_decref(r);
+
+    r = gate_result("{\"traffic\":\"tcp_crr\",\"metrics\":{\"transactions_per_s\":3000}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    json_decref(r);
+}
+END_TEST
+
 START_TEST(test_tool_bound_and_cpu)
 {
     struct traffic_cpu a, b;
@@ -387,6 +460,7 @@ traffic_suite(void)
     tcase_add_test(tc, test_consistency);
     tcase_add_test(tc, test_mtu_limit);
     tcase_add_test(tc, test_tool_bound_and_cpu);
+    tcase_add_test(tc, test_result_gate);
     suite_add_tcase(s, tc);
     tcase_set_timeout(te, 10);
     tcase_add_test(te, test_iperf3_convert);
