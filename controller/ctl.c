@@ -66,6 +66,7 @@ typedef struct {
     char kind[16];
     json_t *caps;        /* capabilities of the last HELLO (owned) */
     json_t *meta;        /* metadata snapshot (owned) */
+    char peer[64];       /* source address of its last HELLO, as ZeroMQ saw it ("" unknown) */
 } ctl_agent_t;
 
 typedef enum { STAGE_NONE, STAGE_LEASING, STAGE_SETUP, STAGE_RUNNING, STAGE_COLLECT,
@@ -1135,7 +1136,12 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
     char *identity = NULL;
     msg_type_t type;
     json_t *b = NULL;
-    char err[PROTO_ERR_MAX];
+    char err[PROTO_ERR_MAX], peer[64] = "";
+    /* Where the message came from (ZMQ_MSG_PROPERTY_PEER_ADDRESS), so that `testbed check`
+     * can tell an agent at the file's address from one of the same name elsewhere. */
+    const char *pa = zmsg_first(msg) ? zframe_meta(zmsg_last(msg), "Peer-Address") : NULL;
+    if (pa)
+        snprintf(peer, sizeof peer, "%s", pa);
     if (proto_decode(&msg, true, &identity, &type, &b, err) != 0) {
         log_warn("bad message from %s: %s", identity ? identity : "?", err);
         if (identity)
@@ -1172,6 +1178,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
             log_info("agent %s connected", host);
         a->connected = true;
         a->last_seen_ms = now_ms();
+        snprintf(a->peer, sizeof a->peer, "%s", peer);
         snprintf(a->kind, sizeof a->kind, "%s", json_string_value(json_object_get(b, "kind")));
         json_decref(a->caps);
         json_decref(a->meta);
@@ -1405,9 +1412,10 @@ on_cli(zloop_t *loop, zsock_t *sock, void *arg)
         json_t *list = json_array();
         for (int i = 0; i < self->nagents; i++) {
             ctl_agent_t *a = &self->agents[i];
-            json_array_append_new(list, json_pack("{s:s, s:b, s:s, s:O*, s:O*}", "host", a->host,
-                                                  "connected", a->connected, "kind", a->kind,
-                                                  "capabilities", a->caps, "meta", a->meta));
+            json_array_append_new(list, json_pack("{s:s, s:b, s:s, s:s, s:O*, s:O*}", "host",
+                                                  a->host, "connected", a->connected, "kind",
+                                                  a->kind, "peer", a->peer, "capabilities",
+                                                  a->caps, "meta", a->meta));
         }
         answer = json_pack("{s:b, s:o, s:i}", "ok", 1, "agents", list, "hosts",
                            self->testbed->host_count);

@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <getopt.h>
+#include <poll.h>
 #include <sched.h>
 #include <limits.h>
 #include <stdio.h>
@@ -437,6 +438,54 @@ testbed_destroy_all(const char *name)
     return rc;
 }
 
+/*
+ * Whether addr:port (IPv4 dotted quad, 1..65535) accepts a TCP connection
+ * within wait_ms: 1, or 0 with the reason in why (len bytes).
+ */
+static int
+tcp_reachable(const char *addr, int port, int wait_ms, char *why, size_t len)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    int fd, err = 0, ok = 0;
+    socklen_t elen = sizeof err;
+
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        snprintf(why, len, "not an IPv4 address");
+        return 0;
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(why, len, "socket: %s", strerror(errno));
+        return 0;
+    }
+    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
+        ok = 1;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        int n = poll(&pfd, 1, wait_ms);
+        if (n == 0)
+            snprintf(why, len, "no answer in %d ms", wait_ms);
+        else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            snprintf(why, len, "%s", strerror(errno));
+        else if (err)
+            snprintf(why, len, "%s", strerror(err));
+        else
+            ok = 1;
+    } else {
+        snprintf(why, len, "%s", strerror(errno));
+    }
+    close(fd);
+    return ok;
+}
+
+/*
+ * `testbed check FILE`: the file is valid, and every host it names is there
+ * at the file's address: SSH answers at address:ssh.port (bare-metal hosts;
+ * a VM is started on demand), and the connected agent of that name sends
+ * from that address.  An agent of the same name connected from elsewhere
+ * (the file has a wrong address) counts as missing.  Exit 0, or 3 when a
+ * host is missing, 2 for a bad file.
+ */
 static int
 testbed_check(const char *file)
 {
@@ -451,25 +500,42 @@ testbed_check(const char *file)
     json_t *ans = cli_request(tb->name, json_pack("{s:s}", "cmd", "agents"), 3000, true);
     json_t *agents = json_object_get(ans, "agents");
     int missing = 0;
-    printf("%-12s %-11s %-16s %-26s %s\n", "host", "kind", "address", "namespace", "agent");
+    printf("%-12s %-11s %-16s %-26s %-22s %s\n", "host", "kind", "address", "namespace", "ssh",
+           "agent");
     for (int i = 0; i < tb->host_count; i++) {
         testbed_host_t *h = &tb->hosts[i];
         const char *state = ans ? "not connected" : "no controller running";
+        char elsewhere[160] = "", ssh[64] = "-", why[48];
         size_t j;
         json_t *a;
         json_array_foreach(agents, j, a) {
-            if (strcmp(json_string_value(json_object_get(a, "host")), h->name) == 0)
-                state = json_is_true(json_object_get(a, "connected")) ? "connected"
-                                                                       : "disconnected";
+            if (strcmp(json_string_value(json_object_get(a, "host")), h->name) != 0)
+                continue;
+            const char *peer = json_string_value(json_object_get(a, "peer"));
+            state = json_is_true(json_object_get(a, "connected")) ? "connected" : "disconnected";
+            if (peer && *peer && strcmp(peer, h->address) != 0) {
+                snprintf(elsewhere, sizeof elsewhere,
+                         "an agent named %.31s is connected from %.40s, not from the file's "
+                         "address", h->name, peer);
+                state = elsewhere;
+            }
         }
         bool nsok = !h->netns[0] || netns_exists(h->netns);
         bool vm = strcmp(h->kind, "vm") == 0;
+        bool sshok = true;
+        if (!vm) {
+            sshok = tcp_reachable(h->address, h->ssh_port, 1000, why, sizeof why);
+            if (sshok)
+                snprintf(ssh, sizeof ssh, "port %d open", h->ssh_port);
+            else
+                snprintf(ssh, sizeof ssh, "port %d: %s", h->ssh_port, why);
+        }
         if (vm && strcmp(state, "connected") != 0)
             state = "started on demand"; /* by its parent, for the runs that need it */
-        else if (!nsok || strcmp(state, "connected") != 0)
+        else if (!nsok || !sshok || strcmp(state, "connected") != 0)
             missing++;
-        printf("%-12s %-11s %-16s %-26s %s\n", h->name, h->kind, h->address,
-               h->netns[0] ? (nsok ? h->netns : "(namespace missing)") : "-", state);
+        printf("%-12s %-11s %-16s %-26s %-22s %s\n", h->name, h->kind, h->address,
+               h->netns[0] ? (nsok ? h->netns : "(namespace missing)") : "-", ssh, state);
     }
     json_decref(ans);
     testbed_destroy(&tb);

@@ -65,6 +65,18 @@ check "...no controller running for testbed" grep -q "no controller running for 
 check "started again over the stale files" "$BIN/cntb" controller status --testbed "$TB"
 "$BIN/cntb" deploy "$TB" >/dev/null
 check "testbed check sees both agents" "$BIN/cntb" testbed check "$TB"
+# A check checks the file: h2 at an address of the testbed's own /24 that nobody has (so
+# the probe stays on the emulated switch), while an agent named h2 runs at the right one.
+H2=$(jq -r '.hosts[] | select(.name == "h2") | .address' "$TB")
+WRONG=${H2%.*}.200
+jq --arg a "$WRONG" '(.hosts[] | select(.name == "h2") | .address) = $a' "$TB" > "$WORK/wrong.testbed.json"
+"$BIN/cntb" testbed check "$WORK/wrong.testbed.json" > "$WORK/wrong.out" 2>&1 && rc=0 || rc=$?
+check "testbed check of a wrong address: exit 3 (got $rc)" test "$rc" -eq 3
+check "...h2's SSH does not answer at the file's address" \
+  grep -Eq "^h2 .*${WRONG//./\\.} .*port 22: " "$WORK/wrong.out"
+check "...h2's agent is named as connected from elsewhere" \
+  grep -q "an agent named h2 is connected from $H2, not from the file's address" "$WORK/wrong.out"
+check "...h1 is fine" grep -Eq '^h1 .*port 22 open +connected$' "$WORK/wrong.out"
 
 cat > "$WORK/m.json" <<'JSON'
 {
