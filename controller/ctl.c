@@ -102,6 +102,8 @@ typedef struct {
     int port;
     bool result_stored;
     bool failed;
+    int64_t failed_ms;          /* when it failed (now_ms), 0 = not failed */
+    ctl_stage_t failed_stage;   /* the stage it failed in */
     bool skipped;               /* an agent refused the run (ERROR stage "skip") */
     char reason[600];
     char finish_state[16];      /* its end could not be stored: retried once the store works */
@@ -440,6 +442,8 @@ run_fail(ctl_t *self, ctl_run_t *r, const char *fmt, ...)
         vsnprintf(r->reason, sizeof r->reason, fmt, ap);
         va_end(ap);
         r->failed = true;
+        r->failed_ms = now_ms();
+        r->failed_stage = r->stage;
         log_warn("run %" PRId64 " failed: %s", r->id, r->reason);
     }
     if (r->stage != STAGE_TEARDOWN && r->stage >= STAGE_SETUP)
@@ -982,7 +986,7 @@ step_timeouts(ctl_t *self, ctl_run_t *r)
  * to it arrives after it reconnects.
  */
 static void
-runs_lose_host(ctl_t *self, const char *host)
+runs_lose_host(ctl_t *self, const char *host, int64_t silent_since_ms)
 {
     for (int i = 0; i < CTL_RUNS_MAX; i++) {
         ctl_run_t *r = &self->runs[i];
@@ -994,6 +998,17 @@ runs_lose_host(ctl_t *self, const char *host)
                 snprintf(r->reason, sizeof r->reason, "agent lost: host %s silent during teardown",
                          host);
                 r->failed = true;
+                r->failed_ms = now_ms();
+                r->failed_stage = STAGE_TEARDOWN;
+            } else if (r->failed_ms >= silent_since_ms && strncmp(r->reason, "agent lost", 10)) {
+                /* It failed on another host after this one had gone silent (a client
+                 * whose server vanished): the silence is the cause, the rest its effect. */
+                char was[sizeof r->reason];
+                snprintf(was, sizeof was, "%s", r->reason);
+                snprintf(r->reason, sizeof r->reason,
+                         "agent lost: host %s silent during %s (then %.500s)", host,
+                         stage_names[r->failed_stage], was);
+                log_warn("run %" PRId64 ": %s", r->id, r->reason);
             }
         } else {
             run_fail(self, r, "agent lost: host %s silent during %s", host, stage_names[r->stage]);
@@ -1356,7 +1371,8 @@ cli_batch(ctl_t *self, json_t *req)
                            "r.client_host, r.server_host, "
                            "(SELECT count(*) FROM run_attempt a WHERE a.run_id = r.id), "
                            "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
-                           " m.name = 'rtt_us_p50') "
+                           " m.name = 'rtt_us_p50'), "
+                           "(SELECT group_concat(flag, ',') FROM run_flag f WHERE f.run_id = r.id) "
                            "FROM run r WHERE r.batch_id = ?1 ORDER BY r.idx",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, batch);
@@ -1378,6 +1394,8 @@ cli_batch(ctl_t *self, json_t *req)
             json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 11) + 1));
             if (sqlite3_column_type(st, 12) != SQLITE_NULL) /* request/response runs */
                 json_object_set_new(o, "rtt_us_p50", json_real(sqlite3_column_double(st, 12)));
+            if (sqlite3_column_type(st, 13) != SQLITE_NULL) /* "tool_bound,lossy" */
+                json_object_set_new(o, "flags", json_string((const char *) sqlite3_column_text(st, 13)));
             json_array_append_new(runs, o);
         }
     }
@@ -1462,7 +1480,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
             a->connected = false;
             log_warn("agent %s lost: silent for %lld ms", a->host,
                      (long long) (now - a->last_seen_ms));
-            runs_lose_host(self, a->host);
+            runs_lose_host(self, a->host, a->last_seen_ms);
             continue;
         }
         if (beat)

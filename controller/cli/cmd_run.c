@@ -194,7 +194,9 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
 
     /* Follow: print each run once when it reaches a final state. */
     char *shown = calloc((size_t) total + 1, 1);
-    int done = 0, failed = 0, skipped = 0, finished = 0;
+    int done = 0, failed = 0, skipped = 0, finished = 0, tool_bound = 0;
+    json_t *agents_seen = json_object(); /* host -> connected, to say when one goes away */
+    time_t agents_at = 0;
     const char *last_state = "";
     bool drawn = false;
     time_t t0 = time(NULL), down_since = 0;
@@ -243,6 +245,9 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
             }
             shown[i] = 1;
             finished++;
+            const char *fl = json_string_value(json_object_get(r, "flags"));
+            if (strcmp(state, "done") == 0 && fl && strstr(fl, "tool_bound"))
+                tool_bound++;
             if (strcmp(state, "done") == 0)
                 done++;
             else if (strcmp(state, "failed") == 0)
@@ -266,6 +271,25 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
                    (long long) json_integer_value(json_object_get(r, "repetition")), state,
                    rate[0] ? " " : "", rate, reason ? ": " : "", reason ? reason : "");
             drawn = false;
+        }
+        if (agents_seen && time(NULL) - agents_at >= 1) {
+            /* An agent that goes away is said at once, not only in a failed run's reason. */
+            agents_at = time(NULL);
+            json_t *ag = cli_request(name, json_pack("{s:s}", "cmd", "agents"), 2000, true);
+            json_t *a;
+            json_array_foreach(json_object_get(ag, "agents"), i, a) {
+                const char *h = json_string_value(json_object_get(a, "host"));
+                bool c = json_is_true(json_object_get(a, "connected"));
+                json_t *was = h ? json_object_get(agents_seen, h) : NULL;
+                if (was && json_is_true(was) != c) {
+                    printf("%sagent %s %s\n", drawn ? "\r\033[K" : "", h,
+                           c ? "connected again" : "lost: its host went silent (runs on it fail)");
+                    drawn = false;
+                }
+                if (h)
+                    json_object_set_new(agents_seen, h, json_boolean(c));
+            }
+            json_decref(ag);
         }
         if (tty) {
             /* [#####.....] 12/40 done 10 failed 1 skipped 1 | 3:12 elapsed, ETA 8:00 | run 57 ... */
@@ -305,6 +329,7 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
         printf("\n");
     free(shown);
     json_decref(vary);
+    json_decref(agents_seen);
     if (zsys_interrupted) {
         printf("\ninterrupted: batch %" PRId64 " goes on in the controller; see cntb results list "
                "--batch %" PRId64 "\n",
@@ -315,6 +340,12 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
         return rc;
     printf("batch %" PRId64 " finished in %lld s: %d done, %d failed, %d skipped\n", batch,
            (long long) (time(NULL) - t0), done, failed, skipped);
+    if (tool_bound * 2 > done) /* CASES.md case 3, said plainly (docs/results.md) */
+        printf("warning: %d of %d done runs are tool_bound: the traffic engine, not the network, "
+               "limited them (a core at >= 95 %%): their figures say what one core pushes through "
+               "each path, not what the path carries; a matrix `rate` below that measures the "
+               "path at a load (docs/results.md)\n",
+               tool_bound, done);
     return failed ? EXIT_RUNS_FAILED : 0;
 }
 
