@@ -105,6 +105,12 @@ int testbed_emulate(const char *name, int hosts, int vms, const cpu_set_t *cpus,
  * EXIT_USAGE after printing the one-line error.
  */
 int cli_cpus_option(const char *value, cpu_set_t *set, const cpu_set_t **out_p);
+/*
+ * The default CPUs of an emulated testbed: one, the highest this process may
+ * use (CPU 0 takes most interrupts), stored in *set.  Returns set, or NULL
+ * (no confinement) when the affinity cannot be read.
+ */
+const cpu_set_t *cli_cpus_default(cpu_set_t *set);
 int testbed_destroy_all(const char *name);
 int controller_start(const char *testbed_file, const char *db);
 int controller_stop(const char *name);

@@ -76,17 +76,8 @@ cmd_demo(int argc, char **argv)
         int crc = cli_cpus_option(cpus_arg, &cpu_set, &cpus);
         if (crc)
             return crc;
-    } else { /* one CPU: the highest we may use (CPU 0 takes most interrupts) */
-        cpu_set_t allowed;
-        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
-            CPU_ZERO(&cpu_set);
-            for (int i = CPU_SETSIZE - 1; i >= 0; i--)
-                if (CPU_ISSET(i, &allowed)) {
-                    CPU_SET(i, &cpu_set);
-                    cpus = &cpu_set;
-                    break;
-                }
-        }
+    } else {
+        cpus = cli_cpus_default(&cpu_set);
     }
     char mpath[PATH_MAX];
     if (!matrix) {

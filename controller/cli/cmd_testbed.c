@@ -135,6 +135,22 @@ etcd_start(const char *name, int octet, char *url, size_t len)
     return 0;
 }
 
+const cpu_set_t *
+cli_cpus_default(cpu_set_t *set)
+{
+    cpu_set_t allowed;
+
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+        return NULL;
+    CPU_ZERO(set);
+    for (int i = CPU_SETSIZE - 1; i >= 0; i--) /* the highest: CPU 0 takes most interrupts */
+        if (CPU_ISSET(i, &allowed)) {
+            CPU_SET(i, set);
+            return set;
+        }
+    return NULL;
+}
+
 int
 cli_cpus_option(const char *value, cpu_set_t *set, const cpu_set_t **out_p)
 {
@@ -557,14 +573,17 @@ usage(FILE *f)
                "         --vms-per-host K (0..9) adds K hosts of kind vm per host, h<i>v<j> at\n"
                "         198.18.X.(100+(i-1)*K+j), 1 vCPU, 384 MiB: their parents start them\n"
                "         when a nesting=vm run needs them (docs/vm.md).\n"
-               "         --cpus LIST (e.g. 1, 0-3, 0,2; default all) confines every host's sshd,\n"
+               "         --cpus LIST (e.g. 1, 0-3, 0,2, or all) confines every host's sshd,\n"
                "         and so its agent, traffic engines, BIRD and VMs, to these CPUs of this\n"
-               "         machine (sched_setaffinity); applies when the sshds start.  One CPU\n"
-               "         makes cross-host comparisons fair on a small machine (docs/testbed.md).\n"
+               "         machine (sched_setaffinity); applies when the sshds start.  Default:\n"
+               "         one CPU, the highest this process may use: every network then gets the\n"
+               "         same budget, which makes comparisons fair on a small machine\n"
+               "         (docs/testbed.md); `all` lets the hosts use every CPU.\n"
                "destroy  stops the testbed's agents, controller and etcd and removes its namespaces,\n"
                "         links, run directory and NAME.testbed.json.\n"
-               "check    validates a testbed file and shows each host's agent (exit 3 when one\n"
-               "         is missing).\n");
+               "check    validates a testbed file and checks each host at the file's address:\n"
+               "         SSH answers there and its agent is connected from there (exit 3 when\n"
+               "         one is missing or elsewhere).\n");
 }
 
 int
@@ -591,8 +610,8 @@ cmd_testbed(int argc, char **argv)
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
         const char *name = NULL, *out = NULL;
-        const cpu_set_t *cpus = NULL;
         cpu_set_t cpu_set;
+        const cpu_set_t *cpus = cli_cpus_default(&cpu_set); /* one CPU unless --cpus says */
         int hosts = 2, vms = 0, c, rc;
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -80,6 +80,15 @@ check "throughput above 100 Mbit/s" \
   test "$(q "SELECT value > 1e8 FROM metric WHERE name = 'throughput_bps'")" = 1
 
 "$BIN/cntb" testbed destroy "$NAME" > /dev/null
+# The fair setting is the default: without --cpus the hosts share one CPU, the highest.
+"$BIN/cntb" testbed emulate --name "$NAME" --hosts 1 > out
+check "emulate without --cpus: hosts on CPU $CPU (the default)" grep -q "hosts on CPU $CPU)" out
+check "...sshd of h1 on CPU $CPU only" test "$(allowed "$(cat "/run/cntb/$NAME/sshd-h1.pid")")" = "$CPU"
+"$BIN/cntb" testbed destroy "$NAME" > /dev/null
+"$BIN/cntb" testbed emulate --name "$NAME" --hosts 1 --cpus all > out
+check "--cpus all: the hosts are not confined" \
+  test "$(allowed "$(cat "/run/cntb/$NAME/sshd-h1.pid")")" = "$MINE" -a -z "$(grep 'hosts on CPU' out || true)"
+"$BIN/cntb" testbed destroy "$NAME" > /dev/null
 check "no namespace left" test -z "$(ip netns list | grep -- "cntb-$NAME-" || true)"
 check "no link left" test -z "$(ip -o link | grep -- "cntb-$NAME-" || true)"
 check "no process left" test -z "$(pgrep -f "cntb/$NAME/" || true)"
