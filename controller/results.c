@@ -866,6 +866,28 @@ results_flags_text(const results_group_t *g, const char *sep)
     return strdup(buf);
 }
 
+/*
+ * CASES.md case 3, said plainly: when more than half of the runs compared are
+ * tool_bound, one note on err (stderr, so that table, CSV and JSON on stdout
+ * stay clean) that the differences are the engine's, not the networks'.
+ */
+static void
+results_note_tool_bound(const results_groups_t *gs, FILE *err)
+{
+    int runs = 0, bound = 0;
+
+    for (int i = 0; i < gs->ng; i++) {
+        runs += gs->g[i].n;
+        for (int k = 0; k < gs->g[i].nflags; k++)
+            if (strcmp(gs->g[i].flags[k].name, "tool_bound") == 0)
+                bound += gs->g[i].flags[k].count;
+    }
+    if (bound * 2 > runs)
+        fprintf(err, "note: %d of the %d runs compared are tool_bound: the traffic engine's core, "
+                     "not the network, limited them, so their differences are mostly the "
+                     "engine's (docs/results.md, \"Tool-bound runs\")\n", bound, runs);
+}
+
 /* Whether the change is significant at 5 %: "yes", "no", or NULL when untested. */
 static const char *
 results_sig(const results_group_t *g)
@@ -1128,6 +1150,8 @@ results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
     }
     if (rc < 0)
         results_err(err, errlen, "out of memory");
+    else
+        results_note_tool_bound(&gs, stderr);
     results_groups_free(&gs);
     return rc;
 }
