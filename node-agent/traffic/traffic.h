@@ -207,7 +207,9 @@ int traffic_check_consistency(double total, const double *samples, size_t n, dou
  * one-line reason in why naming what did not arrive, where, in how long and
  * how much was sent.  A result that passes but lost at least
  * TRAFFIC_LOSSY_RATIO of its datagrams or probes gets the flag "lossy"
- * (kept once) and is stored.  Returns 0 or -1.
+ * (kept once) and is stored; a tcp_rr or udp_rr result of one flow with
+ * burst 1 whose 1e6 / transactions_per_s and rtt_us_mean differ by more than
+ * TRAFFIC_RR_CONSISTENCY_TOL gets "rr_inconsistent".  Returns 0 or -1.
  */
 int traffic_result_gate(json_t *result, char *why, size_t whylen)
     __attribute__((warn_unused_result));
@@ -217,6 +219,12 @@ int traffic_result_gate(json_t *result, char *why, size_t whylen)
  * socket buffer, a policer) than about what the path carries.
  */
 #define TRAFFIC_LOSSY_RATIO 0.05
+/*
+ * tcp_rr and udp_rr with one flow, burst 1 and no loss: 1e6 / transactions_per_s
+ * and rtt_us_mean must agree within this fraction of the mean, else the result
+ * is flagged "rr_inconsistent" (CASES.md case 10; the gate above checks it).
+ */
+#define TRAFFIC_RR_CONSISTENCY_TOL 0.10
 
 /* CASES.md case 3: 1 when a process or thread used >= 95 % of one core. */
 int traffic_tool_bound(double cpu_pct_of_one_core);

@@ -143,5 +143,21 @@ traffic_result_gate(json_t *result, char *why, size_t whylen)
     loss = gate_metric(metrics, "loss_ratio");
     if (isfinite(loss) && loss >= TRAFFIC_LOSSY_RATIO)
         gate_flag(result, "lossy");
+    /*
+     * CASES.md case 10: with one flow and one probe outstanding, a transaction
+     * takes one round trip, so 1e6 / transactions_per_s and rtt_us_mean agree;
+     * a stamp on the wrong side of a system call breaks that.
+     */
+    if (strcmp(traffic, "tcp_rr") == 0 || strcmp(traffic, "udp_rr") == 0) {
+        const json_t *burst = json_object_get(applied, "burst");
+        const json_t *streams = json_object_get(result, "streams");
+        double tps = gate_metric(metrics, "transactions_per_s");
+        double mean = gate_metric(metrics, "rtt_us_mean");
+        if ((!burst || json_integer_value(burst) == 1)
+            && (!streams || json_integer_value(streams) == 1) && isfinite(mean) && mean > 0
+            && (!isfinite(loss) || loss == 0)
+            && fabs(1e6 / tps - mean) > TRAFFIC_RR_CONSISTENCY_TOL * mean)
+            gate_flag(result, "rr_inconsistent");
+    }
     return 0;
 }

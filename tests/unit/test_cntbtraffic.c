@@ -309,6 +309,29 @@ START_TEST(test_result_gate)
     r = gate_result("{\"traffic\":\"tcp_crr\",\"metrics\":{\"transactions_per_s\":3000}}");
     ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
     json_decref(r);
+
+    /* CASES.md 10: 27.8 k/s is 36.0 us per transaction; a mean of 24.8 us missed half. */
+    r = gate_result("{\"traffic\":\"udp_rr\",\"streams\":1,\"metrics\":{"
+                    "\"transactions_per_s\":27800,\"rtt_us_mean\":24.8,\"loss_ratio\":0},"
+                    "\"applied\":{\"burst\":1}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "flags"), 0)),
+                     "rr_inconsistent");
+    json_decref(r);
+    /* Within 10 % (35.0 against 36.0 us): consistent. */
+    r = gate_result("{\"traffic\":\"tcp_rr\",\"streams\":1,\"metrics\":{"
+                    "\"transactions_per_s\":27800,\"rtt_us_mean\":35.0},"
+                    "\"applied\":{\"burst\":1}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_ptr_null(json_object_get(r, "flags"));
+    json_decref(r);
+    /* Burst 4: four probes in flight, no such relation. */
+    r = gate_result("{\"traffic\":\"tcp_rr\",\"streams\":1,\"metrics\":{"
+                    "\"transactions_per_s\":80000,\"rtt_us_mean\":48.0},"
+                    "\"applied\":{\"burst\":4}}");
+    ck_assert_int_eq(traffic_result_gate(r, why, sizeof why), 0);
+    ck_assert_ptr_null(json_object_get(r, "flags"));
+    json_decref(r);
 }
 END_TEST
 
