@@ -431,6 +431,22 @@ run_enter(ctl_t *self, ctl_run_t *r, ctl_stage_t stage, int64_t timeout_ms)
 static void run_teardown(ctl_t *self, ctl_run_t *r);
 
 /* Records a failure reason (the first one wins) and moves to teardown. */
+/*
+ * The first server port of run `run`: pair i of the run uses port + i (up to
+ * NETKIND_PAIRS_MAX = 64 pairs), so each run gets its own block of 64 ports,
+ * 5300 + (run mod 429) * 64, all in 5300..32755: below 32768, where Linux's
+ * default ephemeral range (ip_local_port_range 32768-60999) starts, so no
+ * client's port takes it.  Runs 429 apart share a block, minutes apart at the
+ * least, after the 60 s TIME_WAIT of the earlier one (a run of 2 pairs used
+ * to take the next run's port, where a server that closed first left
+ * TIME_WAIT, and sockperf could not bind it).
+ */
+static int
+run_port(int64_t run)
+{
+    return 5300 + (int) (run % 429) * 64;
+}
+
 static void
 run_fail(ctl_t *self, ctl_run_t *r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void
@@ -644,7 +660,7 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
     snprintf(r->hosts[1], sizeof r->hosts[1], "%s", hs->name);
     snprintf(r->peer_addr[0], 16, "%s", hs->address);
     snprintf(r->peer_addr[1], 16, "%s", hc->address);
-    r->port = 5300 + (int) (r->id % 1000);
+    r->port = run_port(r->id);
     for (int i = 0; i < need; i++)
         self->lease[pick[i]] = id;
     b->in_flight = id;
@@ -1612,7 +1628,7 @@ runs_adopt(ctl_t *self, int64_t *ids, int max)
             snprintf(r->peer_addr[1 - i], 16, "%s", h->address);
             self->lease[hidx[i]] = id;
         }
-        r->port = 5300 + (int) (r->id % 1000);
+        r->port = run_port(r->id);
         r->server_ready = true;
         b->in_flight = id;
         ids[n++] = id;

@@ -11,7 +11,7 @@
  *     host's underlay address and the run's port are DNATed to the server
  *     container, same port: the port is "published".
  * The client connects to the server host's underlay address and the run's
- * port, which the controller allocates per run (5300 + run % 1000), so two
+ * port, which the controller allocates per run (5300 + (run % 429) * 64), so two
  * runs never publish the same port.  IPv4 forwarding is switched on in the
  * host's namespace (Docker does the same).  Each nft batch is atomic: setup
  * adds the table, flushes it and fills it (a repeated setup gives the same
