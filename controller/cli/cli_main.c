@@ -289,7 +289,7 @@ usage(FILE *f)
             "  controller start|stop|status [--testbed FILE] [--db PATH]\n"
             "  keys generate --testbed FILE            CURVE certificates of controller and hosts\n"
             "  deploy FILE [--stop] [--accept-new]     install and start (or stop) agents over SSH\n"
-            "  matrix expand FILE [--format table|json]  the runs a matrix makes\n"
+            "  matrix expand FILE [--format table|csv|json]  the runs a matrix makes\n"
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
             "  queue add FILE [--at TIME] [--every DURATION] | list | cancel ID\n"
             "  results list|show|compare|diff-hosts|export|plot ...  the results database\n"

@@ -3,7 +3,8 @@
 # without a testbed: every command with subcommands names an unknown one in
 # one line (exit 2), every missing required option says which and what it
 # takes (exit 2), a matrix with a repeated vary value or a too short
-# interval is refused with FILE:LINE:COL and its JSON path, and destroying
+# interval is refused with FILE:LINE:COL and its JSON path, matrix expand
+# names every run's parameters (table, csv, json), and destroying
 # a testbed that does not exist says so (exit 0, nothing touched).  Runs in
 # well under a second.  Usage: test_cli.sh BINDIR
 set -euo pipefail
@@ -65,6 +66,34 @@ printf '{"fixed": {"interval_s": 0.001}}\n' > iv.json
 expect 2 "$WORK/iv.json:1:26: \$.fixed.interval_s: must be >= 0.01 and <= 3600 (got 0.001): below the traffic engine's shortest sample interval (cntb-traffic --interval)" matrix expand "$WORK/iv.json"
 printf '{"fixed":{"engine":"sockperf","traffic":"tcp_stream"}}\n' > eng.json
 expect 2 "$WORK/eng.json:1:20: \$.fixed.engine: engine sockperf cannot generate traffic tcp_stream (only udp_stream, udp_rr and tcp_rr) [\$.fixed.engine with \$.fixed.traffic]" matrix expand "$WORK/eng.json"
+
+# matrix expand names each run's parameters: those vary lists and include entries set
+# (issue 22: the table printed "0 rep=1 point=12" and nothing else), the shared ones once.
+cat > exp.json <<'JSON'
+{ "name": "exp", "fixed": { "duration_s": 3 }, "vary": { "network": ["host", "bridge"] },
+  "include": [ { "network": "nat", "placement": "cross-host", "size": 64 } ],
+  "baseline": { "network": "host" } }
+JSON
+rc=0; "$BIN/cntb" matrix expand exp.json > exp.out 2>&1 || rc=$?
+check "matrix expand: exit 0 (got $rc)" test "$rc" -eq 0
+check "matrix expand: run lines name the parameters that differ" test "$(sed -n '4,6p' exp.out)" = \
+"0 rep=1 point=0 baseline network=host placement=same-host size=1448
+1 rep=1 point=1 network=bridge placement=same-host size=1448
+2 rep=1 point=2 network=nat placement=cross-host size=64"
+check "matrix expand: the shared parameters once, in the head" \
+  grep -qx '# every run: nesting=bare traffic=tcp_stream streams=1 duration_s=3 macvlan_mode=bridge .* allow_fragments=false' exp.out
+"$BIN/cntb" matrix expand exp.json --format csv > exp.csv
+check "matrix expand --format csv: header with every parameter" \
+  grep -qx 'index,point,repetition,baseline,network,placement,nesting,traffic,size,streams,duration_s,.*,allow_fragments' exp.csv
+check "matrix expand --format csv: one row per run" test "$(sed -n '2p;4p' exp.csv | cut -d, -f1-10)" = \
+"0,0,1,true,host,same-host,bare,tcp_stream,1448,1
+2,2,1,false,nat,cross-host,bare,tcp_stream,64,1"
+if command -v jq >/dev/null; then
+  check "matrix expand --format json: baseline and params" test \
+    "$("$BIN/cntb" matrix expand exp.json --format json | jq -c '[.[] | [.index, .baseline, .params.network, .params.size]]')" = \
+    '[[0,true,"host",1448],[1,false,"bridge",1448],[2,false,"nat",64]]'
+fi
+expect 2 "cntb: --format: must be table, csv or json (got \"xml\")" matrix expand exp.json --format xml
 
 # emulate_gone NAME: no namespace, link, run directory or process of testbed NAME is left.
 emulate_gone() {
