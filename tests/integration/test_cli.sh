@@ -4,7 +4,8 @@
 # one line (exit 2), every missing required option says which and what it
 # takes (exit 2), a matrix with a repeated vary value or a too short
 # interval is refused with FILE:LINE:COL and its JSON path, matrix expand
-# names every run's parameters (table, csv, json), and destroying
+# names every run's parameters (table, csv, json), commands that need a
+# controller exit 3 when none runs, and destroying
 # a testbed that does not exist says so (exit 0, nothing touched).  Runs in
 # well under a second.  Usage: test_cli.sh BINDIR
 set -euo pipefail
@@ -94,6 +95,36 @@ if command -v jq >/dev/null; then
     '[[0,true,"host",1448],[1,false,"bridge",1448],[2,false,"nat",64]]'
 fi
 expect 2 "cntb: --format: must be table, csv or json (got \"xml\")" matrix expand exp.json --format xml
+
+# No controller running: the environment lacks a daemon, exit 3 (docs/cntb.md EXIT STATUS;
+# issue 22: run, queue list and controller status exited 2).  Other controllers may run
+# on this machine, so each command runs in a private mount namespace whose /run is empty.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+  no_ctl() { unshare -m sh -c 'mount -t tmpfs cntb-test /run && exec "$0" "$@"' "$BIN/cntb" "$@"; }
+  # expect_out RC STDOUT STDERR ARGS...: with no controller, exactly these.
+  expect_out() {
+    local want_rc=$1 want_out=$2 want_err=$3 rc=0 out
+    shift 3
+    out=$(no_ctl "$@" 2>"$WORK/err") || rc=$?
+    if [ "$rc" -eq "$want_rc" ] && [ "$out" = "$want_out" ] && [ "$(cat "$WORK/err")" = "$want_err" ]; then
+      ok "no controller: cntb $* -> $rc [$out] [$want_err]"
+    else
+      fail "no controller: cntb $*: exit $rc (want $want_rc), stdout [$out] (want [$want_out]), stderr [$(cat "$WORK/err")] (want [$want_err])"
+    fi
+  }
+  none="cntb: no controller is running (cntb controller start --testbed FILE)"
+  expect_out 3 "" "$none" run exp.json
+  expect_out 3 "" "$none" queue list
+  expect_out 3 "" "$none" queue add exp.json --at 01:00 --every 1d
+  expect_out 3 "" "$none" queue cancel 1
+  expect_out 3 "no controller running" "" controller status
+  expect_out 3 "controller of testbed clitb: not running" "" controller status --testbed tb.json
+  expect_out 0 "no controller running (nothing to stop)" "" controller stop
+  expect_out 3 "" "cntb: no controller running for testbed clitb (start it with cntb controller start)" \
+    run exp.json --testbed tb.json
+else
+  ok "not root or no unshare: no-controller exit codes skipped"
+fi
 
 # emulate_gone NAME: no namespace, link, run directory or process of testbed NAME is left.
 emulate_gone() {
