@@ -96,6 +96,44 @@ if command -v jq >/dev/null; then
 fi
 expect 2 "cntb: --format: must be table, csv or json (got \"xml\")" matrix expand exp.json --format xml
 
+# results compare on a small database made from the schema's migrations: rows in key order,
+# the baseline first (run order put bridge first); done runs without the metric named in a
+# note on stderr while stdout stays JSON; unknown names get a hint (issue 22).
+if command -v sqlite3 >/dev/null; then
+  RDB="$WORK/r.db" SQL="$HERE/../../schemas/sql" last=0
+  for f in "$SQL"/[0-9][0-9][0-9]-*.sql; do
+    sqlite3 -batch "$RDB" < "$f"; last=$((10#$(basename "$f" | cut -c1-3)))
+  done
+  now=2026-12-01T00:00:00.000Z
+  sqlite3 -batch "$RDB" "PRAGMA user_version = $last;
+    INSERT INTO batch (id, matrix_name, matrix_json, state, created_at) VALUES (1, 'm', '{}', 'done', '$now');
+    INSERT INTO run (id, batch_id, idx, point, repetition, params_json, state, created_at) VALUES
+      (1, 1, 0, 1, 1, '{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (2, 1, 1, 3, 1, '{\"network\":\"bridge\",\"traffic\":\"tcp_rr\"}', 'done', '$now'),
+      (3, 1, 2, 0, 1, '{\"network\":\"host\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (4, 1, 3, 2, 1, '{\"network\":\"host\",\"traffic\":\"tcp_rr\"}', 'done', '$now'),
+      (5, 1, 4, 1, 2, '{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (6, 1, 5, 0, 2, '{\"network\":\"host\",\"traffic\":\"tcp_stream\"}', 'done', '$now');
+    INSERT INTO metric (run_id, name, value, unit) VALUES (1, 'throughput_bps', 8e9, 'bit/s'),
+      (3, 'throughput_bps', 10e9, 'bit/s'), (5, 'throughput_bps', 8e9, 'bit/s'),
+      (6, 'throughput_bps', 10e9, 'bit/s'), (2, 'rtt_us_p50', 30, 'us'), (4, 'rtt_us_p50', 25, 'us');"
+  rc=0; "$BIN/cntb" results compare --db "$RDB" --by network --format csv > cmp.csv 2> cmp.err || rc=$?
+  check "compare: exit 0 (got $rc)" test "$rc" -eq 0
+  check "compare: the baseline row first, then bridge ($(cut -d, -f1 cmp.csv | tr '\n' ' '))" \
+    test "$(cut -d, -f1,2,9 cmp.csv | tail -n +2 | tr '\n' ' ')" = "host,tcp_stream,+0.0 bridge,tcp_stream,-20.0 "
+  check "compare: stdout is only the CSV (header + 2 rows)" test "$(wc -l < cmp.csv)" -eq 3
+  check "compare: the runs without throughput_bps are named on stderr [$(cat cmp.err)]" test "$(cat cmp.err)" = \
+    "cntb: note: 2 done runs in batch 1 have no throughput_bps and are left out (traffic tcp_rr 2): try --metric rtt_us_p50"
+  expect 2 "cntb: unknown metric 'rtt_p50': not a standard metric (docs/schema.md) and no run has it (did you mean rtt_us_p50?)" \
+    results compare --db "$RDB" --by network --metric rtt_p50
+  expect 2 "cntb: bad --baseline network=Host: no done run in batch 1 with that value has metric throughput_bps (network there: host, bridge)" \
+    results compare --db "$RDB" --by network --baseline network=Host
+  expect 2 "cntb: --sort: must be key, value or change (got \"bogus\")" results compare --db "$RDB" --sort bogus
+  expect 2 "cntb: --sort belongs to compare and plot" results list --db "$RDB" --sort value
+else
+  ok "no sqlite3: results compare cases skipped"
+fi
+
 # No controller running: the environment lacks a daemon, exit 3 (docs/cntb.md EXIT STATUS;
 # issue 22: run, queue list and controller status exited 2).  Other controllers may run
 # on this machine, so each command runs in a private mount namespace whose /run is empty.
