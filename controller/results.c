@@ -1683,10 +1683,11 @@ results_list(store_t *store, int64_t batch, results_format_t format, FILE *out, 
              size_t errlen)
 {
     static const char *const bkeys[] = { "id", "name", "testbed", "state", "done",
-                                         "failed", "skipped", "total", "created_at" };
+                                         "failed", "skipped", "total", "created_at", "seed" };
     static const char *const bheads[] = { "id", "name", "testbed", "state", "done",
-                                          "failed", "skipped", "total", "created (UTC)" };
-    static const bool bjson[9] = { false };
+                                          "failed", "skipped", "total", "created (UTC)",
+                                          "seed" };
+    static const bool bjson[10] = { false };
     static const char *const rkeys[] = { "id", "repetition", "params", "state", "reason",
                                          "throughput_bps" };
     static const char *const rheads[] = { "id", "rep", "params", "state", "reason",
@@ -1710,12 +1711,12 @@ results_list(store_t *store, int64_t batch, results_format_t format, FILE *out, 
                                " count(CASE WHEN r.state = 'done' THEN 1 END),"
                                " count(CASE WHEN r.state = 'failed' THEN 1 END),"
                                " count(CASE WHEN r.state = 'skipped' THEN 1 END),"
-                               " count(r.id), b.created_at"
+                               " count(r.id), b.created_at, b.seed"
                                " FROM batch b LEFT JOIN run r ON r.batch_id = b.id"
                                " GROUP BY b.id ORDER BY b.id",
                                -1, &st, NULL) != SQLITE_OK)
             goto dberr;
-        rc = results_print_rows(st, 9, bkeys, bheads, "rlllrrrrl", bjson, -1, format,
+        rc = results_print_rows(st, 10, bkeys, bheads, "rlllrrrrlr", bjson, -1, format,
                                 "no batches", out, err, errlen);
         goto out;
     }

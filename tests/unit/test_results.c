@@ -803,8 +803,29 @@ START_TEST(test_list_and_show)
     f = open_memstream(&text, &len);
     ck_assert_int_eq(results_list(tstore, -1, RESULTS_CSV, f, err, sizeof err), 0);
     fclose(f);
-    ck_assert_msg(strncmp(text, "id,name,testbed,state,done,failed,skipped,total,created_at\n"
-                                "1,cmp,lab,queued,13,1,0,14,", 85) == 0, "%s", text);
+    ck_assert_msg(strncmp(text, "id,name,testbed,state,done,failed,skipped,total,created_at,"
+                                "seed\n1,cmp,lab,queued,13,1,0,14,", 90) == 0, "%s", text);
+    /* A batch without a random order has no seed: the last field is empty. */
+    ck_assert_msg(strlen(text) > 2 && text[strlen(text) - 2] == ',', "%s", text);
+    free(text);
+
+    /* The seed a batch's random order was drawn with is listed (issue 22: replay a night). */
+    ck_assert_int_eq(sqlite3_exec(store_db(tstore), "UPDATE batch SET seed = 6529064058449557"
+                                  " WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, -1, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_integer_value(json_object_get(json_array_get(j, 0), "seed")) ==
+                  6529064058449557LL, "%s", text);
+    json_decref(j);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, -1, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "created (UTC)") && strstr(text, " seed\n") &&
+                      strstr(text, " 6529064058449557\n"),
+                  "%s", text);
     free(text);
 
     f = open_memstream(&text, &len);
