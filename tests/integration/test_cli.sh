@@ -83,7 +83,7 @@ check "matrix expand: run lines name the parameters that differ" test "$(sed -n 
 2 rep=1 point=2 network=nat placement=cross-host size=64"
 check "matrix expand: the shared parameters once, in the head" \
   grep -qx '# every run: nesting=bare traffic=tcp_stream streams=1 duration_s=3 macvlan_mode=bridge .* allow_fragments=false' exp.out
-"$BIN/cntb" matrix expand exp.json --format csv > exp.csv
+"$BIN/cntb" matrix expand exp.json --format csv > exp.csv || true
 check "matrix expand --format csv: header with every parameter" \
   grep -qx 'index,point,repetition,baseline,network,placement,nesting,traffic,size,streams,duration_s,.*,allow_fragments' exp.csv
 check "matrix expand --format csv: one row per run" test "$(sed -n '2p;4p' exp.csv | cut -d, -f1-10)" = \
