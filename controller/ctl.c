@@ -1087,6 +1087,7 @@ queue_start(ctl_t *self, int64_t id, time_t now)
     matrix_t *m = NULL;
     char **params = NULL;
     int *point = NULL, *rep = NULL, n = 0;
+    int64_t seed = -1; /* the batch's own seed of a random order (queue_order) */
     if (queue_get(self->store, id, &e) < 0)
         return -1;
     m = matrix_load_text(e.file, e.matrix, strlen(e.matrix), err);
@@ -1099,7 +1100,7 @@ queue_start(ctl_t *self, int64_t id, time_t now)
     params = calloc((size_t) n, sizeof *params);
     point = calloc((size_t) n, sizeof *point);
     rep = calloc((size_t) n, sizeof *rep);
-    if (!params || !point || !rep) {
+    if (!params || !point || !rep || queue_order(m, &e, &seed) < 0) {
         queue_failed(self->store, id, "out of memory");
         goto out;
     }
@@ -1116,7 +1117,7 @@ queue_start(ctl_t *self, int64_t id, time_t now)
      * fails leaves neither, the entry stays due, and the store-outage
      * machinery (logged once) holds the queue until a write works again. */
     batch = queue_start_batch(self->store, id, matrix_name(m), doc, self->testbed->name, n,
-                              (const char *const *) params, point, rep, next);
+                              (const char *const *) params, point, rep, seed, next);
     free(doc);
     if (batch < 0) {
         char what[64];

@@ -9,7 +9,8 @@
  *
  * Expansion makes one params object per parameter point (the cartesian
  * product of the vary lists, first key slowest, minus exclusions, plus the
- * include points); the runs are the points repeated `repetitions` times,
+ * include points; include entries without vary lists are the only points);
+ * the runs are the points repeated `repetitions` times,
  * repetition-major, so sequential run j is point j % npoints of repetition
  * j / npoints + 1.  The execution order is a permutation of j kept in
  * `order[]`: the identity for "sequential"; for "random", each repetition's
@@ -916,6 +917,22 @@ expand(const vctx_t *c, matrix_t *self)
         }
         nlists++;
     }
+    /*
+     * Without vary lists the product is one point (fixed and the defaults),
+     * unless include lists the points: then they are the only ones, rather
+     * than an unasked-for run of the defaults beside them.  An empty "vary"
+     * with nothing fixed or included names no point at all: refused, since
+     * running the defaults is surely not what was meant.
+     */
+    if (nlists == 0 && json_array_size(include) > 0)
+        total = 0;
+    else if (nlists == 0 && json_is_object(json_object_get(self->doc, "vary")) &&
+             json_object_size(fixed) == 0) {
+        ferr_set(c->err, c->file, c->text, c->len, "$.vary",
+                 "varies nothing, and nothing is fixed or included: the matrix names no point"
+                 " (leave \"vary\" out for one run of the defaults)");
+        goto out;
+    }
     matched = calloc(json_array_size(exclude) + 1, sizeof *matched);
     self->points = json_array();
     if (!self->points || !matched)
@@ -1229,4 +1246,66 @@ matrix_check_host_count(const matrix_t *self, int nhosts, const char *testbed, c
         return -1;
     }
     return 0;
+}
+
+uint64_t
+matrix_batch_seed(uint64_t seed, int64_t occurrence)
+{
+    if (occurrence <= 0)
+        return seed;
+    /* The occurrence-th output of splitmix64 started at seed (its state after
+     * k steps is seed + k * golden gamma, so any occurrence is one step). */
+    uint64_t x = seed + (uint64_t)(occurrence - 1) * 0x9e3779b97f4a7c15ULL;
+    return splitmix64(&x) & MATRIX_SEED_MAX;
+}
+
+int
+matrix_set_seed(matrix_t *self, uint64_t seed)
+{
+    if (!self || seed > MATRIX_SEED_MAX)
+        return -1;
+    if (!self->random)
+        return 0;
+    int *old = self->order;
+    uint64_t was = self->seed;
+    self->seed = seed;
+    self->order = NULL;
+    if (make_order(self) < 0) {
+        self->order = old;
+        self->seed = was;
+        return -1;
+    }
+    free(old);
+    return 0;
+}
+
+json_t *
+matrix_varied(const matrix_t *self)
+{
+    json_t *names = json_array();
+    if (!self || !names)
+        return names;
+    json_t *first = json_array_get(self->points, 0);
+    for (int i = 0; i < NPARAMS; i++) {
+        json_t *v0 = json_object_get(first, params[i].name);
+        for (int j = 1; j < self->npoints; j++)
+            if (!value_equal(v0, json_object_get(json_array_get(self->points, (size_t)j),
+                                                 params[i].name))) {
+                json_array_append_new(names, json_string(params[i].name));
+                break;
+            }
+    }
+    return names;
+}
+
+int
+matrix_param_rank(const char *param, const char *value)
+{
+    const param_t *p = param && value ? param_find(param) : NULL;
+    if (!p || p->type != PARAM_ENUM)
+        return -1;
+    for (int i = 0; p->values[i]; i++)
+        if (strcmp(p->values[i], value) == 0)
+            return i;
+    return -1;
 }

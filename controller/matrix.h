@@ -41,7 +41,8 @@
  *   allow_fragments true|false (UDP size above path MTU - 28 runs, flagged)    default false
  * (the table params[] in matrix.c is the authority; other parameters are
  * rows there).  Expansion: the cartesian product of the vary lists (in file
- * order, first key varying slowest), minus every point that matches all keys
+ * order, first key varying slowest; without vary lists one point, or none
+ * when include lists points), minus every point that matches all keys
  * of an exclude entry, plus the include points (completed from fixed and
  * defaults, not excluded, not duplicated), repeated `repetitions` times
  * (1..1000): sequentially all points for repetition 1, then all for
@@ -145,5 +146,42 @@ bool matrix_order_random(const matrix_t *self, uint64_t *seed);
 
 /* $.max_runs (default 100000). */
 int matrix_max_runs(const matrix_t *self);
+
+/* The largest seed a matrix may state: 2^53 - 1, the largest integer every
+ * JSON reader keeps exactly. */
+#define MATRIX_SEED_MAX 9007199254740991ULL
+
+/*
+ * The seed of the random order of a queue entry's batch number `occurrence`
+ * (0 = its first batch) from the matrix's seed: occurrence 0 keeps the seed
+ * itself (the order `cntb matrix expand` prints), occurrence k >= 1 takes
+ * the low 53 bits of the k-th number splitmix64 draws from the seed
+ * (docs/matrix.md ORDER), so every night of a series runs its own order and
+ * each such seed is itself a valid "seed" for a matrix file (replay).
+ */
+uint64_t matrix_batch_seed(uint64_t seed, int64_t occurrence);
+
+/*
+ * Re-orders a random matrix with another seed (0 .. MATRIX_SEED_MAX), as if
+ * the file had said it; a sequential matrix is left as it is.  0, or -1
+ * (a seed out of range, out of memory: the order is unchanged).
+ */
+int matrix_set_seed(matrix_t *self, uint64_t seed);
+
+/*
+ * The names of the parameters whose value differs between the matrix's
+ * points (from vary, or from include entries), in the order of the
+ * parameter table: what tells one run's parameters from another's.  A fresh
+ * JSON array of strings (empty for a single point); NULL when out of memory.
+ */
+json_t *matrix_varied(const matrix_t *self);
+
+/*
+ * The position of value in the list of values of the string parameter
+ * param ("network": none 0, host 1, container 2, ...; the order of
+ * docs/matrix.md's parameter table), or -1 when param is no such parameter
+ * or value is none of its values.  For sorting in that order.
+ */
+int matrix_param_rank(const char *param, const char *value);
 
 #endif

@@ -371,8 +371,8 @@ plot_lines(FILE *sf, FILE *df, const results_groups_t *gs, const char *metric, c
 
 int
 plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const char *by,
-          const char *baseline, const char *metric, const char *output, char *err,
-          size_t errlen)
+          const char *baseline, const char *metric, results_sort_t sort, const char *output,
+          char *note, size_t notelen, char *err, size_t errlen)
 {
     static const char *const rtt[] = { "rtt_us_p50", "rtt_us_p90", "rtt_us_p99", "rtt_us_p999" };
     static const double rtt_p[] = { 0.50, 0.90, 0.99, 0.999 };
@@ -386,6 +386,8 @@ plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const c
     memset(gs, 0, sizeof gs);
     if (err && errlen)
         err[0] = '\0';
+    if (note && notelen)
+        note[0] = '\0';
     olen = output ? strlen(output) : 0;
     if (olen < 5 || (strcmp(output + olen - 4, ".svg") != 0 &&
                      strcmp(output + olen - 4, ".png") != 0)) {
@@ -429,6 +431,11 @@ plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const c
 
         if (r < 0)
             goto out;
+        /* cdf takes no --metric: a hint to try another would mislead. */
+        if (m == 0 && note && notelen && kind != PLOT_CDF)
+            snprintf(note, notelen, "%s", gs[0].note);
+        if (r == 0)
+            results_groups_sort(&gs[m], sort);
         if (r == 1 && kind == PLOT_CDF && m == 0) {
             /* msg is "no done runs with metric rtt_us_p50<selection>" (or "no batches ..."):
              * say what a CDF is made of and which runs have it. */

@@ -30,11 +30,14 @@ int plot_kind_parse(const char *s, plot_kind_t *kind);
  * with a sentence in err when there is nothing to plot (no done run of the
  * selection has the metric; for cdf: none has rtt_us_p50, and the sentence
  * names the traffic kinds that measure it), -1 with err on a bad argument or a gnuplot failure,
- * -2 when gnuplot is not installed (exit 3).
+ * -2 when gnuplot is not installed (exit 3).  Bars (and the lines' legend)
+ * follow sort (results_sort_t); note (notelen bytes, may be NULL) gets the
+ * sentence about done runs without the metric (results_groups_t.note), ""
+ * when none, for the caller to print apart (stderr).
  */
 int plot_make(store_t *store, const results_select_t *sel, plot_kind_t kind, const char *by,
-              const char *baseline, const char *metric, const char *output, char *err,
-              size_t errlen);
+              const char *baseline, const char *metric, results_sort_t sort, const char *output,
+              char *note, size_t notelen, char *err, size_t errlen);
 
 /*
  * Writes s into f as a gnuplot single-quoted string: quotes doubled (the

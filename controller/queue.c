@@ -90,7 +90,7 @@ queue_get(store_t *store, int64_t id, queue_entry_t *e)
 {
     int rc = -1;
     sqlite3_stmt *st = prep(store, "SELECT name, file, matrix, testbed, at, coalesce(every_s, 0),"
-                                   " calendar, state, coalesce(batch_id, 0) FROM queue"
+                                   " calendar, state, coalesce(batch_id, 0), batches FROM queue"
                                    " WHERE id = ?1");
     memset(e, 0, sizeof *e);
     if (!st)
@@ -109,6 +109,7 @@ queue_get(store_t *store, int64_t id, queue_entry_t *e)
         e->calendar = sqlite3_column_int(st, 6) != 0;
         snprintf(e->state, sizeof e->state, "%s", (const char *)sqlite3_column_text(st, 7));
         e->batch = sqlite3_column_int64(st, 8);
+        e->batches = sqlite3_column_int64(st, 9);
     }
     sqlite3_finalize(st);
     if (rc < 0)
@@ -207,8 +208,24 @@ queue_started(store_t *store, int64_t id, int64_t batch, time_t next)
     return -1;
 }
 
+int
+queue_order(matrix_t *m, const queue_entry_t *e, int64_t *seed)
+{
+    uint64_t s;
+
+    *seed = -1;
+    if (!matrix_order_random(m, &s))
+        return 0;
+    s = matrix_batch_seed(s, e->batches);
+    if (matrix_set_seed(m, s) < 0)
+        return -1;
+    *seed = (int64_t)s;
+    return 0;
+}
+
 struct start_arg {
     int64_t id;
+    int64_t seed;
     time_t next;
 };
 
@@ -216,15 +233,29 @@ static int
 start_then(store_t *store, int64_t batch, void *arg)
 {
     const struct start_arg *a = arg;
+
+    if (a->seed >= 0) {
+        sqlite3_stmt *st = prep(store, "UPDATE batch SET seed = ?1 WHERE id = ?2");
+        int rc;
+
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, a->seed);
+        sqlite3_bind_int64(st, 2, batch);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return -1;
+    }
     return started_tx(store, a->id, batch, a->next);
 }
 
 int64_t
 queue_start_batch(store_t *store, int64_t id, const char *matrix_name, const char *matrix_json,
                   const char *testbed, int nruns, const char *const *params_json,
-                  const int *point, const int *repetition, time_t next)
+                  const int *point, const int *repetition, int64_t seed, time_t next)
 {
-    struct start_arg a = { id, next };
+    struct start_arg a = { id, seed, next };
     return store_batch_insert_then(store, matrix_name, matrix_json, testbed, nruns, params_json,
                                    point, repetition, NULL, start_then, &a);
 }

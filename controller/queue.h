@@ -12,6 +12,7 @@
 #ifndef CNTB_QUEUE_H
 #define CNTB_QUEUE_H
 
+#include "matrix.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -28,6 +29,8 @@ typedef struct {
     bool calendar;                        /* every_s counts local calendar days */
     char state[16];
     int64_t batch;                        /* the last batch it started, 0 = none */
+    int64_t batches;                      /* how many batches it started: the next one's
+                                             occurrence number, from 0 */
 } queue_entry_t;
 
 /*
@@ -62,7 +65,18 @@ void queue_entry_free(queue_entry_t *e);
 int queue_started(store_t *store, int64_t id, int64_t batch, time_t next);
 
 /*
- * Makes the batch of entry id: store_batch_insert of the runs and
+ * Orders matrix m (expanded from e->matrix) for the entry's next batch: a
+ * random order gets the seed matrix_batch_seed(the matrix's seed,
+ * e->batches), so that every batch of a series runs its own order and the
+ * first one the order `cntb matrix expand` shows (docs/queue.md, SEEDS).
+ * *seed gets that seed, or -1 for a sequential matrix (left as it is).
+ * 0, or -1 when out of memory.
+ */
+int queue_order(matrix_t *m, const queue_entry_t *e, int64_t *seed);
+
+/*
+ * Makes the batch of entry id: store_batch_insert of the runs, the batch's
+ * seed (batch.seed; seed < 0: NULL, a sequential order) and
  * queue_started(id, batch, next) in ONE transaction, so that either the
  * batch is stored and the entry advanced, or neither (a full disk between the
  * two must not leave a batch that runs while the entry stays due and makes
@@ -72,7 +86,7 @@ int queue_started(store_t *store, int64_t id, int64_t batch, time_t next);
 int64_t queue_start_batch(store_t *store, int64_t id, const char *matrix_name,
                           const char *matrix_json, const char *testbed, int nruns,
                           const char *const *params_json, const int *point,
-                          const int *repetition, time_t next);
+                          const int *repetition, int64_t seed, time_t next);
 
 /* Marks entry id failed with the reason (its matrix was refused when due).  0 or -1. */
 int queue_failed(store_t *store, int64_t id, const char *error);

@@ -9,7 +9,12 @@
  * table, so the JSON is parsed once per point, not per run.  The group key
  * is the --by parameters plus every other parameter whose value differs
  * between points, so no group mixes sizes; each group's baseline is the
- * group equal in every key but the baseline parameter.  stats.c gives the
+ * group equal in every key but the baseline parameter.  Groups are then
+ * sorted (results_groups_sort): blocks equal but for the baseline parameter
+ * in key order (each parameter's values in matrix.c's table order, numbers
+ * by value), the baseline first in each, so the output does not depend on
+ * the order the runs ran in.  Done runs without the metric are counted by
+ * traffic kind for a note (results_missing_note).  stats.c gives the
  * mean, median, stddev, Student-t CI, Welch's test and Fieller's interval
  * of the change.  export streams runs and their metrics with two cursors
  * ordered by run id.  SQL text holds only fixed fragments; names and values
@@ -19,6 +24,7 @@
  */
 #include "results.h"
 
+#include "matrix.h"
 #include "metric.h"
 #include "stats.h"
 
@@ -363,6 +369,273 @@ results_parse_by(const char *by, char *buf, size_t buflen, const char **names, c
 }
 
 
+/* ---- ordering and hints ------------------------------------------------ */
+
+int
+results_sort_parse(const char *s, results_sort_t *sort)
+{
+    if (!s || !sort)
+        return -1;
+    if (strcmp(s, "key") == 0)
+        *sort = RESULTS_SORT_KEY;
+    else if (strcmp(s, "value") == 0)
+        *sort = RESULTS_SORT_VALUE;
+    else if (strcmp(s, "change") == 0)
+        *sort = RESULTS_SORT_CHANGE;
+    else
+        return -1;
+    return 0;
+}
+
+/* A whole string that is a finite number: *v gets it. */
+static bool
+results_number(const char *s, double *v)
+{
+    char *end;
+
+    if (!*s)
+        return false;
+    errno = 0;
+    *v = strtod(s, &end);
+    return !*end && errno == 0 && isfinite(*v);
+}
+
+/*
+ * Orders two values of parameter key: "(none)" last; values of a string
+ * parameter in the order of its table in docs/matrix.md (matrix_param_rank),
+ * known before unknown; numbers by value; text by bytes.  <0, 0, >0.
+ */
+static int
+results_value_cmp(const char *key, const char *a, const char *b)
+{
+    bool na = strcmp(a, RESULTS_NONE) == 0, nb = strcmp(b, RESULTS_NONE) == 0;
+    int ra, rb;
+    double x, y;
+
+    if (na || nb)
+        return na - nb;
+    ra = matrix_param_rank(key, a);
+    rb = matrix_param_rank(key, b);
+    if (ra >= 0 || rb >= 0)
+        return ra < 0 ? 1 : rb < 0 ? -1 : ra - rb;
+    if (results_number(a, &x) && results_number(b, &y) && x != y)
+        return x < y ? -1 : 1;
+    return strcmp(a, b);
+}
+
+typedef struct {
+    const results_groups_t *gs;
+    results_sort_t sort;
+} results_sort_ctx_t;
+
+typedef struct {
+    int i;                          /* the group's index before sorting */
+    const results_sort_ctx_t *c;
+} results_sort_item_t;
+
+static int
+results_group_cmp(const void *pa, const void *pb)
+{
+    const results_sort_item_t *ia = pa, *ib = pb;
+    const results_groups_t *gs = ia->c->gs;
+    const results_group_t *a = &gs->g[ia->i], *b = &gs->g[ib->i];
+    results_sort_t sort = ia->c->sort;
+    int bidx = gs->bval ? gs->bidx : -1, c;
+
+    /* Blocks: equal in every key but the baseline parameter.  Without a
+     * baseline, value and change order the whole table. */
+    if (bidx >= 0 || sort == RESULTS_SORT_KEY)
+        for (int j = 0; j < gs->nkeys; j++)
+            if (j != bidx && (c = results_value_cmp(gs->keys[j], a->val[j], b->val[j])) != 0)
+                return c;
+    if (bidx >= 0) {
+        bool ba = strcmp(a->val[bidx], gs->bval) == 0, bb = strcmp(b->val[bidx], gs->bval) == 0;
+
+        if (ba != bb)
+            return ba ? -1 : 1;
+    }
+    if (sort == RESULTS_SORT_VALUE && a->s.mean != b->s.mean)
+        return a->s.mean > b->s.mean ? -1 : 1;
+    if (sort == RESULTS_SORT_CHANGE) {
+        bool ha = isfinite(a->change), hb = isfinite(b->change);
+
+        if (ha != hb)
+            return ha ? -1 : 1;
+        if (ha && a->change != b->change)
+            return a->change > b->change ? -1 : 1;
+    }
+    for (int j = 0; j < gs->nkeys; j++)
+        if ((c = results_value_cmp(gs->keys[j], a->val[j], b->val[j])) != 0)
+            return c;
+    return ia->i - ib->i;
+}
+
+void
+results_groups_sort(results_groups_t *gs, results_sort_t sort)
+{
+    results_sort_ctx_t c = { gs, sort };
+    results_sort_item_t *it;
+    results_group_t *ng;
+    int *where;
+
+    if (!gs || gs->ng < 2)
+        return;
+    it = calloc((size_t)gs->ng, sizeof *it);
+    ng = calloc((size_t)gs->ng, sizeof *ng);
+    where = calloc((size_t)gs->ng, sizeof *where);
+    if (it && ng && where) {
+        for (int i = 0; i < gs->ng; i++)
+            it[i] = (results_sort_item_t){ i, &c };
+        qsort(it, (size_t)gs->ng, sizeof *it, results_group_cmp);
+        for (int k = 0; k < gs->ng; k++) {
+            ng[k] = gs->g[it[k].i];
+            where[it[k].i] = k;
+        }
+        for (int k = 0; k < gs->ng; k++)
+            if (ng[k].base >= 0)
+                ng[k].base = where[ng[k].base];
+        memcpy(gs->g, ng, (size_t)gs->ng * sizeof *ng);
+    }
+    /* Out of memory: the groups stay as they were, which is still a valid order. */
+    free(it);
+    free(ng);
+    free(where);
+}
+
+/*
+ * Edit distance of a and b (optimal string alignment: a byte inserted,
+ * deleted or replaced, or two neighbours swapped, counts 1); names longer
+ * than 64 bytes count as far.
+ */
+static int
+results_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int d[65][65];
+
+    if (la > 64 || lb > 64)
+        return 1000;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+/* Suggestions for a mistyped name: the closest candidates so far. */
+typedef struct {
+    const char *word;
+    const char *best[3];
+    int dist[3];
+    int n;
+} results_hint_t;
+
+/*
+ * Considers cand for word: close when the edit distance is at most
+ * max(2, len/3 + 1) (rtt_p50 -> rtt_us_p50 is 3) or cand holds word (3 bytes
+ * or more); keeps the 3 closest, the first seen on a tie.  cand must outlive h.
+ */
+static void
+results_hint_add(results_hint_t *h, const char *cand)
+{
+    size_t len = strlen(h->word);
+    int d = results_distance(h->word, cand), lim = (int)(len / 3 + 1);
+
+    if (lim < 2)
+        lim = 2;
+    if (strcmp(h->word, cand) == 0 || (d > lim && !(len >= 3 && strstr(cand, h->word))))
+        return;
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->best[i], cand) == 0)
+            return;
+    int at = h->n < 3 ? h->n : 3;
+
+    while (at > 0 && d < h->dist[at - 1])
+        at--;
+    if (at >= 3)
+        return;
+    for (int i = (h->n < 3 ? h->n : 2); i > at; i--) {
+        h->best[i] = h->best[i - 1];
+        h->dist[i] = h->dist[i - 1];
+    }
+    h->best[at] = cand;
+    h->dist[at] = d;
+    if (h->n < 3)
+        h->n++;
+}
+
+/* " (did you mean a, b or c?)" into out, or "" without a suggestion. */
+static void
+results_hint_text(const results_hint_t *h, char *out, size_t len)
+{
+    size_t o;
+
+    out[0] = '\0';
+    if (h->n == 0)
+        return;
+    o = (size_t)snprintf(out, len, " (did you mean ");
+    for (int i = 0; i < h->n && o < len; i++)
+        o += (size_t)snprintf(out + o, len - o, "%s%s", i == 0 ? "" : i == h->n - 1 ? " or " : ", ",
+                              h->best[i]);
+    if (o < len)
+        snprintf(out + o, len - o, "?)");
+}
+
+/*
+ * The error of an unknown metric: the closest standard names and names
+ * stored in the database, else the names the database holds.
+ */
+static void
+results_unknown_metric(sqlite3 *db, const char *metric, char *err, size_t errlen)
+{
+    results_hint_t h = { .word = metric };
+    char *stored[64] = { NULL }, hint[256], known[512] = "";
+    int ns = 0;
+    size_t o = 0;
+    sqlite3_stmt *st = NULL;
+
+    for (size_t i = 0; metric_name(i); i++)
+        results_hint_add(&h, metric_name(i));
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT name FROM metric ORDER BY name", -1, &st,
+                           NULL) == SQLITE_OK) {
+        while (ns < 64 && sqlite3_step(st) == SQLITE_ROW)
+            if ((stored[ns] = strdup((const char *)sqlite3_column_text(st, 0))))
+                results_hint_add(&h, stored[ns++]);
+        sqlite3_finalize(st);
+    }
+    results_hint_text(&h, hint, sizeof hint);
+    if (!hint[0] && ns > 0) {
+        o = (size_t)snprintf(known, sizeof known, " (this database has ");
+        for (int i = 0; i < ns && i < 16 && o < sizeof known; i++)
+            o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "", stored[i]);
+        if (o < sizeof known)
+            snprintf(known + o, sizeof known - o, "%s)", ns > 16 ? ", ..." : "");
+    }
+    results_err(err, errlen, "unknown metric '%s': not a standard metric (docs/schema.md) and no"
+                " run has it%s%s", metric, hint, known);
+    for (int i = 0; i < ns; i++)
+        free(stored[i]);
+}
+
+/* The metrics a run without the asked one may have instead, in the order suggested. */
+static const char *const results_alt_metrics[] = { "throughput_bps", "rtt_us_p50",
+                                                   "transactions_per_s", "throughput_pps" };
+#define RESULTS_NALT 4
+
+
 /* A parameter point: the runs whose params_json text is identical. */
 typedef struct {
     char *params;      /* the params_json text, fresh */
@@ -373,6 +646,8 @@ typedef struct {
     results_flag_t flags[RESULTS_MAX_FLAGS];
     int nflags;
     int group;         /* the group it belongs to */
+    int nmiss;         /* done runs without the metric */
+    unsigned alt;      /* bit i: some of them have results_alt_metrics[i] */
 } results_point_t;
 
 #define RESULTS_BUCKETS 4096
@@ -449,7 +724,14 @@ results_groups_free(results_groups_t *gs)
     for (int j = 0; j < gs->nkeys; j++)
         free(gs->keys[j]);
     free(gs->unit);
-    memset(gs, 0, sizeof *gs);
+    free(gs->bval);
+    {
+        char note[RESULTS_NOTE_MAX];
+
+        memcpy(note, gs->note, sizeof note);
+        memset(gs, 0, sizeof *gs);
+        memcpy(gs->note, note, sizeof note);
+    }
     gs->bidx = -1;
 }
 
@@ -543,6 +825,101 @@ results_metric_exists(sqlite3 *db, const char *metric)
     return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The note about done runs without the metric: how many, their traffic
+ * kinds (with counts), and the first of results_alt_metrics (not the metric
+ * itself) that some of them have.  "" when every done run has the metric.
+ */
+static void
+results_missing_note(const results_point_t *pt, json_t *const *pj, int npt, const char *metric,
+                     const char *what, char *note, size_t len)
+{
+    char kinds[8][40], alt[80] = "";
+    int nk = 0, count[8] = { 0 }, total = 0;
+    unsigned mask = 0;
+    size_t o;
+
+    note[0] = '\0';
+    for (int p = 0; p < npt; p++) {
+        const json_t *t = json_object_get(pj[p], "traffic");
+        const char *kind = json_is_string(t) ? json_string_value(t) : RESULTS_NONE;
+        int k = 0;
+
+        if (pt[p].nmiss == 0)
+            continue;
+        total += pt[p].nmiss;
+        mask |= pt[p].alt;
+        while (k < nk && strcmp(kinds[k], kind) != 0)
+            k++;
+        if (k == nk && nk < 8)
+            snprintf(kinds[nk++], sizeof kinds[0], "%s", kind);
+        if (k < nk)
+            count[k] += pt[p].nmiss;
+    }
+    if (total == 0)
+        return;
+    for (int a = 0; a < RESULTS_NALT && !alt[0]; a++)
+        if ((mask & (1u << a)) && strcmp(results_alt_metrics[a], metric) != 0)
+            snprintf(alt, sizeof alt, ": try --metric %s", results_alt_metrics[a]);
+    o = (size_t)snprintf(note, len, "%d done run%s%s ha%s no %s and %s left out (traffic", total,
+                         total == 1 ? "" : "s", what, total == 1 ? "s" : "ve", metric,
+                         total == 1 ? "is" : "are");
+    for (int k = 0; k < nk && o < len; k++)
+        o += (size_t)snprintf(note + o, len - o, "%s %s %d", k ? "," : "", kinds[k], count[k]);
+    if (o < len)
+        snprintf(note + o, len - o, ")%s", alt);
+}
+
+/* " (did you mean ...?)" for a parameter name no run has: the closest the runs have. */
+static void
+results_key_hint(json_t *const *pj, int npt, const char *name, char *out, size_t len)
+{
+    results_hint_t h = { .word = name };
+
+    for (int p = 0; p < npt; p++) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(pj[p], k, v)
+            results_hint_add(&h, k);
+    }
+    results_hint_text(&h, out, len);
+}
+
+/* The values the baseline parameter has in the groups, distinct and in sort order. */
+static void
+results_values_text(const results_groups_t *gs, char *out, size_t len)
+{
+    const char *v[16];
+    int n = 0, more = 0;
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < gs->ng; i++) {
+        const char *x = gs->g[i].val[gs->bidx];
+        int at = 0;
+        bool dup = false;
+
+        for (int k = 0; k < n && !dup; k++)
+            dup = strcmp(v[k], x) == 0;
+        if (dup)
+            continue;
+        if (n == 16) {
+            more = 1;
+            continue;
+        }
+        while (at < n && results_value_cmp(gs->keys[gs->bidx], v[at], x) < 0)
+            at++;
+        memmove(&v[at + 1], &v[at], (size_t)(n - at) * sizeof v[0]);
+        v[at] = x;
+        n++;
+    }
+    for (int k = 0; k < n && o < len; k++)
+        o += (size_t)snprintf(out + o, len - o, "%s%s", k ? ", " : "", v[k]);
+    if (more && o < len)
+        snprintf(out + o, len - o, ", ...");
+}
+
 int
 results_groups_collect(store_t *store, const results_select_t *select, const char *by,
                        const char *baseline, const char *metric, results_groups_t *gs,
@@ -588,8 +965,7 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
     if (e < 0)
         goto dberr;
     if (e == 0) {
-        results_err(err, errlen, "unknown metric '%s': not a standard metric (docs/schema.md)"
-                    " and no run has it", metric);
+        results_unknown_metric(db, metric, err, errlen);
         return -1;
     }
     /*
@@ -601,9 +977,14 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
         const char *cond = sel.matrix ? "r.batch_id IN (SELECT id FROM batch WHERE"
                                         " matrix_name = ?2)"
                                       : sel.batch > 0 ? "r.batch_id = ?2" : "?2 IS NOT NULL";
+        /* Column 4, only for done runs without the metric (CASE evaluates the
+         * subquery for those alone): the metrics they have instead. */
         char *sql = results_fmt(
             "SELECT r.state, m.value, r.params_json,"
-            " (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = r.id)"
+            " (SELECT group_concat(flag) FROM run_flag f WHERE f.run_id = r.id),"
+            " CASE WHEN r.state = 'done' AND m.value IS NULL THEN (SELECT group_concat(x.name)"
+            " FROM metric x WHERE x.run_id = r.id AND x.name IN ('throughput_bps',"
+            " 'rtt_us_p50', 'transactions_per_s', 'throughput_pps')) END"
             " FROM run r LEFT JOIN metric m ON m.run_id = r.id AND m.name = ?1"
             " WHERE %s AND r.state IN ('done', 'failed', 'skipped') ORDER BY r.id", cond);
 
@@ -658,6 +1039,14 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
         }
         if (!done)
             results_flag_add(pt[p].flags, &pt[p].nflags, state, 1);
+        if (done && !has) {
+            const char *alt = (const char *)sqlite3_column_text(st, 4);
+
+            pt[p].nmiss++;
+            for (int a = 0; alt && a < RESULTS_NALT; a++)
+                if (strstr(alt, results_alt_metrics[a]))
+                    pt[p].alt |= 1u << a;
+        }
         for (const char *f = flags; f && *f;) {
             results_flag_add(pt[p].flags, &pt[p].nflags, f, 1);
             f += strcspn(f, ",");
@@ -678,6 +1067,7 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
     for (int p = 0; p < npt; p++)
         if (!(pj[p] = json_loads(pt[p].params, 0, NULL)))
             pj[p] = json_object();
+    results_missing_note(pt, pj, npt, metric, what, gs->note, sizeof gs->note);
     for (int i = 0; i < nby; i++)
         if (!(gs->keys[gs->nkeys++] = strdup(names[i])))
             goto oom;
@@ -705,8 +1095,11 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
         for (int p = 0; p < npt && !seen; p++)
             seen = json_object_get(pj[p], names[i]) != NULL;
         if (!seen && npt > 0) {
-            results_err(err, errlen, "unknown key '%s' in --by: no run%s has that parameter",
-                        names[i], what);
+            char hint[256];
+
+            results_key_hint(pj, npt, names[i], hint, sizeof hint);
+            results_err(err, errlen, "unknown key '%s' in --by: no run%s has that parameter%s",
+                        names[i], what, hint);
             goto out;
         }
     }
@@ -715,10 +1108,15 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
             if (strcmp(gs->keys[j], bparam) == 0)
                 gs->bidx = j;
         if (gs->bidx < 0 && npt > 0) {
+            char hint[256];
+
+            results_key_hint(pj, npt, bparam, hint, sizeof hint);
             results_err(err, errlen, "unknown key '%s' in --baseline: no run%s has that"
-                        " parameter", bparam, what);
+                        " parameter%s", bparam, what, hint);
             goto out;
         }
+        if (!(gs->bval = strdup(bval)))
+            goto oom;
     }
 
     /* Groups: points with equal key values (the same point written twice merges). */
@@ -797,9 +1195,12 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
         for (int i = 0; i < gs->ng; i++)
             any = any || strcmp(gs->g[i].val[gs->bidx], bval) == 0;
         if (!any) {
+            char vals[512];
+
+            results_values_text(gs, vals, sizeof vals);
             results_err(err, errlen,
-                        "bad --baseline %s=%.80s: no done run%s with that value has metric %s",
-                        bparam, bval, what, metric);
+                        "bad --baseline %s=%.80s: no done run%s with that value has metric %s"
+                        " (%s there: %s)", bparam, bval, what, metric, bparam, vals);
             goto out;
         }
     }
@@ -830,6 +1231,7 @@ results_groups_collect(store_t *store, const results_select_t *select, const cha
             g->p = w.p;
     }
     gs->unit = results_metric_unit(db, metric);
+    results_groups_sort(gs, RESULTS_SORT_KEY);
     rc = 0;
     goto out;
 oom:
@@ -1117,8 +1519,9 @@ out:
 
 int
 results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
-                    const char *baseline, const char *metric, results_format_t format,
-                    FILE *out, char *err, size_t errlen)
+                    const char *baseline, const char *metric, results_sort_t sort,
+                    results_format_t format, FILE *out, char *note, size_t notelen,
+                    char *err, size_t errlen)
 {
     results_groups_t gs;
     char msg[256];
@@ -1126,17 +1529,22 @@ results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
 
     if (err && errlen)
         err[0] = '\0';
+    if (note && notelen)
+        note[0] = '\0';
     if (!out || !sel) {
         results_err(err, errlen, "no output");
         return -1;
     }
     rc = results_groups_collect(store, sel, by, baseline, metric, &gs, msg, sizeof msg, err,
                                 errlen);
+    if (rc >= 0 && note && notelen)
+        snprintf(note, notelen, "%s", gs.note);
     if (rc != 0) {
         if (rc == 1)
             fprintf(out, "%s\n", msg);
         return rc;
     }
+    results_groups_sort(&gs, sort);
     switch (format) {
     case RESULTS_CSV:
         results_compare_csv(&gs, out);
@@ -1163,7 +1571,8 @@ results_compare(store_t *store, int64_t batch, const char *by, const char *basel
 {
     results_select_t sel = { .batch = batch, .matrix = NULL };
 
-    return results_compare_sel(store, &sel, by, baseline, metric, format, out, err, errlen);
+    return results_compare_sel(store, &sel, by, baseline, metric, RESULTS_SORT_KEY, format, out,
+                               NULL, 0, err, errlen);
 }
 
 
@@ -1298,10 +1707,11 @@ results_list(store_t *store, int64_t batch, results_format_t format, FILE *out, 
              size_t errlen)
 {
     static const char *const bkeys[] = { "id", "name", "testbed", "state", "done",
-                                         "failed", "skipped", "total", "created_at" };
+                                         "failed", "skipped", "total", "created_at", "seed" };
     static const char *const bheads[] = { "id", "name", "testbed", "state", "done",
-                                          "failed", "skipped", "total", "created (UTC)" };
-    static const bool bjson[9] = { false };
+                                          "failed", "skipped", "total", "created (UTC)",
+                                          "seed" };
+    static const bool bjson[10] = { false };
     static const char *const rkeys[] = { "id", "repetition", "params", "state", "reason",
                                          "throughput_bps" };
     static const char *const rheads[] = { "id", "rep", "params", "state", "reason",
@@ -1325,12 +1735,12 @@ results_list(store_t *store, int64_t batch, results_format_t format, FILE *out, 
                                " count(CASE WHEN r.state = 'done' THEN 1 END),"
                                " count(CASE WHEN r.state = 'failed' THEN 1 END),"
                                " count(CASE WHEN r.state = 'skipped' THEN 1 END),"
-                               " count(r.id), b.created_at"
+                               " count(r.id), b.created_at, b.seed"
                                " FROM batch b LEFT JOIN run r ON r.batch_id = b.id"
                                " GROUP BY b.id ORDER BY b.id",
                                -1, &st, NULL) != SQLITE_OK)
             goto dberr;
-        rc = results_print_rows(st, 9, bkeys, bheads, "rlllrrrrl", bjson, -1, format,
+        rc = results_print_rows(st, 10, bkeys, bheads, "rlllrrrrlr", bjson, -1, format,
                                 "no batches", out, err, errlen);
         goto out;
     }

@@ -17,7 +17,7 @@ typedef enum { RESULTS_TABLE, RESULTS_CSV, RESULTS_JSON } results_format_t;
  * `metric` and the change of the mean against the baseline group in %.
  *   batch     batch id, 0 = the latest batch, -1 = every batch
  *   by        comma-separated parameter names ("network,placement"), each
- *             [a-z_]{1,32}; groups are ordered by first appearance (run id)
+ *             [a-z_]{1,32}; groups in RESULTS_SORT_KEY order
  *   baseline  "param=value" (param must be one of `by`): the baseline of a
  *             group is the group with the same values for the other `by`
  *             parameters and `value` for param; no such group -> change "-"
@@ -38,7 +38,26 @@ typedef struct {
     const char *matrix;  /* when not NULL: every batch of this matrix name (batch ignored) */
 } results_select_t;
 
+/*
+ * The order of the groups of compare and plot (--sort).  Rows that differ
+ * only in the baseline parameter form a block; blocks are ordered by their
+ * key values, key by key from the left (the baseline parameter skipped),
+ * each in the order of the parameter's values in docs/matrix.md (network:
+ * none, host, container, bridge, ...; placement: same-host, cross-host),
+ * numbers ascending, other text alphabetically, "(none)" last.  Within a
+ * block the baseline group comes first, then:
+ */
+typedef enum {
+    RESULTS_SORT_KEY,    /* the baseline parameter's values in that order (the default) */
+    RESULTS_SORT_VALUE,  /* mean, largest first (without a baseline: over all groups) */
+    RESULTS_SORT_CHANGE, /* change against the baseline, largest first; none last */
+} results_sort_t;
+
+/* "key", "value", "change" -> *sort; 0 or -1. */
+int results_sort_parse(const char *s, results_sort_t *sort);
+
 #define RESULTS_MAX_KEYS 16   /* --by parameters plus the other parameters that vary */
+#define RESULTS_NOTE_MAX 400  /* bytes of results_groups_t.note */
 #define RESULTS_MAX_FLAGS 8   /* distinct flags counted per group */
 
 typedef struct {
@@ -66,25 +85,39 @@ typedef struct {
     char *keys[RESULTS_MAX_KEYS]; /* --by names, then the other varying parameters (fresh) */
     int nkeys;
     int bidx;            /* index of the baseline parameter in keys, -1 without --baseline */
+    char *bval;          /* the baseline value (fresh), NULL without --baseline */
     char *unit;          /* the metric's unit (fresh) or NULL */
-    results_group_t *g;  /* groups in order of their first run */
+    results_group_t *g;  /* groups in RESULTS_SORT_KEY order (results_groups_sort) */
     int ng;
+    /* "" or a sentence about done runs of the selection that lack the metric
+     * and so are in no group: how many, their traffic kinds, which metric
+     * they have ("12 done runs in batch 3 have no throughput_bps and are left
+     * out (traffic tcp_rr 12): try --metric rtt_us_p50").  Also set when
+     * results_groups_collect returns 1. */
+    char note[RESULTS_NOTE_MAX];
 } results_groups_t;
 
 /*
  * The groups of a comparison (see results_compare_sel): validates by,
  * baseline ("param=value" or NULL) and metric, reads the finished runs of
- * sel and fills *gs (caller frees with results_groups_free).  Returns 0;
- * 1 when no run matched (gs empty, a sentence in msg); -1 with err on a bad
- * argument (unknown metric, unknown key, a baseline that matches no group,
- * no such batch or matrix) or a database error.
+ * sel and fills *gs (caller frees with results_groups_free), the groups in
+ * RESULTS_SORT_KEY order.  Returns 0; 1 when no run matched (gs empty, a
+ * sentence in msg, gs->note may say why); -1 with err on a bad argument
+ * (unknown metric, unknown key, a baseline that matches no group, no such
+ * batch or matrix: the message names the closest metric or parameter names,
+ * or the values the baseline parameter has) or a database error.
  */
 int results_groups_collect(store_t *store, const results_select_t *sel, const char *by,
                            const char *baseline, const char *metric, results_groups_t *gs,
                            char *msg, size_t msglen, char *err, size_t errlen);
 
-/* Frees what results_groups_collect filled; accepts an emptied or zeroed gs. */
+/* Frees what results_groups_collect filled; accepts an emptied or zeroed gs.
+ * The note is kept. */
 void results_groups_free(results_groups_t *gs);
+
+/* Orders the groups as sort says (results_sort_t); each group's base index
+ * follows its baseline group. */
+void results_groups_sort(results_groups_t *gs, results_sort_t sort);
 
 /*
  * compare over a selection: groups are the done runs with equal values of
@@ -95,12 +128,15 @@ void results_groups_free(results_groups_t *gs);
  * stddev, Student-t 95 % CI; against the baseline the change in %, its
  * Fieller 95 % interval, the Welch p-value and significance at 5 %; and
  * the flags of its runs (result "flags", skipped/failed runs of the same
- * point).  Runs flagged invalid are not counted.  Same returns as
- * results_compare.
+ * point).  Runs flagged invalid are not counted.  Rows in the order of
+ * sort.  note (notelen bytes, may be NULL) gets results_groups_t.note ("" when
+ * none): the caller prints it apart from out (the CLI on stderr, so that
+ * CSV and JSON stay clean).  Same returns as results_compare.
  */
 int results_compare_sel(store_t *store, const results_select_t *sel, const char *by,
-                        const char *baseline, const char *metric, results_format_t format,
-                        FILE *out, char *err, size_t errlen);
+                        const char *baseline, const char *metric, results_sort_t sort,
+                        results_format_t format, FILE *out, char *note, size_t notelen,
+                        char *err, size_t errlen);
 
 /*
  * Lists batches (no batch given: batch = -1) or the runs of a batch, with

@@ -46,3 +46,9 @@ metric_known(const char *name)
 {
     return metric_unit(name) != NULL;
 }
+
+const char *
+metric_name(size_t i)
+{
+    return i < sizeof metric_table / sizeof metric_table[0] ? metric_table[i].name : NULL;
+}

@@ -54,9 +54,17 @@ json_t *cli_request(const char *name, json_t *req, int timeout_ms, bool quiet);
 /*
  * Finds the testbed to talk to: the name in the testbed file when `file` is
  * given, else the only controller running.  Fills name (8 bytes).  0, or an
- * exit code with a message printed.
+ * exit code with a message printed: EXIT_USAGE for a bad testbed file or
+ * several controllers running (say which), EXIT_ENV when none runs.
  */
 int cli_pick_testbed(const char *file, char *name);
+
+/*
+ * How many controllers run on this machine (a live controller.pid under
+ * CNTB_RUN_ROOT); name (8 bytes) gets the first one's testbed.  Prints
+ * nothing.
+ */
+int cli_running_controllers(char *name);
 
 /*
  * Starts argv[0] as a daemon (own session, stdin /dev/null, stdout and stderr

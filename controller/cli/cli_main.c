@@ -132,19 +132,8 @@ out:
 }
 
 int
-cli_pick_testbed(const char *file, char *name)
+cli_running_controllers(char *name)
 {
-    if (file) {
-        char err[1024];
-        testbed_t *tb = testbed_load_file(file, err);
-        if (!tb) {
-            fprintf(stderr, "%s\n", err);
-            return EXIT_USAGE;
-        }
-        snprintf(name, 8, "%s", tb->name);
-        testbed_destroy(&tb);
-        return 0;
-    }
     DIR *d = opendir(CNTB_RUN_ROOT);
     int found = 0;
     if (d) {
@@ -161,12 +150,32 @@ cli_pick_testbed(const char *file, char *name)
         }
         closedir(d);
     }
+    return found;
+}
+
+int
+cli_pick_testbed(const char *file, char *name)
+{
+    if (file) {
+        char err[1024];
+        testbed_t *tb = testbed_load_file(file, err);
+        if (!tb) {
+            fprintf(stderr, "%s\n", err);
+            return EXIT_USAGE;
+        }
+        snprintf(name, 8, "%s", tb->name);
+        testbed_destroy(&tb);
+        return 0;
+    }
+    int found = cli_running_controllers(name);
     if (found == 1)
         return 0;
-    if (found == 0)
+    /* None: the environment lacks a daemon (exit 3); several: the user must say which (2). */
+    if (found == 0) {
         cli_error("no controller is running (cntb controller start --testbed FILE)");
-    else
-        cli_error("%d controllers are running: say which with --testbed FILE", found);
+        return EXIT_ENV;
+    }
+    cli_error("%d controllers are running: say which with --testbed FILE", found);
     return EXIT_USAGE;
 }
 
@@ -289,7 +298,7 @@ usage(FILE *f)
             "  controller start|stop|status [--testbed FILE] [--db PATH]\n"
             "  keys generate --testbed FILE            CURVE certificates of controller and hosts\n"
             "  deploy FILE [--stop] [--accept-new]     install and start (or stop) agents over SSH\n"
-            "  matrix expand FILE [--format table|json]  the runs a matrix makes\n"
+            "  matrix expand FILE [--format table|csv|json]  the runs a matrix makes\n"
             "  run FILE [--testbed FILE]               queue a matrix and follow it\n"
             "  queue add FILE [--at TIME] [--every DURATION] | list | cancel ID\n"
             "  results list|show|compare|diff-hosts|export|plot ...  the results database\n"

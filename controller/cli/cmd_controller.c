@@ -238,6 +238,14 @@ controller_stop(const char *name)
 static int
 controller_status(const char *name)
 {
+    char sock[PATH_MAX];
+    cli_rundir(sock, sizeof sock, name, "cli.sock");
+    /* Not running is the answer to the question, on stdout; exit 3 as for any
+     * missing daemon (and as LSB's status actions do). */
+    if (!cli_socket_live(sock)) {
+        printf("controller of testbed %s: not running\n", name);
+        return EXIT_ENV;
+    }
     json_t *ping = cli_request(name, json_pack("{s:s}", "cmd", "ping"), 2000, false);
     if (!ping)
         return EXIT_ENV;
@@ -274,8 +282,10 @@ usage(FILE *f)
                "        agents at the testbed's controller address and writes the database\n"
                "        (--db, default $CNTB_DB, else ./cntb.db).  Log: /run/cntb/NAME/controller.log\n"
                "stop    stops it (runs in flight are queued again at the next start)\n"
-               "status  shows it and its agents\n"
-               "Without --testbed, stop and status use the only running controller.\n");
+               "status  shows it and its agents; not running: says so, exit 3\n"
+               "Without --testbed, stop and status use the only running controller.\n"
+               "Exit codes: 0 ok, 2 bad usage or testbed file, 3 no controller (status, and\n"
+               "start when it cannot come up).\n");
 }
 
 int
@@ -320,9 +330,15 @@ cmd_controller(int argc, char **argv)
     }
     char name[8];
     if (strcmp(sub, "stop") == 0 || strcmp(sub, "status") == 0) {
+        if (!tbfile && cli_running_controllers(name) == 0) {
+            /* Nothing to stop is no failure; nothing to show is exit 3 (docs/cntb.md). */
+            printf("no controller running%s\n", strcmp(sub, "stop") == 0 ? " (nothing to stop)"
+                                                                          : "");
+            return strcmp(sub, "stop") == 0 ? 0 : EXIT_ENV;
+        }
         int rc = cli_pick_testbed(tbfile, name);
         if (rc)
-            return strcmp(sub, "stop") == 0 && !tbfile ? 0 : rc;
+            return rc;
         return strcmp(sub, "stop") == 0 ? controller_stop(name) : controller_status(name);
     }
     return EXIT_USAGE; /* not reached: sub was checked above */

@@ -22,7 +22,9 @@
  *   HELLO timeout   the controller (asked over its CLI socket) has not seen
  *                   HELLO from the agent of the pid just started within 20 s
  * A host whose `version` matches and whose agent runs is left alone (no-op);
- * a different version stops the old agent, replaces the files, starts anew.
+ * a different version stops the old agent, replaces the files, starts anew
+ * ("replaced"); the same version with no agent running is started again
+ * ("restarted").
  * The remote command runs through the user's login shell (that is how SSH
  * exec works), so it is built only from tokens matching [A-Za-z0-9_./:-]+
  * (remote_cmd.h), which no shell interprets; anything else is refused
@@ -469,8 +471,12 @@ deploy_host(void *arg)
             fail(j, "start", "%s exited %d: %s (log: %s)", agent, st, out, logfile);
             goto out;
         }
+        /* Same version, agent not running: the files are uploaded again (a damaged
+         * directory is repaired) but nothing changed that the user would call a
+         * replacement: it was restarted. */
         snprintf(j->outcome, sizeof j->outcome, "%s (version %.12s)",
-                 running || remote_version[0] ? "replaced" : "installed", j->version);
+                 same ? "restarted" : running || remote_version[0] ? "replaced" : "installed",
+                 j->version);
     }
     if (sftp_read_small(sftp, pidfile, buf, sizeof buf) == 0)
         j->pid = strtol(buf, NULL, 10);
@@ -695,7 +701,8 @@ cmd_deploy(int argc, char **argv)
                    "cntb-traffic and the host's certificate (and each of its VMs' as\n"
                    "vm-VM.cert, vm-VM.cert_secret) into %s/TESTBED/HOST/ over\n"
                    "SFTP, start the agent (log: agent.log there).  An agent of the same version\n"
-                   "is left running; a different version is replaced.  --stop stops them.\n"
+                   "is left running; a different version is replaced; a stopped agent of the\n"
+                   "same version is restarted.  --stop stops them.\n"
                    "A failing host is reported with the failed step and does not stop the\n"
                    "others.  --timeout: how long to wait for each HELLO (1..600 s, default 20).\n"
                    "Exit: 0 all hosts done, 2 bad input, 3 some host failed.\n",

@@ -22,19 +22,23 @@ usage(FILE *f)
             "usage: cntb results list [--batch ID] [--db PATH] [--format table|csv|json]\n"
             "       cntb results show RUN [--db PATH] [--format ...]\n"
             "       cntb results compare [--batch ID|all | --matrix NAME] [--by P1,P2]\n"
-            "                            [--baseline PARAM=VALUE] [--metric NAME] [--format ...]\n"
+            "                            [--baseline PARAM=VALUE] [--metric NAME]\n"
+            "                            [--sort key|value|change] [--format ...]\n"
             "       cntb results diff-hosts BATCH1 BATCH2 [--format ...]\n"
             "       cntb results export [--batch ID|all | --matrix NAME] --format csv|json\n"
             "       cntb results plot --kind bars|lines|cdf --output FILE.svg|FILE.png\n"
             "                         [--batch ID|all | --matrix NAME] [--by P1,P2]\n"
-            "                         [--metric NAME] [--baseline PARAM=VALUE]\n"
+            "                         [--metric NAME] [--baseline PARAM=VALUE] [--sort ...]\n"
             "list        batches, or the runs of one batch with state, reason and throughput\n"
             "show        one run: parameters, hosts, metrics, samples, host metadata\n"
             "compare     per group of done runs: n, mean, median, stddev, 95 %% CI, and against\n"
             "            the baseline group (equal in every other parameter) the change in %%\n"
             "            with its 95 %% interval (Fieller), Welch's p and significance; flags.\n"
             "            Defaults: --by network,placement --baseline network=host\n"
-            "            --metric throughput_bps, the latest batch.\n"
+            "            --metric throughput_bps, the latest batch.  Rows: blocks equal in\n"
+            "            every key but the baseline's, in key order, the baseline first in\n"
+            "            each; --sort value (mean) or change orders a block's other rows,\n"
+            "            largest first.  Done runs without the metric: a note on stderr.\n"
             "diff-hosts  what differs between the hosts' metadata of two batches\n"
             "export      every run (all batches unless one is named) with parameters,\n"
             "            metrics, flags and host metadata\n"
@@ -80,13 +84,15 @@ cmd_results(int argc, char **argv)
         { "batch", required_argument, NULL, 'b' },    { "by", required_argument, NULL, 'y' },
         { "baseline", required_argument, NULL, 'B' }, { "metric", required_argument, NULL, 'm' },
         { "matrix", required_argument, NULL, 'M' },   { "kind", required_argument, NULL, 'k' },
-        { "output", required_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+        { "output", required_argument, NULL, 'o' },   { "sort", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
     };
     bool is_export = strcmp(sub, "export") == 0, is_plot = strcmp(sub, "plot") == 0;
     const char *db = NULL, *format = NULL, *by = NULL, *baseline = "network=host",
                *metric = "throughput_bps", *kind = NULL, *output = NULL;
-    bool baseline_given = false, batch_given = false;
+    bool baseline_given = false, batch_given = false, sort_given = false;
+    results_sort_t sort = RESULTS_SORT_KEY;
+    char note[RESULTS_NOTE_MAX] = "";
     results_select_t sel = { .batch = is_export ? -1 : 0, .matrix = NULL };
     int c;
     optind = 1;
@@ -111,9 +117,20 @@ cmd_results(int argc, char **argv)
         case 'm': metric = optarg; break;
         case 'k': kind = optarg; break;
         case 'o': output = optarg; break;
+        case 's':
+            if (results_sort_parse(optarg, &sort) < 0) {
+                cli_error("--sort: must be key, value or change (got \"%s\")", optarg);
+                return EXIT_USAGE;
+            }
+            sort_given = true;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
+    }
+    if (sort_given && strcmp(sub, "compare") != 0 && !is_plot) {
+        cli_error("--sort belongs to compare and plot");
+        return EXIT_USAGE;
     }
     if (sel.matrix && batch_given) {
         cli_error("--batch and --matrix: give one of them");
@@ -182,11 +199,11 @@ cmd_results(int argc, char **argv)
         rc = results_show(store, run, fmt, stdout, err, sizeof err);
     else if (strcmp(sub, "compare") == 0) {
         rc = results_compare_sel(store, &sel, by ? by : "network,placement", baseline, metric,
-                                 fmt, stdout, err, sizeof err);
+                                 sort, fmt, stdout, note, sizeof note, err, sizeof err);
         /* The default baseline only applies where it exists (e.g. a batch without host). */
         if (rc < 0 && !baseline_given && strstr(err, "--baseline"))
             rc = results_compare_sel(store, &sel, by ? by : "network,placement", NULL, metric,
-                                     fmt, stdout, err, sizeof err);
+                                     sort, fmt, stdout, note, sizeof note, err, sizeof err);
     }
     else if (strcmp(sub, "diff-hosts") == 0)
         rc = results_diff_hosts(store, b1, b2, fmt, stdout, err, sizeof err);
@@ -194,7 +211,7 @@ cmd_results(int argc, char **argv)
         rc = results_export(store, &sel, fmt, stdout, err, sizeof err);
     else if (is_plot) {
         rc = plot_make(store, &sel, pk, by ? by : "network", baseline_given ? baseline : NULL,
-                       metric, output, err, sizeof err);
+                       metric, sort, output, note, sizeof note, err, sizeof err);
         if (rc == -2) {
             store_close(&store);
             cli_error("%s", err);
@@ -208,6 +225,10 @@ cmd_results(int argc, char **argv)
         rc = -1; /* not reached: sub was checked above */
     }
     store_close(&store);
+    /* Runs the selection leaves out for want of the metric: said on stderr, so that
+     * CSV and JSON on stdout stay clean (docs/results.md). */
+    if (rc >= 0 && note[0])
+        cli_error("note: %s", note);
     if (rc < 0) {
         cli_error("%s", err);
         return EXIT_USAGE;

@@ -25,31 +25,76 @@
 #include <time.h>
 #include <unistd.h>
 
-/* "network=bridge placement=same-host size=16384 ..." for the parameters that vary. */
+/* A parameter value as the table and the progress lines show it: strings as
+ * they are, true/false, integers exactly, other numbers with up to 15
+ * significant digits (0.5, 3.0); into out (len bytes). */
 static void
-describe(const json_t *params, const json_t *vary, char *out, size_t len)
+value_text(const json_t *v, char *out, size_t len)
+{
+    if (json_is_string(v)) {
+        snprintf(out, len, "%s", json_string_value(v));
+        return;
+    }
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    snprintf(out, len, "%s", s ? s : "?");
+    free(s);
+}
+
+/* Whether the JSON array of strings names holds name. */
+static bool
+names_have(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) {
+        if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * "network=bridge placement=same-host size=16384" for the parameters of
+ * params named in `names` (matrix_varied(): those that differ between the
+ * matrix's points, include entries' too), or, with `others`, for the ones
+ * not named.  names NULL: none (with others: all).
+ */
+static void
+describe(const json_t *params, const json_t *names, bool others, char *out, size_t len)
 {
     out[0] = '\0';
     size_t used = 0;
     const char *k;
     json_t *v;
-    if (!vary) /* every run has the same parameters: its id and repetition tell them apart */
-        return;
     json_object_foreach((json_t *) params, k, v) {
-        if (!json_object_get(vary, k))
+        if (names_have(names, k) == others)
             continue;
-        char val[64];
-        if (json_is_string(v))
-            snprintf(val, sizeof val, "%s", json_string_value(v));
-        else if (json_is_boolean(v))
-            snprintf(val, sizeof val, "%s", json_is_true(v) ? "true" : "false");
-        else
-            snprintf(val, sizeof val, "%g", json_number_value(v));
+        char val[128];
+        value_text(v, val, sizeof val);
         int w = snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", k, val);
-        if (w < 0 || (size_t) w >= len - used)
+        if (w < 0 || (size_t) w >= len - used) {
+            out[used] = '\0';
             break;
+        }
         used += (size_t) w;
     }
+}
+
+/* s as a CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
+static void
+csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
 }
 
 static int
@@ -62,6 +107,7 @@ matrix_expand_cmd(const char *file, const char *format)
         return EXIT_USAGE;
     }
     int n = matrix_run_count(m);
+    json_t *varied = matrix_varied(m);
     if (strcmp(format, "json") == 0) {
         json_t *arr = json_array();
         for (int i = 0; i < n; i++)
@@ -74,10 +120,27 @@ matrix_expand_cmd(const char *file, const char *format)
         printf("%s\n", s);
         free(s);
         json_decref(arr);
+    } else if (strcmp(format, "csv") == 0) {
+        const char *k;
+        json_t *v;
+        printf("index,point,repetition,baseline");
+        json_object_foreach((json_t *) matrix_run_params(m, 0), k, v) printf(",%s", k);
+        printf("\n");
+        for (int i = 0; i < n; i++) {
+            printf("%d,%d,%d,%s", i, matrix_run_point(m, i), matrix_run_repetition(m, i),
+                   matrix_run_is_baseline(m, i) ? "true" : "false");
+            json_object_foreach((json_t *) matrix_run_params(m, i), k, v) {
+                char val[128];
+                value_text(v, val, sizeof val);
+                putchar(',');
+                csv_field(val);
+            }
+            printf("\n");
+        }
     } else {
         uint64_t seed = 0;
         bool random = matrix_order_random(m, &seed);
-        char order[48];
+        char order[48], same[2048];
         if (random)
             snprintf(order, sizeof order, "random order, seed %llu", (unsigned long long) seed);
         else
@@ -85,15 +148,19 @@ matrix_expand_cmd(const char *file, const char *format)
         printf("# matrix %s: %d runs (%d points x %d repetitions, %s)\n", matrix_name(m), n,
                n / (matrix_run_repetition(m, n - 1) > 0 ? matrix_run_repetition(m, n - 1) : 1),
                matrix_run_repetition(m, n - 1), order);
+        describe(matrix_run_params(m, 0), varied, true, same, sizeof same);
+        printf("# every run: %s\n", same);
         printf("# index rep point baseline parameters\n");
         for (int i = 0; i < n; i++) {
-            char d[512];
-            describe(matrix_run_params(m, i), NULL, d, sizeof d);
-            printf("%d rep=%d point=%d%s %s\n", i, matrix_run_repetition(m, i),
-                   matrix_run_point(m, i), matrix_run_is_baseline(m, i) ? " baseline" : "", d);
+            char d[1024];
+            describe(matrix_run_params(m, i), varied, false, d, sizeof d);
+            printf("%d rep=%d point=%d%s%s%s\n", i, matrix_run_repetition(m, i),
+                   matrix_run_point(m, i), matrix_run_is_baseline(m, i) ? " baseline" : "",
+                   d[0] ? " " : "", d);
         }
         printf("# %d runs\n", n);
     }
+    json_decref(varied);
     matrix_destroy(&m);
     return 0;
 }
@@ -111,10 +178,13 @@ cmd_matrix(int argc, char **argv)
         switch (c) {
         case 'f': format = optarg; break;
         case 'h':
-            printf("usage: cntb matrix expand FILE [--format table|json]\n"
+            printf("usage: cntb matrix expand FILE [--format table|csv|json]\n"
                    "Validates a matrix file and prints the runs it makes, in execution order\n"
                    "(random order included): index, repetition, point, whether it matches the\n"
-                   "baseline, and every parameter; the table starts and ends with the count.\n"
+                   "baseline, and the parameters.  The table names, per run, the parameters\n"
+                   "that differ between runs (from vary and include) and once, in its head,\n"
+                   "those every run shares; it starts and ends with the count.  csv and json\n"
+                   "give every parameter of every run.\n"
                    "A bad matrix: one line FILE:LINE:COL: PATH: message, exit 2.\n"
                    "docs/matrix.md has the format.\n");
             return 0;
@@ -126,11 +196,12 @@ cmd_matrix(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (optind != argc - 2) {
-        cli_error("usage: cntb matrix expand FILE [--format table|json]");
+        cli_error("usage: cntb matrix expand FILE [--format table|csv|json]");
         return EXIT_USAGE;
     }
-    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0) {
-        cli_error("--format: must be table or json (got \"%s\")", format);
+    if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 &&
+        strcmp(format, "json") != 0) {
+        cli_error("--format: must be table, csv or json (got \"%s\")", format);
         return EXIT_USAGE;
     }
     return matrix_expand_cmd(argv[optind + 1], format);
@@ -186,10 +257,10 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
     char err[FERR_MAX];
     int rc = 0;
     bool tty = isatty(STDOUT_FILENO);
-    json_t *vary = NULL;
+    json_t *vary = NULL; /* the parameters that tell its runs apart (matrix_varied) */
     matrix_t *m = matrix_load_file(matrix_file, err);
     if (m)
-        vary = json_incref(json_object_get(matrix_document(m), "vary"));
+        vary = matrix_varied(m);
     matrix_destroy(&m);
 
     /* Follow: print each run once when it reaches a final state. */
@@ -257,7 +328,7 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
             if (tty && strcmp(state, "failed") != 0)
                 continue; /* the bar counts it; failures get their own line */
             char d[512], rate[48] = "";
-            describe(json_object_get(r, "params"), vary, d, sizeof d);
+            describe(json_object_get(r, "params"), vary, false, d, sizeof d);
             if (json_object_get(r, "throughput_bps"))
                 format_rate(json_number_value(json_object_get(r, "throughput_bps")), rate,
                             sizeof rate);
@@ -304,7 +375,7 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
                 format_hms(elapsed * (total - finished) / finished, eta, sizeof eta);
             if (flight) {
                 char d[200];
-                describe(json_object_get(flight, "params"), vary, d, sizeof d);
+                describe(json_object_get(flight, "params"), vary, false, d, sizeof d);
                 snprintf(fl, sizeof fl, " | run %lld%s%s (%s)",
                          (long long) json_integer_value(json_object_get(flight, "id")),
                          d[0] ? " " : "", d,

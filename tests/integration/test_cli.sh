@@ -3,7 +3,9 @@
 # without a testbed: every command with subcommands names an unknown one in
 # one line (exit 2), every missing required option says which and what it
 # takes (exit 2), a matrix with a repeated vary value or a too short
-# interval is refused with FILE:LINE:COL and its JSON path, and destroying
+# interval is refused with FILE:LINE:COL and its JSON path, matrix expand
+# names every run's parameters (table, csv, json), commands that need a
+# controller exit 3 when none runs, and destroying
 # a testbed that does not exist says so (exit 0, nothing touched).  Runs in
 # well under a second.  Usage: test_cli.sh BINDIR
 set -euo pipefail
@@ -65,6 +67,102 @@ printf '{"fixed": {"interval_s": 0.001}}\n' > iv.json
 expect 2 "$WORK/iv.json:1:26: \$.fixed.interval_s: must be >= 0.01 and <= 3600 (got 0.001): below the traffic engine's shortest sample interval (cntb-traffic --interval)" matrix expand "$WORK/iv.json"
 printf '{"fixed":{"engine":"sockperf","traffic":"tcp_stream"}}\n' > eng.json
 expect 2 "$WORK/eng.json:1:20: \$.fixed.engine: engine sockperf cannot generate traffic tcp_stream (only udp_stream, udp_rr and tcp_rr) [\$.fixed.engine with \$.fixed.traffic]" matrix expand "$WORK/eng.json"
+
+# matrix expand names each run's parameters: those vary lists and include entries set
+# (issue 22: the table printed "0 rep=1 point=12" and nothing else), the shared ones once.
+cat > exp.json <<'JSON'
+{ "name": "exp", "fixed": { "duration_s": 3 }, "vary": { "network": ["host", "bridge"] },
+  "include": [ { "network": "nat", "placement": "cross-host", "size": 64 } ],
+  "baseline": { "network": "host" } }
+JSON
+rc=0; "$BIN/cntb" matrix expand exp.json > exp.out 2>&1 || rc=$?
+check "matrix expand: exit 0 (got $rc)" test "$rc" -eq 0
+check "matrix expand: run lines name the parameters that differ" test "$(sed -n '4,6p' exp.out)" = \
+"0 rep=1 point=0 baseline network=host placement=same-host size=1448
+1 rep=1 point=1 network=bridge placement=same-host size=1448
+2 rep=1 point=2 network=nat placement=cross-host size=64"
+check "matrix expand: the shared parameters once, in the head" \
+  grep -qx '# every run: nesting=bare traffic=tcp_stream streams=1 duration_s=3 macvlan_mode=bridge .* allow_fragments=false' exp.out
+"$BIN/cntb" matrix expand exp.json --format csv > exp.csv || true
+check "matrix expand --format csv: header with every parameter" \
+  grep -qx 'index,point,repetition,baseline,network,placement,nesting,traffic,size,streams,duration_s,.*,allow_fragments' exp.csv
+check "matrix expand --format csv: one row per run" test "$(sed -n '2p;4p' exp.csv | cut -d, -f1-10)" = \
+"0,0,1,true,host,same-host,bare,tcp_stream,1448,1
+2,2,1,false,nat,cross-host,bare,tcp_stream,64,1"
+if command -v jq >/dev/null; then
+  check "matrix expand --format json: baseline and params" test \
+    "$("$BIN/cntb" matrix expand exp.json --format json | jq -c '[.[] | [.index, .baseline, .params.network, .params.size]]')" = \
+    '[[0,true,"host",1448],[1,false,"bridge",1448],[2,false,"nat",64]]'
+fi
+expect 2 "cntb: --format: must be table, csv or json (got \"xml\")" matrix expand exp.json --format xml
+
+# results compare on a small database made from the schema's migrations: rows in key order,
+# the baseline first (run order put bridge first); done runs without the metric named in a
+# note on stderr while stdout stays JSON; unknown names get a hint (issue 22).
+if command -v sqlite3 >/dev/null; then
+  RDB="$WORK/r.db" SQL="$HERE/../../schemas/sql" last=0
+  for f in "$SQL"/[0-9][0-9][0-9]-*.sql; do
+    sqlite3 -batch "$RDB" < "$f"; last=$((10#$(basename "$f" | cut -c1-3)))
+  done
+  now=2026-12-01T00:00:00.000Z
+  sqlite3 -batch "$RDB" "PRAGMA user_version = $last;
+    INSERT INTO batch (id, matrix_name, matrix_json, state, created_at) VALUES (1, 'm', '{}', 'done', '$now');
+    INSERT INTO run (id, batch_id, idx, point, repetition, params_json, state, created_at) VALUES
+      (1, 1, 0, 1, 1, '{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (2, 1, 1, 3, 1, '{\"network\":\"bridge\",\"traffic\":\"tcp_rr\"}', 'done', '$now'),
+      (3, 1, 2, 0, 1, '{\"network\":\"host\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (4, 1, 3, 2, 1, '{\"network\":\"host\",\"traffic\":\"tcp_rr\"}', 'done', '$now'),
+      (5, 1, 4, 1, 2, '{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}', 'done', '$now'),
+      (6, 1, 5, 0, 2, '{\"network\":\"host\",\"traffic\":\"tcp_stream\"}', 'done', '$now');
+    INSERT INTO metric (run_id, name, value, unit) VALUES (1, 'throughput_bps', 8e9, 'bit/s'),
+      (3, 'throughput_bps', 10e9, 'bit/s'), (5, 'throughput_bps', 8e9, 'bit/s'),
+      (6, 'throughput_bps', 10e9, 'bit/s'), (2, 'rtt_us_p50', 30, 'us'), (4, 'rtt_us_p50', 25, 'us');"
+  rc=0; "$BIN/cntb" results compare --db "$RDB" --by network --format csv > cmp.csv 2> cmp.err || rc=$?
+  check "compare: exit 0 (got $rc)" test "$rc" -eq 0
+  check "compare: the baseline row first, then bridge ($(cut -d, -f1 cmp.csv | tr '\n' ' '))" \
+    test "$(cut -d, -f1,2,9 cmp.csv | tail -n +2 | tr '\n' ' ')" = "host,tcp_stream,+0.0 bridge,tcp_stream,-20.0 "
+  check "compare: stdout is only the CSV (header + 2 rows)" test "$(wc -l < cmp.csv)" -eq 3
+  check "compare: the runs without throughput_bps are named on stderr [$(cat cmp.err)]" test "$(cat cmp.err)" = \
+    "cntb: note: 2 done runs in batch 1 have no throughput_bps and are left out (traffic tcp_rr 2): try --metric rtt_us_p50"
+  expect 2 "cntb: unknown metric 'rtt_p50': not a standard metric (docs/schema.md) and no run has it (did you mean rtt_us_p50?)" \
+    results compare --db "$RDB" --by network --metric rtt_p50
+  expect 2 "cntb: bad --baseline network=Host: no done run in batch 1 with that value has metric throughput_bps (network there: host, bridge)" \
+    results compare --db "$RDB" --by network --baseline network=Host
+  expect 2 "cntb: --sort: must be key, value or change (got \"bogus\")" results compare --db "$RDB" --sort bogus
+  expect 2 "cntb: --sort belongs to compare and plot" results list --db "$RDB" --sort value
+else
+  ok "no sqlite3: results compare cases skipped"
+fi
+
+# No controller running: the environment lacks a daemon, exit 3 (docs/cntb.md EXIT STATUS;
+# issue 22: run, queue list and controller status exited 2).  Other controllers may run
+# on this machine, so each command runs in a private mount namespace whose /run is empty.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+  no_ctl() { unshare -m sh -c 'mount -t tmpfs cntb-test /run && exec "$0" "$@"' "$BIN/cntb" "$@"; }
+  # expect_out RC STDOUT STDERR ARGS...: with no controller, exactly these.
+  expect_out() {
+    local want_rc=$1 want_out=$2 want_err=$3 rc=0 out
+    shift 3
+    out=$(no_ctl "$@" 2>"$WORK/err") || rc=$?
+    if [ "$rc" -eq "$want_rc" ] && [ "$out" = "$want_out" ] && [ "$(cat "$WORK/err")" = "$want_err" ]; then
+      ok "no controller: cntb $* -> $rc [$out] [$want_err]"
+    else
+      fail "no controller: cntb $*: exit $rc (want $want_rc), stdout [$out] (want [$want_out]), stderr [$(cat "$WORK/err")] (want [$want_err])"
+    fi
+  }
+  none="cntb: no controller is running (cntb controller start --testbed FILE)"
+  expect_out 3 "" "$none" run exp.json
+  expect_out 3 "" "$none" queue list
+  expect_out 3 "" "$none" queue add exp.json --at 01:00 --every 1d
+  expect_out 3 "" "$none" queue cancel 1
+  expect_out 3 "no controller running" "" controller status
+  expect_out 3 "controller of testbed clitb: not running" "" controller status --testbed tb.json
+  expect_out 0 "no controller running (nothing to stop)" "" controller stop
+  expect_out 3 "" "cntb: no controller running for testbed clitb (start it with cntb controller start)" \
+    run exp.json --testbed tb.json
+else
+  ok "not root or no unshare: no-controller exit codes skipped"
+fi
 
 # emulate_gone NAME: no namespace, link, run directory or process of testbed NAME is left.
 emulate_gone() {

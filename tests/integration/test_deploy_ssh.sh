@@ -2,7 +2,8 @@
 # test_deploy_ssh.sh — deployment over SSH and the CURVE control plane on a
 # 3-host emulated testbed (an sshd in each host namespace):
 #   - cntb deploy installs and starts 3 agents over SSH; all say HELLO; a
-#     tiny matrix runs; deploying again is a no-op (same version)
+#     tiny matrix runs; deploying again is a no-op (same version), and
+#     restarts (not "replaces") an agent of the same version that was stopped
 #   - a changed host key refuses (also with --accept-new), naming the host
 #   - a wrong SSH key fails at "authentication", naming the host
 #   - an agent whose CURVE certificate is not in the key directory is
@@ -52,6 +53,16 @@ check "agents run from /var/lib/cntb/$NAME/h2" \
 check "agent's secret key is mode 600" test "$(stat -c %a /var/lib/cntb/$NAME/h1/agent.cert_secret)" = 600
 "$BIN/cntb" deploy "$TB" > redeploy.out
 check "re-deploy of the same version is a no-op" test "$(grep -c unchanged redeploy.out)" -eq 3
+# An agent of the same version that is not running is restarted, not "replaced" (issue 22).
+H3PID=$(cat "/var/lib/cntb/$NAME/h3/agent.pid")
+kill "$H3PID"
+for i in $(seq 1 50); do kill -0 "$H3PID" 2>/dev/null || break; sleep 0.1; done
+"$BIN/cntb" deploy "$TB" > restart.out
+cat restart.out
+check "a stopped agent of the same version is restarted" \
+  grep -Eq "^host h3 +[0-9.]+ +restarted \(version [0-9a-f]{12}\), connected$" restart.out
+check "the running ones are unchanged" test "$(grep -c unchanged restart.out)" -eq 2
+check "nothing reported replaced" bash -c "! grep -q replaced restart.out"
 
 cat > m.json <<'JSON'
 { "name": "ds", "fixed": { "traffic": "tcp_stream", "size": 1448, "duration_s": 1,

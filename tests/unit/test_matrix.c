@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #define ORDER_SEED_42 "7,2,4,0,3,5,1,6,2,0,3,1,4,6,5,7,0,6,4,7,1,3,2,5"
+#define BATCH_SEED_42_1 6529064058449557ULL /* splitmix64 from 42, first draw, low 53 bits */
+#define BATCH_SEED_42_2 4471935826587907ULL
+#define BATCH_SEED_MAX_1000000 1523806132275666ULL
 #define NIGHTLY_RUNS 1980 /* 396 points (docs/matrix.md) x 5 repetitions */
 
 static void
@@ -123,7 +126,7 @@ START_TEST(test_engine_combinations_refused)
     expect_refusal("{\"fixed\":{\"traffic\":\"udp_rr\"},\"include\":[{\"engine\":\"iperf3\"}]}",
                    "m.json:1:52: $.include[0].engine: engine iperf3 cannot generate traffic "
                    "udp_rr (only tcp_stream and udp_stream) [$.include[0].engine with "
-                   "$.fixed.traffic] (point 1: engine \"iperf3\", traffic \"udp_rr\")");
+                   "$.fixed.traffic] (point 0: engine \"iperf3\", traffic \"udp_rr\")");
     expect_refusal("{\"fixed\":{\"network\":\"bridge\",\"pairs\":64,\"streams\":128,"
                    "\"duration_s\":1}}",
                    "m.json:1:38: $.fixed.pairs: pairs x streams = 8192 connections; at most 1024 "
@@ -703,6 +706,83 @@ START_TEST(test_includes_and_baseline)
 }
 END_TEST
 
+/* Issue 22: include entries without vary lists added a run of the defaults
+ * (network host, same-host) nobody asked for; an empty vary with nothing
+ * fixed ran the defaults.  Now include alone names the points, and an empty
+ * vary with nothing fixed or included is refused. */
+START_TEST(test_include_only_and_empty_vary)
+{
+    static const char *const texts[] = {
+        "{\"include\": [{\"network\": \"bridge\"}, {\"network\": \"nat\", \"placement\": "
+        "\"cross-host\"}]}",
+        "{\"vary\": {}, \"fixed\": {\"size\": 64}, \"include\": [{\"network\": \"bridge\"},"
+        " {\"network\": \"nat\", \"placement\": \"cross-host\"}]}",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        matrix_t *m = load_ok("m.json", texts[t]);
+        ck_assert_int_eq(matrix_run_count(m), 2);
+        expect_params(m, 0, "{\"network\":\"bridge\",\"placement\":\"same-host\"}");
+        expect_params(m, 1, "{\"network\":\"nat\",\"placement\":\"cross-host\"}");
+        ck_assert_int_eq(matrix_run_point(m, 1), 1);
+        if (t == 1)
+            ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, 1), "size")),
+                             64);
+        matrix_destroy(&m);
+    }
+    /* An exclude entry has no product point left to match. */
+    expect_refusal("{\"include\": [{\"network\": \"bridge\"}], \"exclude\": [{}]}",
+                   "m.json:1:50: $.exclude[0]: matches no point of the matrix");
+    expect_refusal("{\"name\": \"x\", \"vary\": {}}",
+                   "m.json:1:23: $.vary: varies nothing, and nothing is fixed or included: the "
+                   "matrix names no point (leave \"vary\" out for one run of the defaults)");
+    /* A fixed point, or no vary at all, is one run as before. */
+    matrix_t *m = load_ok("m.json", "{\"vary\": {}, \"fixed\": {\"network\": \"bridge\"}}");
+    ck_assert_int_eq(matrix_run_count(m), 1);
+    expect_params(m, 0, "{\"network\":\"bridge\"}");
+    matrix_destroy(&m);
+    m = load_ok("m.json", "{\"repetitions\": 2}");
+    ck_assert_int_eq(matrix_run_count(m), 2);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/* The parameters that tell runs apart: from vary and from include entries. */
+START_TEST(test_varied)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        { "{\"vary\": {\"size\": [64, 128], \"network\": [\"host\", \"bridge\"]}}",
+          "[\"network\",\"size\"]" },
+        { "{\"vary\": {\"size\": [64, 128]}, \"include\": [{\"network\": \"nat\", \"placement\":"
+          " \"cross-host\"}]}", "[\"network\",\"placement\",\"size\"]" },
+        { "{\"include\": [{\"network\": \"bridge\"}, {\"network\": \"host\", \"placement\":"
+          " \"cross-host\"}]}", "[\"network\",\"placement\"]" },
+        /* A listed value equal to the fixed one varies nothing; numbers by value. */
+        { "{\"fixed\": {\"duration_s\": 3}, \"include\": [{\"duration_s\": 3.0}]}", "[]" },
+        { "{\"fixed\": {\"size\": 64}, \"repetitions\": 3}", "[]" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        matrix_t *m = load_ok("m.json", cases[i].text);
+        json_t *v = matrix_varied(m);
+        char *got = json_dumps(v, JSON_COMPACT);
+        ck_assert_msg(strcmp(got, cases[i].want) == 0, "%s: got %s, want %s", cases[i].text, got,
+                      cases[i].want);
+        free(got);
+        json_decref(v);
+        matrix_destroy(&m);
+    }
+    ck_assert_int_eq(matrix_param_rank("network", "none"), 0);
+    ck_assert_int_eq(matrix_param_rank("network", "host"), 1);
+    ck_assert_int_eq(matrix_param_rank("network", "routing"), 8);
+    ck_assert_int_eq(matrix_param_rank("placement", "cross-host"), 1);
+    ck_assert_int_eq(matrix_param_rank("traffic", "tcp_crr"), 4);
+    ck_assert_int_eq(matrix_param_rank("network", "Host"), -1);
+    ck_assert_int_eq(matrix_param_rank("size", "64"), -1);
+    ck_assert_int_eq(matrix_param_rank("colour", "red"), -1);
+}
+END_TEST
+
 START_TEST(test_other_keys)
 {
     matrix_t *m = load_ok("m.json", "{\"testbed\": \"lab\", \"hosts\": [\"h3\", \"h4\"], \"retries\": 2,"
@@ -778,6 +858,50 @@ START_TEST(test_random_order)
     order_of("{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3, \"order\": \"random\","
              " \"seed\": 1}", o3, sizeof o3);
     ck_assert_str_eq(o2, o3);
+}
+END_TEST
+
+/* The seed of a queue entry's batch k (issue 22): k = 0 keeps the matrix's seed; later
+ * ones are fixed for ever like ORDER_SEED_42 (a change here changes which order every
+ * stored night ran: batch.seed keeps them, but replays must agree). */
+START_TEST(test_batch_seeds)
+{
+    const char *a = "{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\": 3,"
+                    " \"order\": \"random\", \"seed\": 42}";
+    char o1[256], o2[256], text[256];
+    ck_assert_uint_eq(matrix_batch_seed(42, 0), 42);
+    ck_assert_uint_eq(matrix_batch_seed(42, 1), BATCH_SEED_42_1);
+    ck_assert_uint_eq(matrix_batch_seed(42, 2), BATCH_SEED_42_2);
+    ck_assert_uint_eq(matrix_batch_seed(MATRIX_SEED_MAX, 1000000), BATCH_SEED_MAX_1000000);
+    for (int k = 1; k < 1000; k++) {
+        uint64_t s = matrix_batch_seed(42, k);
+        ck_assert(s <= MATRIX_SEED_MAX);
+        ck_assert_uint_ne(s, matrix_batch_seed(42, k - 1));
+    }
+    /* matrix_set_seed orders as the file with that seed would. */
+    matrix_t *m = load_ok("m.json", a);
+    ck_assert_int_eq(matrix_set_seed(m, BATCH_SEED_42_1), 0);
+    o1[0] = '\0';
+    for (int i = 0; i < matrix_run_count(m); i++)
+        snprintf(o1 + strlen(o1), sizeof o1 - strlen(o1), "%s%d", i ? "," : "",
+                 matrix_run_point(m, i));
+    uint64_t seed = 0;
+    ck_assert(matrix_order_random(m, &seed));
+    ck_assert_uint_eq(seed, BATCH_SEED_42_1);
+    ck_assert_int_eq(matrix_set_seed(m, MATRIX_SEED_MAX + 1), -1);
+    matrix_destroy(&m);
+    snprintf(text, sizeof text, "{\"vary\": {\"size\": {\"from\": 1, \"to\": 8}}, \"repetitions\":"
+             " 3, \"order\": \"random\", \"seed\": %llu}", (unsigned long long)BATCH_SEED_42_1);
+    order_of(text, o2, sizeof o2);
+    ck_assert_str_eq(o1, o2);
+    ck_assert_str_ne(o1, ORDER_SEED_42);
+    /* A sequential matrix keeps its order. */
+    m = load_ok("m.json", "{\"vary\": {\"size\": [1, 2, 3]}}");
+    ck_assert_int_eq(matrix_set_seed(m, 5), 0);
+    ck_assert_int_eq(matrix_run_point(m, 0), 0);
+    ck_assert_int_eq(matrix_run_point(m, 2), 2);
+    ck_assert(!matrix_order_random(m, NULL));
+    matrix_destroy(&m);
 }
 END_TEST
 
@@ -1016,6 +1140,9 @@ matrix_suite(void)
     tcase_add_test(tc, test_includes_and_baseline);
     tcase_add_test(tc, test_other_keys);
     tcase_add_test(tc, test_random_order);
+    tcase_add_test(tc, test_batch_seeds);
+    tcase_add_test(tc, test_include_only_and_empty_vary);
+    tcase_add_test(tc, test_varied);
     suite_add_tcase(s, tc);
     tc = tcase_create("files");
     tcase_set_timeout(tc, 20);

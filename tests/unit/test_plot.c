@@ -268,7 +268,8 @@ START_TEST(test_plot_kinds)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(out, sizeof out, "%s/%s", tdir, cases[i].file);
         ck_assert_msg(plot_make(tstore, &sel, cases[i].kind, "network", "network=host",
-                                "throughput_bps", out, err, sizeof err) == 0,
+                                "throughput_bps", RESULTS_SORT_KEY, out, NULL, 0, err,
+                                sizeof err) == 0,
                       "%s: %s", cases[i].file, err);
         if (strstr(out, ".svg"))
             check_svg(out, cases[i].must);
@@ -291,13 +292,13 @@ START_TEST(test_plot_hostile_labels)
     snprintf(net, sizeof net, "x'\nsystem('touch %s')\n'&<b>\"", pwned);
     fill(net);
     snprintf(out, sizeof out, "%s/b.svg", tdir);
-    ck_assert_msg(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps", out, err,
-                            sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps",
+                            RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err) == 0, "%s", err);
     check_svg(out, "system(");
     ck_assert_int_ne(stat(pwned, &sb), 0);
     snprintf(out, sizeof out, "%s/l.svg", tdir);
-    ck_assert_msg(plot_make(tstore, &sel, PLOT_LINES, "network", NULL, "throughput_bps", out,
-                            err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(plot_make(tstore, &sel, PLOT_LINES, "network", NULL, "throughput_bps",
+                            RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err) == 0, "%s", err);
     check_svg(out, NULL);
     ck_assert_int_ne(stat(pwned, &sb), 0);
 }
@@ -311,19 +312,19 @@ START_TEST(test_plot_bad_arguments)
 
     fill("macvlan");
     snprintf(out, sizeof out, "%s/x.pdf", tdir);
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps", out,
-                               err, sizeof err), -1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "must end in .svg or .png"), "%s", err);
     snprintf(out, sizeof out, "%s/b.svg", tdir);
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "no_such_metric", out,
-                               err, sizeof err), -1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "no_such_metric",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown metric"), "%s", err);
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "nesting", NULL, "throughput_bps", out,
-                               err, sizeof err), -1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "nesting", NULL, "throughput_bps",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "unknown key"), "%s", err);
     snprintf(out, sizeof out, "%s/no/such/dir/b.svg", tdir);
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps", out,
-                               err, sizeof err), -1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "throughput_bps",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "/no/such/dir: No such file or directory"), "%s", err);
     ck_assert_int_eq(plot_kind_parse("pie", &k), -1);
     ck_assert_int_eq(plot_kind_parse("cdf", &k), 0);
@@ -353,15 +354,15 @@ START_TEST(test_plot_cdf_without_rtt)
     }
     snprintf(out, sizeof out, "%s/c.svg", tdir);
     sel.batch = b;
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_CDF, "network", NULL, "throughput_bps", out,
-                               err, sizeof err), 1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_CDF, "network", NULL, "throughput_bps",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), 1);
     ck_assert_str_eq(err, "nothing to plot: no done run in batch 1 has an RTT percentile metric "
                           "(rtt_us_p50, rtt_us_p90, rtt_us_p99, rtt_us_p999); --kind cdf needs "
                           "request/response runs (traffic tcp_rr, udp_rr or tcp_crr)");
     ck_assert_int_ne(stat(out, &sb), 0);
     /* bars of a metric no run has: the same exit, its own sentence. */
-    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "rtt_us_p99", out, err,
-                               sizeof err), 1);
+    ck_assert_int_eq(plot_make(tstore, &sel, PLOT_BARS, "network", NULL, "rtt_us_p99",
+                               RESULTS_SORT_KEY, out, NULL, 0, err, sizeof err), 1);
     ck_assert_str_eq(err, "nothing to plot: no done runs with metric rtt_us_p99 in batch 1");
 }
 END_TEST

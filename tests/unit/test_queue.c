@@ -5,6 +5,8 @@
  * flight left alone, the batch cancelled once nothing runs), and the list.
  * Every test makes its own mkdtemp directory and database.
  */
+#include "ferr.h"
+#include "matrix.h"
 #include "queue.h"
 #include "schedule.h"
 #include "store.h"
@@ -177,7 +179,7 @@ START_TEST(test_start_batch_atomic)
                                   " SELECT RAISE(ABORT, 'database or disk is full'); END",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    ck_assert_int_eq(queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, 0), -1);
+    ck_assert_int_eq(queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, -1, 0), -1);
     ck_assert_str_eq(store_errmsg(s), "database or disk is full");
     expect_q(s, "SELECT count(*) FROM batch", "0");
     expect_q(s, "SELECT count(*) FROM run", "0");
@@ -186,13 +188,120 @@ START_TEST(test_start_batch_atomic)
 
     ck_assert_int_eq(sqlite3_exec(store_db(s), "DROP TRIGGER cntb_full", NULL, NULL, NULL),
                      SQLITE_OK);
-    int64_t b = queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, 0);
+    int64_t b = queue_start_batch(s, id, "m", "{}", "lab", 2, params, point, rep, -1, 0);
     ck_assert_int_gt(b, 0);
     expect_q(s, "SELECT count(*) || ' ' || queue_id FROM batch", "1 1");
     expect_q(s, "SELECT group_concat(state || ':' || params_json, ',') FROM run",
              "queued:{\"a\":1},queued:{\"a\":2}");
     expect_q(s, "SELECT state || ' ' || batches || ' ' || batch_id FROM queue", "started 1 1");
     ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T03:00:00Z"), n, 4), 0);
+    store_close(&s);
+}
+END_TEST
+
+/* The batch of a queue entry: what ctl.c's queue_start does, after queue_get. */
+static int64_t
+start_entry(store_t *s, int64_t id, time_t next, int64_t *seed)
+{
+    queue_entry_t e;
+    char err[FERR_MAX];
+    ck_assert_int_eq(queue_get(s, id, &e), 0);
+    matrix_t *m = matrix_load_text(e.file, e.matrix, strlen(e.matrix), err);
+    ck_assert_msg(m != NULL, "%s", err);
+    ck_assert_int_eq(queue_order(m, &e, seed), 0);
+    int n = matrix_run_count(m), point[64], rep[64];
+    char *params[64];
+    ck_assert_int_le(n, 64);
+    for (int i = 0; i < n; i++) {
+        params[i] = json_dumps(matrix_run_params(m, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        point[i] = matrix_run_point(m, i);
+        rep[i] = matrix_run_repetition(m, i);
+    }
+    char *doc = json_dumps(matrix_document(m), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int64_t b = queue_start_batch(s, id, matrix_name(m), doc, e.testbed, n,
+                                  (const char *const *)params, point, rep, *seed, next);
+    ck_assert_msg(b > 0, "%s", store_errmsg(s));
+    free(doc);
+    for (int i = 0; i < n; i++)
+        free(params[i]);
+    matrix_destroy(&m);
+    queue_entry_free(&e);
+    return b;
+}
+
+/* The stored order of batch b: its runs' point numbers by idx, "3,0,2,...". */
+static char *
+batch_order(store_t *s, int64_t b)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT group_concat(point, ',') FROM (SELECT point FROM run"
+             " WHERE batch_id = %lld ORDER BY idx)", (long long)b);
+    return q_text(s, sql);
+}
+
+/* Issue 22: every night of a `--every 1d` series ran the same "random" order,
+ * the matrix's seed.  Now batch k of an entry draws its order with a seed of
+ * its own (matrix_batch_seed(seed, k); the first keeps the matrix's seed, the
+ * order `cntb matrix expand` prints), stored in batch.seed; a matrix with
+ * that seed expands to that batch's order again. */
+START_TEST(test_series_batches_get_their_own_seed)
+{
+    static const char text[] =
+        "{\"name\": \"nightly\", \"vary\": {\"size\": {\"from\": 1, \"to\": 12}},"
+        " \"repetitions\": 2, \"order\": \"random\", \"seed\": 7}";
+    store_t *s = open_rw();
+    int64_t seed[3], id = queue_add(s, "nightly", "n.json", text, "lab",
+                                    utc("2026-11-30T01:00:00Z"), 86400, "1d", true);
+    int64_t b0 = start_entry(s, id, utc("2026-12-01T01:00:00Z"), &seed[0]);
+    int64_t b1 = start_entry(s, id, utc("2026-12-02T01:00:00Z"), &seed[1]);
+    int64_t b2 = start_entry(s, id, utc("2026-12-03T01:00:00Z"), &seed[2]);
+    char *o0 = batch_order(s, b0), *o1 = batch_order(s, b1), *o2 = batch_order(s, b2);
+
+    /* The first night keeps the matrix's seed; the next ones differ from it and each other. */
+    ck_assert_int_eq(seed[0], 7);
+    ck_assert_int_ne(seed[1], 7);
+    ck_assert_int_ne(seed[2], seed[1]);
+    ck_assert_int_eq(seed[1], (int64_t)matrix_batch_seed(7, 1));
+    ck_assert_int_eq(seed[2], (int64_t)matrix_batch_seed(7, 2));
+    ck_assert(seed[1] >= 0 && (uint64_t)seed[1] <= MATRIX_SEED_MAX);
+    ck_assert_msg(strcmp(o0, o1) != 0 && strcmp(o1, o2) != 0 && strcmp(o0, o2) != 0,
+                  "three nights, one order: %s / %s / %s", o0, o1, o2);
+    /* The seeds are stored with their batches. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT group_concat(seed, ',') FROM (SELECT seed FROM batch"
+             " ORDER BY id)");
+    char want[96];
+    snprintf(want, sizeof want, "%lld,%lld,%lld", (long long)seed[0], (long long)seed[1],
+             (long long)seed[2]);
+    expect_q(s, sql, want);
+
+    /* Replay night 2: the matrix with "seed" set to the stored one gives its order. */
+    char *stored = q_text(s, "SELECT seed FROM batch WHERE id = 2");
+    char replay[256];
+    snprintf(replay, sizeof replay,
+             "{\"name\": \"nightly\", \"vary\": {\"size\": {\"from\": 1, \"to\": 12}},"
+             " \"repetitions\": 2, \"order\": \"random\", \"seed\": %s}", stored);
+    char err[FERR_MAX], got[512] = "";
+    matrix_t *m = matrix_load_text("replay.json", replay, strlen(replay), err);
+    ck_assert_msg(m != NULL, "%s", err);
+    for (int i = 0; i < matrix_run_count(m); i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%d", i ? "," : "",
+                 matrix_run_point(m, i));
+    ck_assert_str_eq(got, o1);
+    matrix_destroy(&m);
+
+    /* A sequential matrix stores no seed and keeps its order. */
+    int64_t sq = queue_add(s, "seq", "s.json", "{\"vary\": {\"size\": [1, 2]}}", "lab",
+                           utc("2026-11-30T01:00:00Z"), 3600, "1h", false), sseed;
+    int64_t bs = start_entry(s, sq, utc("2026-11-30T02:00:00Z"), &sseed);
+    ck_assert_int_eq(sseed, -1);
+    snprintf(sql, sizeof sql, "SELECT coalesce(seed, 'NULL') FROM batch WHERE id = %lld",
+             (long long)bs);
+    expect_q(s, sql, "NULL");
+    free(stored);
+    free(o0);
+    free(o1);
+    free(o2);
     store_close(&s);
 }
 END_TEST
@@ -281,6 +390,7 @@ queue_suite(void)
     tcase_add_test(tc, test_add_due_get);
     tcase_add_test(tc, test_started_and_failed);
     tcase_add_test(tc, test_start_batch_atomic);
+    tcase_add_test(tc, test_series_batches_get_their_own_seed);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_cancel_idle_batch_finishes_it);
     tcase_add_test(tc, test_list);

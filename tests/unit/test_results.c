@@ -355,6 +355,238 @@ START_TEST(test_compare_errors)
 END_TEST
 
 
+/* results_compare_sel of batch b with sort into a fresh *text; the note into note. */
+static int
+compare_sorted(int64_t batch, const char *by, const char *baseline, const char *metric,
+               results_sort_t sort, results_format_t format, char **text, char *note,
+               size_t notelen, char *err, size_t errlen)
+{
+    results_select_t sel = { .batch = batch };
+    size_t len = 0;
+    FILE *f = open_memstream(text, &len);
+    int rc;
+
+    ck_assert_ptr_nonnull(f);
+    rc = results_compare_sel(tstore, &sel, by, baseline, metric, sort, format, f, note, notelen,
+                             err, errlen);
+    fclose(f);
+    return rc;
+}
+
+/* The first two CSV fields of every row after the header, "a/b;c/d;...". */
+static void
+csv_keys(const char *text, char *out, size_t len)
+{
+    const char *p = strchr(text, '\n');
+    size_t o = 0;
+
+    out[0] = '\0';
+    while (p && p[1] && o < len) {
+        const char *a = p + 1, *c1 = strchr(a, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+
+        if (!c2)
+            break;
+        o += (size_t)snprintf(out + o, len - o, "%s%.*s/%.*s", o ? ";" : "", (int)(c1 - a), a,
+                              (int)(c2 - c1 - 1), c1 + 1);
+        p = strchr(a, '\n');
+    }
+}
+
+/* Issue 22: rows came in the order of each group's first run, so with a random
+ * order the baseline could land at the bottom and placements mixed.  Now blocks
+ * (equal but for the baseline parameter) in key order, each headed by its
+ * baseline; --sort value|change orders the rest of a block, largest first. */
+START_TEST(test_compare_order_baseline_first)
+{
+#define MS "{\"network\":\"macvlan\",\"placement\":\"same-host\"}"
+#define NC "{\"network\":\"nat\",\"placement\":\"cross-host\"}"
+    /* Run order as a random order might leave it: the baselines last. */
+    const char *const params[] = { BC, MS, NC, BS, HC, HS, MS, BC, BS, NC, HS, HC };
+    const double value[] = { 8e9, 36e9, 9e9, 33e9, 10e9, 40e9, 36e9, 8e9, 33e9, 9e9, 40e9, 10e9 };
+    const char *const state[] = { "done", "done", "done", "done", "done", "done",
+                                  "done", "done", "done", "done", "done", "done" };
+    static const struct {
+        const char *baseline;
+        results_sort_t sort;
+        const char *want;
+    } cases[] = {
+        { "network=host", RESULTS_SORT_KEY, "host/same-host;bridge/same-host;macvlan/same-host;"
+          "host/cross-host;bridge/cross-host;nat/cross-host" },
+        { "network=host", RESULTS_SORT_VALUE, "host/same-host;macvlan/same-host;"
+          "bridge/same-host;host/cross-host;nat/cross-host;bridge/cross-host" },
+        { "network=host", RESULTS_SORT_CHANGE, "host/same-host;macvlan/same-host;"
+          "bridge/same-host;host/cross-host;nat/cross-host;bridge/cross-host" },
+        /* Another baseline value heads its blocks the same way. */
+        { "network=bridge", RESULTS_SORT_KEY, "bridge/same-host;host/same-host;"
+          "macvlan/same-host;bridge/cross-host;host/cross-host;nat/cross-host" },
+        /* Without a baseline: key order; value over the whole table; change falls back to key. */
+        { NULL, RESULTS_SORT_KEY, "host/same-host;host/cross-host;bridge/same-host;"
+          "bridge/cross-host;macvlan/same-host;nat/cross-host" },
+        { NULL, RESULTS_SORT_VALUE, "host/same-host;macvlan/same-host;bridge/same-host;"
+          "host/cross-host;nat/cross-host;bridge/cross-host" },
+        { NULL, RESULTS_SORT_CHANGE, "host/same-host;host/cross-host;bridge/same-host;"
+          "bridge/cross-host;macvlan/same-host;nat/cross-host" },
+    };
+    char err[256] = "", note[RESULTS_NOTE_MAX], got[512], *text = NULL;
+    int64_t b = add_batch(12, params, value, state);
+    results_sort_t sort;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(compare_sorted(b, "network,placement", cases[i].baseline,
+                                        "throughput_bps", cases[i].sort, RESULTS_CSV, &text,
+                                        note, sizeof note, err, sizeof err), 0);
+        csv_keys(text, got, sizeof got);
+        ck_assert_msg(strcmp(got, cases[i].want) == 0, "case %zu: got %s, want %s\n%s", i, got,
+                      cases[i].want, text);
+        ck_assert_str_eq(note, "");
+        free(text);
+    }
+    /* Each row is still set against its own block's baseline after sorting. */
+    ck_assert_int_eq(compare_sorted(b, "network,placement", "network=host", "throughput_bps",
+                                    RESULTS_SORT_VALUE, RESULTS_CSV, &text, note, sizeof note,
+                                    err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "\nmacvlan,same-host,2,36000000000,36000000000,0,36000000000,"
+                               "36000000000,-10.0,") &&
+                  strstr(text, "\nnat,cross-host,2,9000000000,9000000000,0,9000000000,"
+                               "9000000000,-10.0,"), "%s", text);
+    free(text);
+    /* Sizes sort by value, not as text; the baseline heads each size's block. */
+    {
+        const char *const sp[] = { "{\"network\":\"bridge\",\"size\":1448}",
+                                   "{\"network\":\"host\",\"size\":1448}",
+                                   "{\"network\":\"bridge\",\"size\":64}",
+                                   "{\"network\":\"host\",\"size\":64}" };
+        const double sv[] = { 9e9, 10e9, 1e9, 2e9 };
+
+        b = add_batch(4, sp, sv, state);
+        ck_assert_int_eq(compare_sorted(b, "network", "network=host", "throughput_bps",
+                                        RESULTS_SORT_KEY, RESULTS_CSV, &text, note, sizeof note,
+                                        err, sizeof err), 0);
+        csv_keys(text, got, sizeof got);
+        ck_assert_str_eq(got, "host/64;bridge/64;host/1448;bridge/1448");
+        free(text);
+    }
+    ck_assert_int_eq(results_sort_parse("key", &sort), 0);
+    ck_assert_int_eq(sort, RESULTS_SORT_KEY);
+    ck_assert_int_eq(results_sort_parse("change", &sort), 0);
+    ck_assert_int_eq(sort, RESULTS_SORT_CHANGE);
+    ck_assert_int_eq(results_sort_parse("mean", &sort), -1);
+#undef MS
+#undef NC
+}
+END_TEST
+
+/* A batch of runs with the given metrics objects (NULL: no result), all done. */
+static int64_t
+add_runs(int n, const char *const *params, json_t *const *metrics)
+{
+    int point[16], rep[16];
+    int64_t ids[16], b;
+
+    ck_assert_int_le(n, 16);
+    for (int i = 0; i < n; i++) {
+        point[i] = i;
+        rep[i] = 1;
+    }
+    b = store_batch_insert(tstore, "rr", "{}", "lab", n, params, point, rep, ids);
+    ck_assert_msg(b > 0, "%s", store_errmsg(tstore));
+    for (int i = 0; i < n; i++) {
+        if (metrics[i]) {
+            json_t *r = json_pack("{s:O}", "metrics", metrics[i]);
+
+            ck_assert_int_eq(store_result_insert(tstore, ids[i], 0, "h1", r), 1);
+            json_decref(r);
+        }
+        ck_assert_int_eq(store_run_set_state(tstore, ids[i], "done", NULL), 0);
+    }
+    return b;
+}
+
+/* Issue 22: request/response runs have no throughput_bps and vanished from compare
+ * without a word.  Now a note says how many, of which traffic, and what to ask for;
+ * it is kept apart from the output (stdout stays valid CSV/JSON). */
+START_TEST(test_compare_note_for_runs_without_metric)
+{
+    const char *const params[] = {
+        "{\"network\":\"host\",\"traffic\":\"tcp_stream\"}",
+        "{\"network\":\"bridge\",\"traffic\":\"tcp_stream\"}",
+        "{\"network\":\"host\",\"traffic\":\"tcp_rr\"}",
+        "{\"network\":\"bridge\",\"traffic\":\"tcp_rr\"}",
+        "{\"network\":\"host\",\"traffic\":\"udp_rr\"}",
+    };
+    json_t *m[5];
+    char err[256] = "", note[RESULTS_NOTE_MAX], *text = NULL;
+    int64_t b;
+    json_t *j;
+
+    for (int i = 0; i < 2; i++)
+        m[i] = json_pack("{s:f}", "throughput_bps", 1e9 * (i + 1));
+    for (int i = 2; i < 5; i++)
+        m[i] = json_pack("{s:f, s:f}", "rtt_us_p50", 20.0 + i, "transactions_per_s", 4e4);
+    b = add_runs(5, params, m);
+    ck_assert_int_eq(compare_sorted(b, "network", "network=host", "throughput_bps",
+                                    RESULTS_SORT_KEY, RESULTS_JSON, &text, note, sizeof note, err,
+                                    sizeof err), 0);
+    ck_assert_str_eq(note, "3 done runs in batch 1 have no throughput_bps and are left out "
+                           "(traffic tcp_rr 2, udp_rr 1): try --metric rtt_us_p50");
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_is_array(j) && json_array_size(j) == 2, "stdout is the JSON alone: %s",
+                  text);
+    json_decref(j);
+    free(text);
+    /* The other way round: stream runs have no RTT. */
+    ck_assert_int_eq(compare_sorted(b, "network", NULL, "rtt_us_p50", RESULTS_SORT_KEY,
+                                    RESULTS_CSV, &text, note, sizeof note, err, sizeof err), 0);
+    ck_assert_str_eq(note, "2 done runs in batch 1 have no rtt_us_p50 and are left out "
+                           "(traffic tcp_stream 2): try --metric throughput_bps");
+    free(text);
+    /* A batch of request/response runs only: nothing to compare (1), and the note says why. */
+    b = add_runs(3, params + 2, m + 2);
+    ck_assert_int_eq(compare_sorted(b, "network", NULL, "throughput_bps", RESULTS_SORT_KEY,
+                                    RESULTS_TABLE, &text, note, sizeof note, err, sizeof err), 1);
+    ck_assert_str_eq(text, "no done runs with metric throughput_bps in batch 2\n");
+    ck_assert_str_eq(note, "3 done runs in batch 2 have no throughput_bps and are left out "
+                           "(traffic tcp_rr 2, udp_rr 1): try --metric rtt_us_p50");
+    free(text);
+    for (int i = 0; i < 5; i++)
+        json_decref(m[i]);
+}
+END_TEST
+
+/* Issue 22: unknown values got no hint.  A metric: the closest names; a baseline
+ * value: the values there are; a key: the closest parameter. */
+START_TEST(test_compare_hints)
+{
+    static const struct {
+        const char *by, *baseline, *metric, *want;
+    } bad[] = {
+        { "network", NULL, "rtt_p50", "unknown metric 'rtt_p50': not a standard metric "
+          "(docs/schema.md) and no run has it (did you mean rtt_us_p50?)" },
+        { "network", NULL, "throughput", "unknown metric 'throughput': not a standard metric "
+          "(docs/schema.md) and no run has it (did you mean throughput_bps or throughput_pps?)" },
+        { "network", NULL, "zzzzzzzz", "unknown metric 'zzzzzzzz': not a standard metric "
+          "(docs/schema.md) and no run has it (this database has rtt_us_p50, throughput_bps)" },
+        { "network,placement", "network=Host", "throughput_bps", "bad --baseline network=Host: "
+          "no done run in batch 1 with that value has metric throughput_bps (network there: "
+          "host, bridge, macvlan)" },
+        { "netwrk", NULL, "throughput_bps", "unknown key 'netwrk' in --by: no run in batch 1 "
+          "has that parameter (did you mean network?)" },
+        { "network", "placment=same-host", "throughput_bps", "unknown key 'placment' in "
+          "--baseline: no run in batch 1 has that parameter (did you mean placement?)" },
+    };
+    char err[512], *text = NULL;
+
+    add_four_groups();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        ck_assert_int_eq(compare(1, bad[i].by, bad[i].baseline, bad[i].metric, RESULTS_TABLE,
+                                 &text, err, sizeof err), -1);
+        ck_assert_str_eq(err, bad[i].want);
+        free(text);
+    }
+}
+END_TEST
+
 /* Baseline groups match on every parameter but the baseline one; flags; --matrix. */
 START_TEST(test_compare_match_sizes_flags_matrix)
 {
@@ -428,14 +660,16 @@ START_TEST(test_compare_match_sizes_flags_matrix)
         FILE *f = open_memstream(&text, &len);
 
         ck_assert_int_eq(results_compare_sel(tstore, &sel, "network", NULL, "throughput_bps",
-                                             RESULTS_CSV, f, err, sizeof err), 0);
+                                             RESULTS_SORT_KEY, RESULTS_CSV, f, NULL, 0, err,
+                                             sizeof err), 0);
         fclose(f);
         ck_assert_msg(strstr(text, "\nhost,64,2,"), "%s", text);
         free(text);
         sel.matrix = "nope";
         f = open_memstream(&text, &len);
         ck_assert_int_eq(results_compare_sel(tstore, &sel, "network", NULL, "throughput_bps",
-                                             RESULTS_CSV, f, err, sizeof err), -1);
+                                             RESULTS_SORT_KEY, RESULTS_CSV, f, NULL, 0, err,
+                                             sizeof err), -1);
         fclose(f);
         ck_assert_str_eq(err, "no batch of matrix 'nope'");
         free(text);
@@ -569,8 +803,29 @@ START_TEST(test_list_and_show)
     f = open_memstream(&text, &len);
     ck_assert_int_eq(results_list(tstore, -1, RESULTS_CSV, f, err, sizeof err), 0);
     fclose(f);
-    ck_assert_msg(strncmp(text, "id,name,testbed,state,done,failed,skipped,total,created_at\n"
-                                "1,cmp,lab,queued,13,1,0,14,", 85) == 0, "%s", text);
+    ck_assert_msg(strncmp(text, "id,name,testbed,state,done,failed,skipped,total,created_at,"
+                                "seed\n1,cmp,lab,queued,13,1,0,14,", 90) == 0, "%s", text);
+    /* A batch without a random order has no seed: the last field is empty. */
+    ck_assert_msg(strlen(text) > 2 && text[strlen(text) - 2] == ',', "%s", text);
+    free(text);
+
+    /* The seed a batch's random order was drawn with is listed (issue 22: replay a night). */
+    ck_assert_int_eq(sqlite3_exec(store_db(tstore), "UPDATE batch SET seed = 6529064058449557"
+                                  " WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, -1, RESULTS_JSON, f, err, sizeof err), 0);
+    fclose(f);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_integer_value(json_object_get(json_array_get(j, 0), "seed")) ==
+                  6529064058449557LL, "%s", text);
+    json_decref(j);
+    free(text);
+    f = open_memstream(&text, &len);
+    ck_assert_int_eq(results_list(tstore, -1, RESULTS_TABLE, f, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "created (UTC)") && strstr(text, " seed\n") &&
+                      strstr(text, " 6529064058449557\n"),
+                  "%s", text);
     free(text);
 
     f = open_memstream(&text, &len);
@@ -632,6 +887,9 @@ results_suite(void)
     tcase_add_test(tc, test_compare_latest_all_and_none);
     tcase_add_test(tc, test_compare_errors);
     tcase_add_test(tc, test_compare_match_sizes_flags_matrix);
+    tcase_add_test(tc, test_compare_order_baseline_first);
+    tcase_add_test(tc, test_compare_note_for_runs_without_metric);
+    tcase_add_test(tc, test_compare_hints);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);

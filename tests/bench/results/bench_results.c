@@ -135,11 +135,13 @@ best3(store_t *s, int what, FILE *devnull)
         switch (what) {
         case 0:
             rc = results_compare_sel(s, &one, "network,placement", "network=host",
-                                     "throughput_bps", RESULTS_TABLE, devnull, err, sizeof err);
+                                     "throughput_bps", RESULTS_SORT_KEY, RESULTS_TABLE, devnull,
+                                     NULL, 0, err, sizeof err);
             break;
         case 1:
             rc = results_compare_sel(s, &all, "network,placement", "network=host",
-                                     "throughput_bps", RESULTS_TABLE, devnull, err, sizeof err);
+                                     "throughput_bps", RESULTS_SORT_KEY, RESULTS_TABLE, devnull,
+                                     NULL, 0, err, sizeof err);
             break;
         case 2:
             rc = results_export(s, &all, RESULTS_CSV, devnull, err, sizeof err);
