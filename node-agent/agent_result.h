@@ -25,8 +25,13 @@ bool agent_result_is_sum(const char *name);
  *             unless it ended early), other numeric fields summed over the pairs
  *             that have an element i (the pairs start together);
  *   applied   pair 0's;
- *   pairs     [ pair 0's metrics, pair 1's metrics, ... ]
- * With n = 1 metrics/samples/applied are pair 0's unchanged.  NULL with a
+ *   flags     the union of the pairs' "flags" arrays (each flag once, in the
+ *             order first seen, pair 0 first): a flag of any pair is a flag
+ *             of the run;
+ *   pairs     [ pair 0's metrics, pair 1's metrics, ... ];
+ *   any other key (version, traffic, size, streams, duration_s: the
+ *             run's, the same in every pair) from the first pair that has it.
+ * With n = 1 the result is pair 0's unchanged, plus "pairs".  NULL with a
  * reason in err (len bytes) when n < 1 or a pair has no metrics object.
  */
 json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len);
