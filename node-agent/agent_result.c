@@ -9,6 +9,7 @@
  * sum: a summary cleaner than its parts would hide them (CASES.md 11).
  */
 #include "agent_result.h"
+#include "metric.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +42,12 @@ static bool combined_key(const char *key)
 
 bool agent_result_is_sum(const char *name)
 {
-    return strcmp(name, "throughput_bps") == 0 || strcmp(name, "throughput_pps") == 0 ||
-           strcmp(name, "transactions_per_s") == 0 || strcmp(name, "retransmits") == 0;
+    /* By unit (proto/metric.c), so that every rate and count adds up,
+     * sent_bps and duplicates as much as throughput_bps and retransmits. */
+    const char *u = metric_unit(name);
+
+    return u && (strcmp(u, "bit/s") == 0 || strcmp(u, "packet/s") == 0 || strcmp(u, "1/s") == 0 ||
+                 strcmp(u, "count") == 0);
 }
 
 json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len)

@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 /*
- * true when metric `name` adds up over concurrent pairs (throughput_bps,
- * throughput_pps, transactions_per_s, retransmits: amounts per second or
- * counts); false when it is a per-flow property (RTT percentiles, loss
- * ratio, CPU shares), which is averaged instead.
+ * true when metric `name` adds up over concurrent pairs: a standard metric
+ * whose unit (metric_unit) is a rate or a count (bit/s, packet/s, 1/s,
+ * count: throughput_bps, sent_pps, transactions_per_s, connections_per_s,
+ * retransmits, duplicates, timeouts, ...); false for a per-flow property
+ * (RTT percentiles, loss ratio, CPU shares) or an unknown name, which is
+ * averaged instead.
  */
 bool agent_result_is_sum(const char *name);
 

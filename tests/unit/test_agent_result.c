@@ -58,11 +58,13 @@ static double num(json_t *obj, const char *key)
 START_TEST(test_is_sum)
 {
     static const char *const sums[] = {"throughput_bps", "throughput_pps", "transactions_per_s",
-                                       "retransmits"};
+                                       "retransmits",    "sent_pps",       "sent_bps",
+                                       "duplicates",     "timeouts",       "connections_per_s"};
     static const char *const means[] = {"rtt_us_p50",     "rtt_us_p90",     "rtt_us_p99",
                                         "rtt_us_p999",    "rtt_us_mean",    "loss_ratio",
                                         "cpu_client_pct", "cpu_server_pct", "cpu_softirq_pct",
-                                        "setup_ms",       "convergence_ms"};
+                                        "setup_ms",       "convergence_ms", "reorder_ratio",
+                                        "connect_us_p99", "cpu_ns_per_packet", "not_a_metric"};
     size_t i;
 
     for (i = 0; i < sizeof(sums) / sizeof(sums[0]); i++)
@@ -83,6 +85,8 @@ START_TEST(test_two_pairs)
     m = json_object_get(out, "metrics");
     ck_assert_double_eq(num(m, "throughput_bps"), 4e9);        /* 1e9 + 3e9 */
     ck_assert_double_eq(num(m, "throughput_pps"), 100000);     /* 86000 + 14000 */
+    ck_assert_double_eq(num(m, "sent_pps"), 100000);           /* 90000 + 10000: a rate */
+    ck_assert_double_eq(num(m, "duplicates"), 4);              /* 1 + 3: a count */
     ck_assert_double_eq(num(m, "loss_ratio"), 0.5);            /* (0.25 + 0.75) / 2 */
     ck_assert_double_eq(num(m, "cpu_client_pct"), 50);         /* (40 + 60) / 2 */
     ck_assert_double_eq(num(m, "cpu_server_pct"), 30);         /* mean over the one reporter */
