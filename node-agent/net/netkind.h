@@ -74,7 +74,9 @@ typedef struct {
     const char *name;          /* matrix value of `network` */
     /* 1 when this host can build the kind; 0 with the reason in reason. */
     int (*capability)(char *reason, size_t len);
-    /* 1 when the kind supports the placement ("same-host"/"cross-host"). */
+    /* 1 when the kind supports the placement ("same-host"/"cross-host"): every
+     * kind answers from the one table the controller validates matrices with
+     * (proto/netplace.c). */
     bool (*supports)(const char *placement);
     /*
      * Pure check of the run's inputs before anything is built: 1 when this

@@ -43,6 +43,7 @@
 #include "kv_etcd.h"
 #include "log.h"
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "nl_l2.h"
 
@@ -282,7 +283,7 @@ static int ovl_capability(char *reason, size_t len)
 
 static bool ovl_supports(const char *placement)
 {
-    return placement && strcmp(placement, "cross-host") == 0;
+    return netplace_supports("overlay", placement);
 }
 
 static void ovl_names(const netkind_ctx_t *ctx, char *vx, char *prefix, size_t plen)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 
 static netkind_ctx_t ctx;
 static char why[NETKIND_ERR_MAX];
@@ -96,6 +97,7 @@ START_TEST(test_supports)
     } t[] = {
         {"none", true, false},     {"host", true, true},    {"container", true, false},
         {"bridge", true, false},   {"macvlan", true, true}, {"ipvlan", true, true},
+        {"nat", false, true},      {"overlay", false, true}, {"routing", false, true},
     };
     size_t i;
 
@@ -107,6 +109,44 @@ START_TEST(test_supports)
         ck_assert_msg(!k->supports("same-rack"), "%s same-rack", t[i].kind);
         ck_assert_msg(!k->supports(NULL), "%s NULL", t[i].kind);
     }
+}
+END_TEST
+
+/*
+ * The agent's supports() hooks and the table the controller validates
+ * matrices with (proto/netplace.c) agree for every kind and placement, and
+ * every kind is a row of it: a matrix point the controller accepts is one
+ * the agent builds, and the other way round.
+ */
+START_TEST(test_supports_agrees_with_matrix_table)
+{
+    static const char *const placements[] = {"same-host", "cross-host", "same-rack"};
+    const netkind_t *const *all = netkind_all();
+    int rows = 0;
+
+    for (size_t i = 0; all[i]; i++)
+        for (size_t p = 0; p < 3; p++)
+            ck_assert_msg(all[i]->supports(placements[p]) ==
+                              netplace_supports(all[i]->name, placements[p]),
+                          "%s %s: the agent says %d, the matrix table %d", all[i]->name,
+                          placements[p], all[i]->supports(placements[p]),
+                          netplace_supports(all[i]->name, placements[p]));
+    /* every row but noop (simulated agents only) is a kind, every kind a row */
+    for (int i = 0; netplace_name(i); i++, rows++)
+        ck_assert_msg(strcmp(netplace_name(i), "noop") == 0 || netkind_find(netplace_name(i)),
+                      "%s is in the table but no kind", netplace_name(i));
+    for (size_t i = 0; all[i]; i++) {
+        bool found = false;
+
+        for (int r = 0; netplace_name(r) && !found; r++)
+            found = strcmp(netplace_name(r), all[i]->name) == 0;
+        ck_assert_msg(found, "kind %s is not in proto/netplace.c", all[i]->name);
+    }
+    ck_assert_int_eq(rows, 10);
+    ck_assert(!netplace_supports("vxlan", "cross-host"));
+    ck_assert(!netplace_supports(NULL, "same-host"));
+    ck_assert_str_eq(netplace_why("bridge"), "a Linux bridge joins the containers of one host");
+    ck_assert_ptr_null(netplace_why("host"));
 }
 END_TEST
 
@@ -396,6 +436,7 @@ static Suite *netkind_suite(void)
     tcase_set_timeout(tt, 10);
     tcase_add_test(tt, test_table);
     tcase_add_test(tt, test_supports);
+    tcase_add_test(tt, test_supports_agrees_with_matrix_table);
     suite_add_tcase(s, tt);
     tcase_set_timeout(tr, 10);
     tcase_add_test(tr, test_mtu_rule);
