@@ -275,11 +275,17 @@ batch_forget(ctl_batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Skips every queued run of a batch with a reason (its matrix cannot be used). */
-static void
+/*
+ * Skips every queued run of a batch with a reason (its matrix cannot be
+ * used) and marks the batch failed.  0, or -1 when a write failed (then the
+ * caller declares the outage: the batch is looked at again, and its runs
+ * skipped, once the store can be written).
+ */
+static int
 batch_skip_all(ctl_t *self, int64_t batch, const char *reason)
 {
     sqlite3_stmt *st = NULL;
+    int rc = -1;
     if (sqlite3_prepare_v2(store_db(self->store),
                            "UPDATE run SET state = 'skipped', reason = ?2, finished_at = "
                            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE batch_id = ?1 AND "
@@ -287,9 +293,13 @@ batch_skip_all(ctl_t *self, int64_t batch, const char *reason)
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, batch);
         sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-        sqlite3_step(st);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = 0;
     }
     sqlite3_finalize(st);
+    if (rc == 0)
+        rc = store_batch_set_state(self->store, batch, "failed");
+    return rc;
 }
 
 /*
@@ -361,8 +371,11 @@ batch_get(ctl_t *self, int64_t id)
         b->nhosts = hosts_of(self, m, b->host, err, sizeof err);
     if (!m || b->nhosts < 0) {
         log_error("batch %" PRId64 " cannot run: %s", id, err);
-        batch_skip_all(self, id, err);
-        store_batch_set_state(self->store, id, "failed");
+        if (batch_skip_all(self, id, err) < 0) {
+            char what[64];
+            snprintf(what, sizeof what, "batch %" PRId64 " that cannot run", id);
+            store_failed(self, what);
+        }
         matrix_destroy(&m);
         return NULL;
     }
@@ -392,8 +405,15 @@ batch_maybe_finish(ctl_t *self, int64_t batch)
     sqlite3_finalize(st);
     if (left != 0)
         return;
+    if (store_batch_set_state(self->store, batch, state) < 0) {
+        /* Still unfinished on record: it stays cached, and once the store
+         * can be written the scheduler comes back here to end it. */
+        char what[64];
+        snprintf(what, sizeof what, "end of batch %" PRId64, batch);
+        store_failed(self, what);
+        return;
+    }
     ctl_vm_batch_end(self->vms, batch); /* its VMs are not reused by another batch */
-    store_batch_set_state(self->store, batch, state);
     log_info("batch %" PRId64 " %s", batch, state);
     for (int i = 0; i < CTL_BATCHES_MAX; i++)
         if (self->batches[i].id == batch && !self->batches[i].in_flight)
@@ -618,9 +638,12 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
         char why[200];
         snprintf(why, sizeof why, "placement %s needs %d bare-metal hosts, the batch may use %d",
                  placement, need, b->nhosts);
-        store_run_set_state(self->store, id, "skipped", why);
-        log_info("run %" PRId64 " skipped: %s", id, why);
         json_decref(params);
+        if (store_run_set_state(self->store, id, "skipped", why) < 0) {
+            store_failed(self, "a skipped run"); /* still queued: skipped once it can be written */
+            return;
+        }
+        log_info("run %" PRId64 " skipped: %s", id, why);
         batch_maybe_finish(self, b->id);
         return;
     }
@@ -638,6 +661,13 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
         if (!self->runs[i].id)
             r = &self->runs[i];
     if (!r) {
+        json_decref(params);
+        return;
+    }
+    /* On record before anything is leased: a batch that cannot be marked
+     * running starts no run. */
+    if (store_batch_set_state(self->store, b->id, "running") < 0) {
+        store_failed(self, "batch state");
         json_decref(params);
         return;
     }
@@ -664,7 +694,6 @@ batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
     for (int i = 0; i < need; i++)
         self->lease[pick[i]] = id;
     b->in_flight = id;
-    store_batch_set_state(self->store, b->id, "running");
     run_enter(self, r, STAGE_LEASING, r->timeout_ms[MATRIX_LEASE]);
     log_info("run %" PRId64 " (batch %" PRId64 "): %s %s on %s%s%s", r->id, b->id, r->network,
              r->placement, r->hosts[0], need == 2 ? "," : "", need == 2 ? r->hosts[1] : "");
@@ -716,7 +745,9 @@ schedule_batches(ctl_t *self)
     while (n < CTL_BATCHES_MAX && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    for (int i = 0; i < n; i++) {
+    /* A write that fails on the way (store_failed) stops the round: no run
+     * of a later batch starts while the store cannot be written. */
+    for (int i = 0; i < n && !self->store_down; i++) {
         ctl_batch_t *b = batch_get(self, ids[i]);
         if (b)
             batch_step(self, b, reserved);
@@ -783,12 +814,17 @@ step_leasing(ctl_t *self, ctl_run_t *r)
             return;
         }
     }
-    store_run_set_hosts(self->store, r->id, r->hosts[0], r->hosts[1]);
+    /* Like a run's state (run_enter): the run goes on, the store outage stops
+     * new ones; a restart queues it again. */
+    if (store_run_set_hosts(self->store, r->id, r->hosts[0], r->hosts[1]) < 0)
+        store_failed(self, "hosts of a run");
     for (int i = 0; i < r->nhosts; i++) {
         ctl_agent_t *a = agent_find(self, r->hosts[i]);
         if (a && json_is_object(a->meta) &&
-            store_host_meta_insert(self->store, r->batch->id, r->hosts[i], a->meta) < 0)
+            store_host_meta_insert(self->store, r->batch->id, r->hosts[i], a->meta) < 0) {
             log_error("run %" PRId64 ": host metadata: %s", r->id, store_errmsg(self->store));
+            store_failed(self, "host metadata");
+        }
     }
     run_enter(self, r, STAGE_SETUP, r->timeout_ms[MATRIX_SETUP]);
     for (int i = 0; i < r->nhosts; i++) {
@@ -1781,7 +1817,11 @@ ctl_run(const ctl_config_t *cfg)
             continue;
         for (int h = 0; h < r->nhosts; h++)
             send_to(&self, r->hosts[h], MSG_TEARDOWN, json_pack("{s:I}", "run", (json_int_t) r->id));
-        store_run_set_state(self.store, r->id, "interrupted", "controller stopped");
+        /* Not on record: the run is between leasing and teardown in the
+         * database, which a restart requeues as well (store_requeue_interrupted). */
+        if (store_run_set_state(self.store, r->id, "interrupted", "controller stopped") < 0)
+            log_error("run %" PRId64 ": interrupted, not recorded: %s", r->id,
+                      store_errmsg(self.store));
         run_clear(r);
     }
     for (int i = 0; i < CTL_BATCHES_MAX; i++)

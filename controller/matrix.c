@@ -26,6 +26,7 @@
  */
 #include "matrix.h"
 #include "ferr.h"
+#include "netplace.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,8 +74,19 @@ static const char *const ipvlan_modes[] = { "l2", "l3", "l3s", NULL };
  * client and one server process per pair, one after the other, and each
  * opens its streams; on the 2-core hosts this testbed targets 1024
  * connections set up within a second or two, 8192 (64 x 128) took 11-13 s
- * and starved everything else (docs/matrix.md "Limits"). */
+ * and starved everything else (docs/matrix.md "Points that can never run"). */
 #define MATRIX_CONNECTIONS_MAX 1024
+/* UDP datagrams: IPv4 header 20 + UDP header 8 bytes (RFC 791, RFC 768), so
+ * at most 65535 - 28 payload bytes; the builtin engine's datagram begins with
+ * an 8-byte sequence number (node-agent/traffic/traffic.h, the same limits). */
+#define MATRIX_UDP_IPV4_OVERHEAD 28
+#define MATRIX_UDP_SIZE_MAX (65535 - MATRIX_UDP_IPV4_OVERHEAD)
+#define MATRIX_UDP_SIZE_MIN 8
+/* Overlay: the VXLAN link's MTU is the underlay's - 50 (outer IPv4 20 + UDP 8
+ * + VXLAN 8 + inner Ethernet 14: node-agent/net/overlay.c, CASES.md case 2);
+ * the underlay's is not known before the run, so validation takes Ethernet's. */
+#define MATRIX_UNDERLAY_MTU_DEFAULT 1500
+#define MATRIX_VXLAN_OVERHEAD 50
 /* The traffic engine's shortest sample interval (cntb-traffic --interval,
  * node-agent/traffic/traffic.c; the agent refuses less: agent_traffic.c). */
 #define INTERVAL_MIN_S 0.01
@@ -812,53 +824,141 @@ value_origin(const matrix_t *self, int j, int nproduct, const char *name, char *
 }
 
 /*
- * The combinations the engines cannot run, refused here instead of failing
- * every run at START (docs/matrix.md "Engines"; the rules are those of
- * node-agent/traffic/traffic_engine.c, which refuses the same): iperf3
- * generates tcp_stream and udp_stream only; sockperf udp_stream, udp_rr and
- * tcp_rr, one flow (streams 1) uploaded (direction upload).  And pairs x
- * streams at most MATRIX_CONNECTIONS_MAX connections per run.  The error is
- * reported at the path of the first parameter, naming the other's path and,
- * when vary makes the combination, the point.  0 or -1.
+ * The path MTU (bytes) that a run of point pt is known to get before any
+ * host is asked, with where it comes from in src (len bytes), or 0 when
+ * only the agent can know it (it reads the real path and skips a datagram
+ * too large for it: node-agent/agent.c, CASES.md case 1).  Known are the
+ * MTUs cntb sets itself: `mtu` when the matrix states it for a network that
+ * applies it to the containers' path (bridge, macvlan, ipvlan, overlay), and
+ * overlay's default, the underlay's MTU - 50 (VXLAN's outer headers,
+ * node-agent/net/overlay.c), with the underlay taken to be Ethernet's 1500
+ * bytes: it is not known until the run, and a larger one is stated with `mtu`.
+ */
+static long
+point_known_mtu(const json_t *pt, char *src, size_t len)
+{
+    const char *network = json_string_value(json_object_get(pt, "network"));
+    json_int_t mtu = json_integer_value(json_object_get(pt, "mtu"));
+
+    if (!network)
+        return 0;
+    if (mtu > 0 && (strcmp(network, "bridge") == 0 || strcmp(network, "macvlan") == 0 ||
+                    strcmp(network, "ipvlan") == 0 || strcmp(network, "overlay") == 0)) {
+        snprintf(src, len, "network %s with mtu %" JSON_INTEGER_FORMAT, network, mtu);
+        return (long)mtu;
+    }
+    if (strcmp(network, "overlay") == 0) {
+        snprintf(src, len, "network overlay: underlay MTU %d, assumed until the run, - %d for"
+                 " VXLAN; state the overlay's MTU with mtu", MATRIX_UNDERLAY_MTU_DEFAULT,
+                 MATRIX_VXLAN_OVERHEAD);
+        return MATRIX_UNDERLAY_MTU_DEFAULT - MATRIX_VXLAN_OVERHEAD;
+    }
+    return 0;
+}
+
+/*
+ * The first combination of point pt that can never run, or none (returns
+ * false): *a and *b get the names of the two parameters that make it (the
+ * error is reported at a's path), *c a third one that an exclusion of such
+ * points must name too, or NULL, and why the reason (len bytes).  In order
+ * (docs/matrix.md "Points that can never run"):
+ *   - a network with a placement it cannot run (proto/netplace.c, the table
+ *     the agent's supports() hooks answer from);
+ *   - what the engines cannot run (the rules of
+ *     node-agent/traffic/traffic_engine.c): iperf3 generates tcp_stream and
+ *     udp_stream only; sockperf udp_stream, udp_rr and tcp_rr, one flow
+ *     (streams 1) uploaded (direction upload);
+ *   - pairs x streams above MATRIX_CONNECTIONS_MAX connections per run;
+ *   - a UDP size no datagram can carry: above 65507 bytes (65535 - 20 IPv4
+ *     - 8 UDP), or below the builtin engine's 8-byte sequence number;
+ *   - a UDP size above a known path MTU - 28 (point_known_mtu) without
+ *     allow_fragments: every datagram would fragment (CASES.md case 1).
+ */
+static bool
+point_conflict(const json_t *pt, const char **a, const char **b, const char **c, char *why,
+               size_t len)
+{
+    const char *network = json_string_value(json_object_get(pt, "network"));
+    const char *placement = json_string_value(json_object_get(pt, "placement"));
+    const char *engine = json_string_value(json_object_get(pt, "engine"));
+    const char *traffic = json_string_value(json_object_get(pt, "traffic"));
+    const char *direction = json_string_value(json_object_get(pt, "direction"));
+    json_int_t streams = json_integer_value(json_object_get(pt, "streams"));
+    json_int_t pairs = json_integer_value(json_object_get(pt, "pairs"));
+    json_int_t size = json_integer_value(json_object_get(pt, "size"));
+    bool udp = traffic && (strcmp(traffic, "udp_stream") == 0 || strcmp(traffic, "udp_rr") == 0);
+    char src[200];
+    long mtu;
+
+    *c = NULL;
+    if (!network || !placement || !engine || !traffic || !direction)
+        return false;
+    if (!netplace_supports(network, placement)) {
+        *a = "network", *b = "placement";
+        snprintf(why, len, "network %s cannot run placement %s (%s)", network, placement,
+                 netplace_why(network) ? netplace_why(network) : "not supported");
+    } else if (strcmp(engine, "iperf3") == 0 && strcmp(traffic, "tcp_stream") != 0 &&
+               strcmp(traffic, "udp_stream") != 0) {
+        *a = "engine", *b = "traffic";
+        snprintf(why, len, "engine iperf3 cannot generate traffic %s (only tcp_stream"
+                 " and udp_stream)", traffic);
+    } else if (strcmp(engine, "sockperf") == 0 && strcmp(traffic, "udp_stream") != 0 &&
+               strcmp(traffic, "udp_rr") != 0 && strcmp(traffic, "tcp_rr") != 0) {
+        *a = "engine", *b = "traffic";
+        snprintf(why, len, "engine sockperf cannot generate traffic %s (only"
+                 " udp_stream, udp_rr and tcp_rr)", traffic);
+    } else if (strcmp(engine, "sockperf") == 0 && streams != 1) {
+        *a = "engine", *b = "streams";
+        snprintf(why, len, "engine sockperf runs one flow: streams must be 1, not %"
+                 JSON_INTEGER_FORMAT, streams);
+    } else if (strcmp(engine, "sockperf") == 0 && strcmp(direction, "upload") != 0) {
+        *a = "engine", *b = "direction";
+        snprintf(why, len, "engine sockperf runs upload only, not direction %s", direction);
+    } else if (pairs * streams > MATRIX_CONNECTIONS_MAX) {
+        *a = "pairs", *b = "streams";
+        snprintf(why, len, "pairs x streams = %" JSON_INTEGER_FORMAT " connections;"
+                 " at most %d per run", pairs * streams, MATRIX_CONNECTIONS_MAX);
+    } else if (udp && size > MATRIX_UDP_SIZE_MAX) {
+        *a = "size", *b = "traffic";
+        *c = NULL;
+        snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " is above %d, the largest IPv4 UDP"
+                 " payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry it",
+                 size, MATRIX_UDP_SIZE_MAX);
+    } else if (udp && strcmp(engine, "builtin") == 0 && size < MATRIX_UDP_SIZE_MIN) {
+        *a = "size", *b = "traffic";
+        snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " is below %d: every datagram of"
+                 " the builtin engine carries an 8-byte sequence number", size,
+                 MATRIX_UDP_SIZE_MIN);
+    } else if (udp && !json_is_true(json_object_get(pt, "allow_fragments")) &&
+               (mtu = point_known_mtu(pt, src, sizeof src)) > 0 &&
+               size > mtu - MATRIX_UDP_IPV4_OVERHEAD) {
+        *a = "size", *b = "network", *c = "traffic";
+        snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " exceeds the path MTU %ld minus %d"
+                 " (%ld bytes): datagrams would fragment (%s); set allow_fragments to run it"
+                 " anyway", size, mtu, MATRIX_UDP_IPV4_OVERHEAD, mtu - MATRIX_UDP_IPV4_OVERHEAD,
+                 src);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Points that can never run (point_conflict) are refused here, before
+ * anything is queued, instead of failing or skipping every such run on the
+ * hosts.  The error is reported at the path of the first parameter, naming
+ * the other's path and, when vary or include makes the combination, the
+ * point; when vary makes it, the exclude entry that removes such points.
+ * 0 or -1.
  */
 static int
 check_points(const vctx_t *c, matrix_t *self, int nproduct)
 {
     for (int j = 0; j < self->npoints; j++) {
         json_t *pt = json_array_get(self->points, (size_t)j);
-        const char *engine = json_string_value(json_object_get(pt, "engine"));
-        const char *traffic = json_string_value(json_object_get(pt, "traffic"));
-        const char *direction = json_string_value(json_object_get(pt, "direction"));
-        json_int_t streams = json_integer_value(json_object_get(pt, "streams"));
-        json_int_t pairs = json_integer_value(json_object_get(pt, "pairs"));
-        const char *a = NULL, *b = NULL;
-        char why[200] = "";
-        if (!engine || !traffic || !direction)
-            continue;
-        if (strcmp(engine, "iperf3") == 0 && strcmp(traffic, "tcp_stream") != 0 &&
-            strcmp(traffic, "udp_stream") != 0) {
-            a = "engine", b = "traffic";
-            snprintf(why, sizeof why, "engine iperf3 cannot generate traffic %s (only tcp_stream"
-                     " and udp_stream)", traffic);
-        } else if (strcmp(engine, "sockperf") == 0 && strcmp(traffic, "udp_stream") != 0 &&
-                   strcmp(traffic, "udp_rr") != 0 && strcmp(traffic, "tcp_rr") != 0) {
-            a = "engine", b = "traffic";
-            snprintf(why, sizeof why, "engine sockperf cannot generate traffic %s (only"
-                     " udp_stream, udp_rr and tcp_rr)", traffic);
-        } else if (strcmp(engine, "sockperf") == 0 && streams != 1) {
-            a = "engine", b = "streams";
-            snprintf(why, sizeof why, "engine sockperf runs one flow: streams must be 1, not %"
-                     JSON_INTEGER_FORMAT, streams);
-        } else if (strcmp(engine, "sockperf") == 0 && strcmp(direction, "upload") != 0) {
-            a = "engine", b = "direction";
-            snprintf(why, sizeof why, "engine sockperf runs upload only, not direction %s",
-                     direction);
-        } else if (pairs * streams > MATRIX_CONNECTIONS_MAX) {
-            a = "pairs", b = "streams";
-            snprintf(why, sizeof why, "pairs x streams = %" JSON_INTEGER_FORMAT " connections;"
-                     " at most %d per run", pairs * streams, MATRIX_CONNECTIONS_MAX);
-        }
-        if (!a)
+        const char *a = NULL, *b = NULL, *third = NULL;
+        char why[600] = "";
+        if (!point_conflict(pt, &a, &b, &third, why, sizeof why))
             continue;
         char pa[MATRIX_PATH_MAX], pb[MATRIX_PATH_MAX];
         value_origin(self, j, nproduct, a, pa);
@@ -866,19 +966,27 @@ check_points(const vctx_t *c, matrix_t *self, int nproduct)
         const char *at = strcmp(pa, "(default)") != 0 ? pa : pb;
         bool varied = strncmp(pa, "$.vary", 6) == 0 || strncmp(pb, "$.vary", 6) == 0 ||
                       strncmp(pa, "$.include", 9) == 0 || strncmp(pb, "$.include", 9) == 0;
-        char *ptxt = varied ? json_dumps(pt, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        char pshort[160] = "";
-        if (ptxt) {
+        char pshort[160] = "", hint[240] = "";
+        if (varied) {
             /* The point's values of the two parameters: enough to find it. */
             json_t *v1 = json_object_get(pt, a), *v2 = json_object_get(pt, b);
             char *s1 = json_dumps(v1, JSON_ENCODE_ANY), *s2 = json_dumps(v2, JSON_ENCODE_ANY);
             snprintf(pshort, sizeof pshort, " (point %d: %s %s, %s %s)", j, a, s1 ? s1 : "?", b,
                      s2 ? s2 : "?");
+            /* A point of the product goes with an exclusion (an include
+             * entry is removed instead: exclusions do not apply to it). */
+            if (j < nproduct) {
+                char *s3 = third ? json_dumps(json_object_get(pt, third), JSON_ENCODE_ANY) : NULL;
+                snprintf(hint, sizeof hint, "; exclude such points: {\"%s\": %s, \"%s\": %s%s%s%s%s}",
+                         a, s1 ? s1 : "?", b, s2 ? s2 : "?", s3 ? ", \"" : "", s3 ? third : "",
+                         s3 ? "\": " : "", s3 ? s3 : "");
+                free(s3);
+            }
             free(s1);
             free(s2);
-            free(ptxt);
         }
-        ferr_set(c->err, c->file, c->text, c->len, at, "%s [%s with %s]%s", why, pa, pb, pshort);
+        ferr_set(c->err, c->file, c->text, c->len, at, "%s [%s with %s]%s%s", why, pa, pb, pshort,
+                 hint);
         return -1;
     }
     return 0;

@@ -78,7 +78,11 @@ typedef struct matrix matrix_t;
  * out-of-range numbers, a parameter both fixed and varied, an empty vary list,
  * a bad range, repetitions outside 1..1000, an exclude entry or a baseline
  * that matches no point, a seed without random order, a matrix that expands
- * to no runs or to more than max_runs (default 100000, at most 1000000).
+ * to no runs or to more than max_runs (default 100000, at most 1000000), and
+ * a point that can never run (docs/matrix.md "Points that can never run": a
+ * network with a placement it cannot run, a combination the engines cannot
+ * run, too many connections, a UDP size no datagram or no known path MTU
+ * carries).
  */
 matrix_t *matrix_load_file(const char *path, char *err);
 

@@ -28,6 +28,11 @@
 
 typedef struct store store_t;
 
+/* The writes below return -1 when nothing (or not all) was written: a caller
+ * that ignores it leaves its memory out of step with the database (or goes
+ * on taking work on a full disk), so the compiler insists on a look. */
+#define STORE_MUST_CHECK __attribute__((warn_unused_result))
+
 /*
  * Opens (creating if needed, unless readonly) the database at path and applies
  * pending migrations from the SQL compiled into the program (the files of
@@ -70,7 +75,8 @@ int store_schema_version(store_t *self);
  */
 int64_t store_batch_insert(store_t *self, const char *matrix_name, const char *matrix_json,
                            const char *testbed, int nruns, const char *const *params_json,
-                           const int *point, const int *repetition, int64_t *run_ids);
+                           const int *point, const int *repetition, int64_t *run_ids)
+    STORE_MUST_CHECK;
 
 /*
  * store_batch_insert, and then, in the same transaction, then(self, batch,
@@ -85,20 +91,22 @@ int64_t store_batch_insert(store_t *self, const char *matrix_name, const char *m
 int64_t store_batch_insert_then(store_t *self, const char *matrix_name, const char *matrix_json,
                                 const char *testbed, int nruns, const char *const *params_json,
                                 const int *point, const int *repetition, int64_t *run_ids,
-                                int (*then)(store_t *self, int64_t batch, void *arg), void *arg);
+                                int (*then)(store_t *self, int64_t batch, void *arg), void *arg)
+    STORE_MUST_CHECK;
 
 /* Sets a batch's state ("running", "done", "failed", "cancelled"); finished_at when final. */
-int store_batch_set_state(store_t *self, int64_t batch, const char *state);
+int store_batch_set_state(store_t *self, int64_t batch, const char *state) STORE_MUST_CHECK;
 
 /*
  * Sets a run's state and optional reason (NULL keeps none).  started_at is
  * set on entering "setup", finished_at on done/failed/skipped.  0 or -1.
  */
-int store_run_set_state(store_t *self, int64_t run, const char *state, const char *reason);
+int store_run_set_state(store_t *self, int64_t run, const char *state, const char *reason)
+    STORE_MUST_CHECK;
 
 /* Records which hosts a run uses.  0 or -1. */
 int store_run_set_hosts(store_t *self, int64_t run, const char *client_host,
-                        const char *server_host);
+                        const char *server_host) STORE_MUST_CHECK;
 
 /*
  * Stores one result exactly once, in one transaction: the raw JSON in result,
@@ -110,7 +118,7 @@ int store_run_set_hosts(store_t *self, int64_t run, const char *client_host,
  * acknowledged only once it is on disk.  Does not take ownership of result.
  */
 int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
-                        const json_t *result);
+                        const json_t *result) STORE_MUST_CHECK;
 
 /*
  * Marks every run of unfinished batches that is between leasing and
@@ -127,7 +135,8 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
  * over time.  Returns the number of runs requeued, or -1 (rolled back,
  * message in store_errmsg()).
  */
-int store_requeue_interrupted(store_t *self, const char *testbed, const int64_t *keep, int nkeep);
+int store_requeue_interrupted(store_t *self, const char *testbed, const int64_t *keep, int nkeep)
+    STORE_MUST_CHECK;
 
 /*
  * A failed attempt of a run that has retries left: records it in
@@ -135,7 +144,7 @@ int store_requeue_interrupted(store_t *self, const char *testbed, const int64_t 
  * metrics and samples, and queues the run again, in one transaction.
  * 0 or -1 (rolled back).
  */
-int store_run_retry(store_t *self, int64_t run, const char *reason);
+int store_run_retry(store_t *self, int64_t run, const char *reason) STORE_MUST_CHECK;
 
 /* The number of failed attempts recorded for a run (run_attempt), or -1. */
 int store_run_failed_attempts(store_t *self, int64_t run);
@@ -154,7 +163,8 @@ int64_t store_latest_batch(store_t *self);
  * of meta.  0, or -1 (bad arguments, no such batch: foreign key) with the
  * error in store_errmsg().
  */
-int store_host_meta_insert(store_t *self, int64_t batch, const char *host, const json_t *meta);
+int store_host_meta_insert(store_t *self, int64_t batch, const char *host, const json_t *meta)
+    STORE_MUST_CHECK;
 
 /*
  * The message of the last failure of a store function on self ("" when none

@@ -853,14 +853,10 @@ handle_setup(agent_t *self, json_t *b)
     /* CASES.md case 1: a datagram larger than the path's MTU - 28 would fragment.
      * The path MTU is known now; such a run is skipped with the reason unless
      * the matrix allows fragments (then the result is flagged fragmented). */
-    const char *traffic = json_string_value(json_object_get(params, "traffic"));
-    if (r->ctx.has_client && traffic && strncmp(traffic, "udp", 3) == 0 && r->ctx.mtu > 0) {
-        int fragmented = 0;
-        if (traffic_check_udp_size((long) json_integer_value(json_object_get(params, "size")),
-                                   r->ctx.mtu, 0,
-                                   json_is_true(json_object_get(params, "allow_fragments")),
-                                   &fragmented, err, sizeof err) < 0) {
-            send_error(self, run, "skip", err);
+    if (r->ctx.has_client) {
+        int udp = agent_traffic_check_udp(params, r->ctx.mtu, err, sizeof err);
+        if (udp != 0) {
+            send_error(self, run, udp > 0 ? "skip" : "setup", err);
             return;
         }
     }

@@ -4,17 +4,50 @@
  * The issue's "containers competing for the CPU": N pairs run at once, so
  * the host's capacity is the sum of their rates, while latency and loss are
  * properties of each flow and are averaged.  Every pair's own metrics travel
- * along under "pairs" so that nothing is lost by the summary.
+ * along under "pairs" so that nothing is lost by the summary, and every flag
+ * any pair raised (tool_bound, invalid, fragmented, ...) is a flag of the
+ * sum: a summary cleaner than its parts would hide them (CASES.md 11).
  */
 #include "agent_result.h"
+#include "metric.h"
 
 #include <stdio.h>
 #include <string.h>
 
+/* Appends to union every element of pair_flags (an array, or NULL) not yet in it. */
+static void flags_merge(json_t *un, const json_t *pair_flags)
+{
+    size_t i, k;
+    json_t *f, *have;
+
+    json_array_foreach(pair_flags, i, f) {
+        bool seen = false;
+
+        json_array_foreach(un, k, have)
+            if (json_equal(have, f)) {
+                seen = true;
+                break;
+            }
+        if (!seen)
+            json_array_append_new(un, json_deep_copy(f));
+    }
+}
+
+/* The keys combine computes itself rather than taking from pair 0. */
+static bool combined_key(const char *key)
+{
+    return strcmp(key, "metrics") == 0 || strcmp(key, "samples") == 0 ||
+           strcmp(key, "applied") == 0 || strcmp(key, "flags") == 0 || strcmp(key, "pairs") == 0;
+}
+
 bool agent_result_is_sum(const char *name)
 {
-    return strcmp(name, "throughput_bps") == 0 || strcmp(name, "throughput_pps") == 0 ||
-           strcmp(name, "transactions_per_s") == 0 || strcmp(name, "retransmits") == 0;
+    /* By unit (proto/metric.c), so that every rate and count adds up,
+     * sent_bps and duplicates as much as throughput_bps and retransmits. */
+    const char *u = metric_unit(name);
+
+    return u && (strcmp(u, "bit/s") == 0 || strcmp(u, "packet/s") == 0 || strcmp(u, "1/s") == 0 ||
+                 strcmp(u, "count") == 0);
 }
 
 json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len)
@@ -75,7 +108,20 @@ json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len)
     if (n == 1) {
         out = json_deep_copy(pres[0]);
     } else {
+        json_t *flags = json_array();
+
+        /* The run's own fields (version, traffic, size, streams, duration_s,
+         * whatever the engine adds): the same for every pair, so the first
+         * pair that has one gives it. */
         out = json_object();
+        for (int i = 0; i < n; i++) {
+            json_object_foreach(pres[i], key, v) {
+                if (!combined_key(key) && !json_object_get(out, key))
+                    json_object_set_new(out, key, json_deep_copy(v));
+            }
+            flags_merge(flags, json_object_get(pres[i], "flags"));
+        }
+        json_object_set_new(out, "flags", flags);
         json_object_foreach(metrics, key, v) {
             if (!agent_result_is_sum(key))
                 json_object_set_new(metrics, key,

@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 /*
- * true when metric `name` adds up over concurrent pairs (throughput_bps,
- * throughput_pps, transactions_per_s, retransmits: amounts per second or
- * counts); false when it is a per-flow property (RTT percentiles, loss
- * ratio, CPU shares), which is averaged instead.
+ * true when metric `name` adds up over concurrent pairs: a standard metric
+ * whose unit (metric_unit) is a rate or a count (bit/s, packet/s, 1/s,
+ * count: throughput_bps, sent_pps, transactions_per_s, connections_per_s,
+ * retransmits, duplicates, timeouts, ...); false for a per-flow property
+ * (RTT percentiles, loss ratio, CPU shares) or an unknown name, which is
+ * averaged instead.
  */
 bool agent_result_is_sum(const char *name);
 
@@ -25,8 +27,13 @@ bool agent_result_is_sum(const char *name);
  *             unless it ended early), other numeric fields summed over the pairs
  *             that have an element i (the pairs start together);
  *   applied   pair 0's;
- *   pairs     [ pair 0's metrics, pair 1's metrics, ... ]
- * With n = 1 metrics/samples/applied are pair 0's unchanged.  NULL with a
+ *   flags     the union of the pairs' "flags" arrays (each flag once, in the
+ *             order first seen, pair 0 first): a flag of any pair is a flag
+ *             of the run;
+ *   pairs     [ pair 0's metrics, pair 1's metrics, ... ];
+ *   any other key (version, traffic, size, streams, duration_s: the
+ *             run's, the same in every pair) from the first pair that has it.
+ * With n = 1 the result is pair 0's unchanged, plus "pairs".  NULL with a
  * reason in err (len bytes) when n < 1 or a pair has no metrics object.
  */
 json_t *agent_result_combine(json_t *const *pres, int n, char *err, size_t len);

@@ -106,6 +106,23 @@ whole_in(double v, double min, double max)
     return v >= min && v <= max && floor(v) == v;
 }
 
+int
+agent_traffic_check_udp(const json_t *params, int mtu, char *err, size_t errlen)
+{
+    const char *traffic = param_str(params, "traffic", "tcp_stream");
+    double size = param_num(params, "size", TRAFFIC_SIZE_DEFAULT);
+    int frag = param_bool(params, "allow_fragments"), fragmented;
+
+    if (!traffic || !whole_in(size, 1, TRAFFIC_SIZE_MAX) || frag < 0) {
+        snprintf(err, errlen, "traffic must be a string, size an integer 1..%ld, allow_fragments"
+                 " true or false", TRAFFIC_SIZE_MAX);
+        return -1;
+    }
+    if (strncmp(traffic, "udp", 3) != 0 || mtu <= 0)
+        return 0;
+    return traffic_check_udp_size((long)size, mtu, 0, frag, &fragmented, err, errlen) < 0 ? 1 : 0;
+}
+
 char **
 agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
                    const char *server_addr, int port, int mtu, char *err, size_t errlen)
@@ -153,7 +170,7 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
         snprintf(err, errlen, "role must be server or client");
         goto fail;
     }
-    double size = param_num(params, "size", 1448), streams = param_num(params, "streams", 1);
+    double size = param_num(params, "size", TRAFFIC_SIZE_DEFAULT), streams = param_num(params, "streams", 1);
     double duration = param_num(params, "duration_s", 10);
     double omit = param_num(params, "omit_s", 0), interval = param_num(params, "interval_s", 1);
     double rate = param_num(params, "rate", 0), burst = param_num(params, "burst", 1);
@@ -176,14 +193,8 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
                               "true or false");
         goto fail;
     }
-    if (strncmp(traffic, "udp", 3) == 0) {
-        int fragmented;
-        char why[256];
-        if (traffic_check_udp_size((long)size, mtu, 0, frag, &fragmented, why, sizeof why) < 0) {
-            snprintf(err, errlen, "%s", why);
-            goto fail;
-        }
-    }
+    if (agent_traffic_check_udp(params, mtu, err, errlen) != 0)
+        goto fail;
     push(argv, &n, "client");
     push(argv, &n, "--server");
     push(argv, &n, server_addr);

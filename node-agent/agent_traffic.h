@@ -28,6 +28,19 @@
 char **agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
                           const char *server_addr, int port, int mtu, char *err, size_t errlen);
 
+/*
+ * The check of CASES.md case 1 for a run with `params` over a path of `mtu`
+ * bytes (0 = unknown), the same at SETUP (node-agent/agent.c, once the
+ * network kind knows the MTU) and at START (agent_traffic_argv): 1 with the
+ * reason in err (errlen bytes) when the traffic is UDP and its size exceeds
+ * mtu - 28 without allow_fragments; 0 when it does not (or the traffic is
+ * TCP, or the MTU unknown); -1 with the reason when traffic, size or
+ * allow_fragments has the wrong type or range.  Absent parameters take
+ * their defaults: traffic tcp_stream, size TRAFFIC_SIZE_DEFAULT (1448, the
+ * matrix's), allow_fragments false.
+ */
+int agent_traffic_check_udp(const json_t *params, int mtu, char *err, size_t errlen);
+
 /* Frees a vector of agent_traffic_argv and sets *argv_p to NULL; accepts NULL. */
 void agent_traffic_argv_free(char ***argv_p);
 

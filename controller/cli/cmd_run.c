@@ -411,6 +411,17 @@ follow_batch(const char *name, int64_t batch, int total, const char *matrix_file
         return rc;
     printf("batch %" PRId64 " finished in %lld s: %d done, %d failed, %d skipped\n", batch,
            (long long) (time(NULL) - t0), done, failed, skipped);
+    if (done == 0) {
+        /* A batch that measured nothing is no success, however its runs ended. */
+        if (skipped == total)
+            printf("nothing was measured: every run of batch %" PRId64 " was skipped (%d of %d;"
+                   " cntb results list --batch %" PRId64 " gives the reasons)\n", batch, skipped,
+                   total, batch);
+        else
+            printf("nothing was measured: no run of batch %" PRId64 " is done (%d failed, %d "
+                   "skipped, %d not finished)\n", batch, failed, skipped, total - finished);
+        return EXIT_RUNS_FAILED;
+    }
     if (tool_bound * 2 > done) /* CASES.md case 3, said plainly (docs/results.md) */
         printf("warning: %d of %d done runs are tool_bound: the traffic engine, not the network, "
                "limited them (a core at >= 95 %%): their figures say what one core pushes through "
@@ -439,7 +450,8 @@ cmd_run(int argc, char **argv)
                    "terminal a progress line (done/total, failed, skipped, elapsed, ETA, the run\n"
                    "in flight) and a line per failed run; otherwise a line per finished run.\n"
                    "Then a summary.  A bad matrix is refused before anything is queued (exit 2).\n"
-                   "Exit 0 when no run failed, 1 when some did.  Ctrl-C stops following; the\n"
+                   "Exit 0 when no run failed, 1 when some did or none was done (every run\n"
+                   "skipped: nothing was measured).  Ctrl-C stops following; the\n"
                    "batch goes on (cntb queue cancel ID stops it after its current run).\n");
             return 0;
         default: return EXIT_USAGE;

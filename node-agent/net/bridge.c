@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 
 static int bridge_capability(char *reason, size_t len)
@@ -38,7 +39,7 @@ static int bridge_capability(char *reason, size_t len)
 
 static bool bridge_supports(const char *placement)
 {
-    return placement && strcmp(placement, "same-host") == 0;
+    return netplace_supports("bridge", placement);
 }
 
 static int bridge_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

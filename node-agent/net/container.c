@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 
 static int container_capability(char *reason, size_t len)
@@ -26,7 +27,7 @@ static int container_capability(char *reason, size_t len)
 
 static bool container_supports(const char *placement)
 {
-    return placement && strcmp(placement, "same-host") == 0;
+    return netplace_supports("container", placement);
 }
 
 static int container_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 
 static int host_capability(char *reason, size_t len)
@@ -23,8 +24,7 @@ static int host_capability(char *reason, size_t len)
 
 static bool host_supports(const char *placement)
 {
-    return placement &&
-           (strcmp(placement, "same-host") == 0 || strcmp(placement, "cross-host") == 0);
+    return netplace_supports("host", placement);
 }
 
 static int host_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

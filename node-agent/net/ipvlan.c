@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "vlanport.h"
 
@@ -58,8 +59,7 @@ static int ipvlan_capability(char *reason, size_t len)
 
 static bool ipvlan_supports(const char *placement)
 {
-    return placement &&
-           (strcmp(placement, "same-host") == 0 || strcmp(placement, "cross-host") == 0);
+    return netplace_supports("ipvlan", placement);
 }
 
 static int ipvlan_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "vlanport.h"
 
@@ -72,8 +73,7 @@ static int macvlan_capability(char *reason, size_t len)
 
 static bool macvlan_supports(const char *placement)
 {
-    return placement &&
-           (strcmp(placement, "same-host") == 0 || strcmp(placement, "cross-host") == 0);
+    return netplace_supports("macvlan", placement);
 }
 
 static int macvlan_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

@@ -30,6 +30,7 @@
 
 #include "inter.h"
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "nl_l2.h"
 
@@ -100,7 +101,7 @@ static int nat_capability(char *reason, size_t len)
 
 static bool nat_supports(const char *placement)
 {
-    return placement && strcmp(placement, "cross-host") == 0;
+    return netplace_supports("nat", placement);
 }
 
 static int nat_setup(netkind_ctx_t *ctx, char *err)

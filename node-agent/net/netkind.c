@@ -105,6 +105,18 @@ static void list_append(char *out, size_t len, const char *item)
     snprintf(out + used, len - used, "%s%s", used ? "," : "", item);
 }
 
+bool netkind_role_held(const char *role, bool client, bool server)
+{
+    /* Prefixes, not names: pair i's containers are client<i>/server<i>
+     * (netkind_pair_role), and the container kind's pod goes with the
+     * client. */
+    if (strncmp(role, "server", 6) == 0)
+        return server;
+    if (strncmp(role, "client", 6) == 0 || strncmp(role, "pod", 3) == 0)
+        return client;
+    return client || server;
+}
+
 int netkind_leaks(const char *testbed, int64_t run, char *out, size_t len)
 {
     return netkind_leaks_held(testbed, run, true, true, out, len);
@@ -124,10 +136,10 @@ int netkind_leaks_held(const char *testbed, int64_t run, bool client, bool serve
     if (n < 0)
         return -1;
     for (i = 0; i < n; i++) {
-        const char *role = names[i] + strlen(prefix);
         /* On an emulated testbed every host sees every namespace: the other
-         * host's container of a cross-host run is not ours to report. */
-        if ((!client && strcmp(role, "client") == 0) || (!server && strcmp(role, "server") == 0))
+         * host's containers of a cross-host run (every pair's) are not ours
+         * to report, by the rule teardown removes ours by. */
+        if (!netkind_role_held(names[i] + strlen(prefix), client, server))
             continue;
         list_append(out, len, names[i]);
         count++;
@@ -186,11 +198,8 @@ int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err)
          * machine share /run/netns, and the other side of the run (or its
          * retry) may belong to a neighbour.  "client*" and "pod*" go with the
          * client, "server*" with the server. */
-        const char *role = names[i] + strlen(prefix);
-        bool mine = strncmp(role, "server", 6) == 0 ? ctx->has_server
-                    : strncmp(role, "client", 6) == 0 || strncmp(role, "pod", 3) == 0
-                        ? ctx->has_client
-                        : ctx->has_client || ctx->has_server;
+        bool mine = netkind_role_held(names[i] + strlen(prefix), ctx->has_client,
+                                      ctx->has_server);
         if (mine && netns_delete(names[i], nlerr) < 0 && ret == 0)
             ret = -1;
     }

@@ -74,7 +74,9 @@ typedef struct {
     const char *name;          /* matrix value of `network` */
     /* 1 when this host can build the kind; 0 with the reason in reason. */
     int (*capability)(char *reason, size_t len);
-    /* 1 when the kind supports the placement ("same-host"/"cross-host"). */
+    /* 1 when the kind supports the placement ("same-host"/"cross-host"): every
+     * kind answers from the one table the controller validates matrices with
+     * (proto/netplace.c). */
     bool (*supports)(const char *placement);
     /*
      * Pure check of the run's inputs before anything is built: 1 when this
@@ -160,9 +162,20 @@ int netkind_remove_all(const netkind_ctx_t *ctx, const char *what, char *err);
 int netkind_mtu_check(const char *what, int mtu_req, int max, char *reason, size_t len);
 
 /*
- * As netkind_leaks, but namespaces "...-client" / "...-server" count only
- * when this host holds that container (client / server true): hosts made of
- * namespaces on one machine (the emulated testbed) see each other's.
+ * Whether a host holding the client containers (client) and/or the server
+ * containers (server) of a run holds the container namespace of role `role`
+ * (what follows "cntb-<testbed>-<run>-"): "server*" (server, server1, ...)
+ * with server, "client*" and "pod*" with client, anything else with either.
+ * The one rule of teardown (netkind_remove_all) and of the leak check
+ * (netkind_leaks_held), so that neither reports or removes what the other
+ * leaves to the other host.
+ */
+bool netkind_role_held(const char *role, bool client, bool server);
+
+/*
+ * As netkind_leaks, but a namespace counts only when this host holds it
+ * (netkind_role_held with client / server): hosts made of namespaces on one
+ * machine (the emulated testbed) see each other's.
  */
 int netkind_leaks_held(const char *testbed, int64_t run, bool client, bool server, char *out,
                        size_t len);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 
 static int none_capability(char *reason, size_t len)
@@ -23,7 +24,7 @@ static int none_capability(char *reason, size_t len)
 
 static bool none_supports(const char *placement)
 {
-    return placement && strcmp(placement, "same-host") == 0;
+    return netplace_supports("none", placement);
 }
 
 static int none_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)

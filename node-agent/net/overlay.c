@@ -32,6 +32,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 #include "kv_etcd.h"
 #include "log.h"
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "nl_l2.h"
 
@@ -74,7 +76,7 @@ typedef struct {
     ovl_peer_t peers[OVL_PEERS_MAX];
     pthread_t thread;
     bool thread_on;
-    volatile bool stop;
+    atomic_bool stop;            /* set by teardown, read by the watcher thread */
     char err[KV_ERR_MAX];        /* first error of a sync */
 } ovl_run_t;
 
@@ -232,9 +234,9 @@ static void *ovl_watcher(void *arg)
     ovl_run_t *o = arg;
     char err[KV_ERR_MAX];
 
-    while (!o->stop) {
+    while (!atomic_load(&o->stop)) {
         int rc = kv_etcd_watch(o->kv, o->prefix, o->rev + 1, 500, ovl_event, NULL, NULL, NULL, err);
-        if (o->stop)
+        if (atomic_load(&o->stop))
             break;
         if (rc < 0) {
             log_warn("overlay run %" PRId64 ": %s", o->run, err);
@@ -282,7 +284,7 @@ static int ovl_capability(char *reason, size_t len)
 
 static bool ovl_supports(const char *placement)
 {
-    return placement && strcmp(placement, "cross-host") == 0;
+    return netplace_supports("overlay", placement);
 }
 
 static void ovl_names(const netkind_ctx_t *ctx, char *vx, char *prefix, size_t plen)
@@ -370,7 +372,7 @@ static int ovl_setup(netkind_ctx_t *ctx, char *err)
             OVL_FAIL("%.200s", e);
     }
     ctx->convergence_ms = (double)(ovl_now_ms() - t0);
-    o->stop = false;
+    atomic_store(&o->stop, false);
     if (pthread_create(&o->thread, NULL, ovl_watcher, o) != 0)
         OVL_FAIL("cannot start the etcd watcher thread");
     o->thread_on = true;
@@ -395,7 +397,7 @@ static int ovl_teardown(netkind_ctx_t *ctx, char *err)
         return -1;
     ovl_names(ctx, vx, prefix, sizeof prefix);
     if (o && o->thread_on) {
-        o->stop = true;
+        atomic_store(&o->stop, true);
         pthread_join(o->thread, NULL);
         o->thread_on = false;
     }

@@ -37,6 +37,7 @@
 #include "bird.h"
 #include "inter.h"
 #include "netkind.h"
+#include "netplace.h"
 #include "nl.h"
 #include "nl_l2.h"
 
@@ -144,7 +145,7 @@ static int routing_capability(char *reason, size_t len)
 
 static bool routing_supports(const char *placement)
 {
-    return placement && strcmp(placement, "cross-host") == 0;
+    return netplace_supports("routing", placement);
 }
 
 /*

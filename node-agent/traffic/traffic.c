@@ -175,7 +175,7 @@ main_client(int argc, char **argv)
     };
     struct traffic_client_opts o = {
         .server = NULL, .port = TRAFFIC_DEFAULT_PORT, .traffic = "tcp_stream",
-        .size = 1448, .streams = 1, .duration = 10.0, .interval = 1.0, .omit = 0.0,
+        .size = TRAFFIC_SIZE_DEFAULT, .streams = 1, .duration = 10.0, .interval = 1.0, .omit = 0.0,
         .rate = 0, .burst = 1, .download = 0, .timeout_ms = 200, .mtu = 0,
         .allow_fragments = 0, .gso = 0, .engine = "builtin",
     };

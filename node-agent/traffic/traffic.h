@@ -51,6 +51,10 @@
 #define TRAFFIC_HELLO_MAX 1024     /* bytes of the hello line, newline included */
 #define TRAFFIC_DEFAULT_PORT 5300
 #define TRAFFIC_SIZE_MAX 1048576L     /* bytes per send() */
+/* bytes per send() when none is given: cntb-traffic's --size, and the size
+ * the agent takes for a run whose params have none (agent_traffic.c, at
+ * SETUP and START alike; controller/matrix.c's default is the same) */
+#define TRAFFIC_SIZE_DEFAULT 1448L
 #define TRAFFIC_STREAMS_MAX 128L
 #define TRAFFIC_DURATION_MAX 86400.0  /* seconds */
 #define TRAFFIC_REPLY_TIMEOUT_S 10    /* wait for the server's reply after FIN */

@@ -2,8 +2,9 @@
 # test_cli.sh — the cntb command line's answers to bad usage, end to end and
 # without a testbed: every command with subcommands names an unknown one in
 # one line (exit 2), every missing required option says which and what it
-# takes (exit 2), a matrix with a repeated vary value or a too short
-# interval is refused with FILE:LINE:COL and its JSON path, matrix expand
+# takes (exit 2), a matrix with a repeated vary value, a too short interval
+# or a point that can never run is refused with FILE:LINE:COL and its JSON
+# path, every example matrix of testbed/matrices/ expands, matrix expand
 # names every run's parameters (table, csv, json), commands that need a
 # controller exit 3 when none runs, and destroying
 # a testbed that does not exist says so (exit 0, nothing touched).  Runs in
@@ -67,6 +68,18 @@ printf '{"fixed": {"interval_s": 0.001}}\n' > iv.json
 expect 2 "$WORK/iv.json:1:26: \$.fixed.interval_s: must be >= 0.01 and <= 3600 (got 0.001): below the traffic engine's shortest sample interval (cntb-traffic --interval)" matrix expand "$WORK/iv.json"
 printf '{"fixed":{"engine":"sockperf","traffic":"tcp_stream"}}\n' > eng.json
 expect 2 "$WORK/eng.json:1:20: \$.fixed.engine: engine sockperf cannot generate traffic tcp_stream (only udp_stream, udp_rr and tcp_rr) [\$.fixed.engine with \$.fixed.traffic]" matrix expand "$WORK/eng.json"
+# What can never run: a UDP size no datagram carries (issue 14), a network
+# with a placement it cannot run, a UDP size above overlay's MTU - 28.
+printf '{"fixed": {"network": "bridge", "traffic": "udp_stream", "size": 70000}}\n' > udp.json
+expect 2 "$WORK/udp.json:1:66: \$.fixed.size: UDP size 70000 is above 65507, the largest IPv4 UDP payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry it [\$.fixed.size with \$.fixed.traffic]" matrix expand "$WORK/udp.json"
+printf '{"vary": {"network": ["host", "bridge"], "placement": ["same-host", "cross-host"]}}\n' > bc.json
+expect 2 "$WORK/bc.json:1:22: \$.vary.network: network bridge cannot run placement cross-host (a Linux bridge joins the containers of one host) [\$.vary.network with \$.vary.placement] (point 3: network \"bridge\", placement \"cross-host\"); exclude such points: {\"network\": \"bridge\", \"placement\": \"cross-host\"}" matrix expand "$WORK/bc.json"
+printf '{"fixed": {"network": "overlay", "placement": "cross-host", "traffic": "udp_rr", "size": 1448}}\n' > ovl.json
+expect 2 "$WORK/ovl.json:1:90: \$.fixed.size: UDP size 1448 exceeds the path MTU 1450 minus 28 (1422 bytes): datagrams would fragment (network overlay: underlay MTU 1500, assumed until the run, - 50 for VXLAN; state the overlay's MTU with mtu); set allow_fragments to run it anyway [\$.fixed.size with \$.fixed.network]" matrix expand "$WORK/ovl.json"
+expands() { "$BIN/cntb" matrix expand "$1" >/dev/null; }   # its error, if any, on stderr
+for f in "$HERE"/../../testbed/matrices/*.json; do
+  check "example $(basename "$f") expands" expands "$f"
+done
 
 # matrix expand names each run's parameters: those vary lists and include entries set
 # (issue 22: the table printed "0 rep=1 point=12" and nothing else), the shared ones once.

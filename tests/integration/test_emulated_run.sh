@@ -2,9 +2,10 @@
 # test_emulated_run.sh — the walking skeleton end to end on a 2-host emulated
 # testbed: emulate, controller, deploy, a 2-run matrix (host cross-host and
 # bridge same-host), then assert on the database (metrics positive and
-# plausible, stored exactly once, samples present), refusal of a bad matrix
-# (exit 2, file:line:col, database untouched), and that nothing of the runs
-# or of the testbed is left.  Usage: test_emulated_run.sh BINDIR
+# plausible, stored exactly once, samples present), a batch of skipped runs
+# only (exit 1: nothing was measured), refusal of a bad matrix (exit 2,
+# file:line:col, database untouched) and of a point no network can run
+# (bridge cross-host), and that nothing of the runs or of the testbed is left.  Usage: test_emulated_run.sh BINDIR
 # Exit 77 = skipped (not root).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
@@ -138,6 +139,19 @@ check "plot cdf of a stream batch exits 1" test "$rc" -eq 1
 check "plot cdf says why: $msg" test "$msg" = "cntb: nothing to plot: no done run in batch 1 has an RTT percentile metric (rtt_us_p50, rtt_us_p90, rtt_us_p99, rtt_us_p999); --kind cdf needs request/response runs (traffic tcp_rr, udp_rr or tcp_crr)"
 check "no figure written" test ! -e "$WORK/rtt.svg"
 
+# A batch that measured nothing (every run skipped: real agents never build the
+# simulated agents' network noop) is no success: exit 1, said in one line.
+echo '{ "name": "sk", "fixed": { "network": "noop", "duration_s": 1 } }' > "$WORK/sk.json"
+set +e
+"$BIN/cntb" run "$WORK/sk.json" --testbed "$TB" > "$WORK/sk.out" 2>&1; rc=$?
+set -e
+skb=$(q "SELECT id FROM batch WHERE matrix_name = 'sk'")
+check "all runs skipped: cntb run exits 1 (got $rc)" test "$rc" -eq 1
+check "...and says nothing was measured" \
+  grep -qx "nothing was measured: every run of batch $skb was skipped (1 of 1; cntb results list --batch $skb gives the reasons)" "$WORK/sk.out"
+check "...the run skipped with the reason" test "$(q "SELECT state || ': ' || reason FROM run WHERE batch_id = $skb")" = \
+  "skipped: host h1 cannot build network noop: not implemented by its agent"
+
 # Bad input: refused before anything runs, exit 2, file:line:col, database untouched.
 cat > "$WORK/bad.json" <<'JSON'
 {
@@ -152,6 +166,13 @@ set -e
 check "bad matrix exits 2" test "$rc" -eq 2
 check "bad matrix message: $msg" test "$msg" = "$WORK/bad.json:2:28: \$.fixed.duration_s: must be a number (got string)"
 check "database untouched" test "$(md5sum < "$CNTB_DB")" = "$before"
+printf '{"fixed": {"network": "bridge", "placement": "cross-host"}}\n' > "$WORK/bc.json"
+set +e
+msg=$("$BIN/cntb" run "$WORK/bc.json" --testbed "$TB" 2>&1 >/dev/null); rc=$?
+set -e
+check "bridge cross-host refused before queueing: exit 2 ($rc)" test "$rc" -eq 2
+check "...naming the combination: $msg" test "$msg" = "$WORK/bc.json:1:23: \$.fixed.network: network bridge cannot run placement cross-host (a Linux bridge joins the containers of one host) [\$.fixed.network with \$.fixed.placement]"
+check "...database untouched" test "$(md5sum < "$CNTB_DB")" = "$before"
 
 # Nothing of the runs is left: no run namespaces, no run links in the hosts.
 check "no run namespace left" test -z "$(ip netns list | awk '{print $1}' | grep -E "^cntb-$NAME-[0-9]+-" || true)"

@@ -6,6 +6,9 @@
  * (CASES.md case 1) unless allow_fragments.
  */
 #include "agent_traffic.h"
+#include "ferr.h"
+#include "matrix.h"
+#include "traffic.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -123,6 +126,54 @@ START_TEST(test_mtu_limit)
 }
 END_TEST
 
+/*
+ * SETUP and START check the UDP size with one function and one default: a
+ * run whose params carry no size is a 1448-byte run (the matrix's default)
+ * at both, so a path too small for it is refused at SETUP already (skipped
+ * with the reason) instead of passing SETUP as a 0-byte run and failing at
+ * START.
+ */
+START_TEST(test_udp_check_one_default)
+{
+    char err[256] = "";
+    json_t *p = json_loads("{\"traffic\":\"udp_stream\"}", 0, NULL);
+    static const char *const why1000 =
+        "UDP size 1448 exceeds the path MTU 1000 minus 28 (972 bytes): datagrams would "
+        "fragment; set allow_fragments to run it anyway";
+
+    ck_assert_int_eq(TRAFFIC_SIZE_DEFAULT, 1448);
+    ck_assert_int_eq(agent_traffic_check_udp(p, 1000, err, sizeof err), 1);
+    ck_assert_str_eq(err, why1000);
+    expect_refusal("{\"traffic\":\"udp_stream\"}", 1000, why1000);
+    /* 1448 fits 1500 - 28; an unknown MTU (0) is the engine's to find */
+    ck_assert_int_eq(agent_traffic_check_udp(p, 1500, err, sizeof err), 0);
+    ck_assert_int_eq(agent_traffic_check_udp(p, 0, err, sizeof err), 0);
+    json_decref(p);
+    p = json_loads("{\"traffic\":\"udp_rr\",\"allow_fragments\":true}", 0, NULL);
+    ck_assert_int_eq(agent_traffic_check_udp(p, 1000, err, sizeof err), 0);
+    json_decref(p);
+    p = json_loads("{}", 0, NULL); /* tcp_stream */
+    ck_assert_int_eq(agent_traffic_check_udp(p, 100, err, sizeof err), 0);
+    json_decref(p);
+    p = json_loads("{\"traffic\":\"udp_rr\",\"size\":\"big\"}", 0, NULL);
+    ck_assert_int_eq(agent_traffic_check_udp(p, 1500, err, sizeof err), -1);
+    ck_assert_str_eq(err, "traffic must be a string, size an integer 1..1048576, allow_fragments "
+                          "true or false");
+    json_decref(p);
+    /* the controller's default is the same */
+    {
+        const char *text = "{}";
+        char merr[FERR_MAX];
+        matrix_t *m = matrix_load_text("m.json", text, strlen(text), merr);
+
+        ck_assert_msg(m != NULL, "%s", merr);
+        ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, 0), "size")),
+                         TRAFFIC_SIZE_DEFAULT);
+        matrix_destroy(&m);
+    }
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
     expect_refusal("{\"traffic\":\"sctp\",\"size\":1,\"streams\":1,\"duration_s\":1}", 0,
@@ -167,6 +218,7 @@ agent_traffic_suite(void)
     tcase_add_test(tc, test_server);
     tcase_add_test(tc, test_mtu_limit);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_udp_check_one_default);
     tcase_add_test(tc, test_kinds);
     suite_add_tcase(s, tc);
     return s;

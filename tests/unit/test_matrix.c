@@ -19,7 +19,7 @@
 #define BATCH_SEED_42_1 6529064058449557ULL /* splitmix64 from 42, first draw, low 53 bits */
 #define BATCH_SEED_42_2 4471935826587907ULL
 #define BATCH_SEED_MAX_1000000 1523806132275666ULL
-#define NIGHTLY_RUNS 1980 /* 396 points (docs/matrix.md) x 5 repetitions */
+#define NIGHTLY_RUNS 1780 /* 356 points (docs/matrix.md) x 5 repetitions */
 
 static void
 expect_refusal(const char *text, const char *want)
@@ -122,7 +122,8 @@ START_TEST(test_engine_combinations_refused)
                    "\"tcp_crr\"]}}",
                    "m.json:1:20: $.fixed.engine: engine sockperf cannot generate traffic tcp_crr "
                    "(only udp_stream, udp_rr and tcp_rr) [$.fixed.engine with $.vary.traffic] "
-                   "(point 1: engine \"sockperf\", traffic \"tcp_crr\")");
+                   "(point 1: engine \"sockperf\", traffic \"tcp_crr\"); exclude such points: "
+                   "{\"engine\": \"sockperf\", \"traffic\": \"tcp_crr\"}");
     expect_refusal("{\"fixed\":{\"traffic\":\"udp_rr\"},\"include\":[{\"engine\":\"iperf3\"}]}",
                    "m.json:1:52: $.include[0].engine: engine iperf3 cannot generate traffic "
                    "udp_rr (only tcp_stream and udp_stream) [$.include[0].engine with "
@@ -133,7 +134,8 @@ START_TEST(test_engine_combinations_refused)
                    "per run [$.fixed.pairs with $.fixed.streams]");
     expect_refusal("{\"fixed\":{\"pairs\":16},\"vary\":{\"streams\":[64,65]}}",
                    "m.json:1:19: $.fixed.pairs: pairs x streams = 1040 connections; at most 1024 "
-                   "per run [$.fixed.pairs with $.vary.streams] (point 1: pairs 16, streams 65)");
+                   "per run [$.fixed.pairs with $.vary.streams] (point 1: pairs 16, streams 65); "
+                   "exclude such points: {\"pairs\": 16, \"streams\": 65}");
     /* What the engines do run is accepted; an exclusion removes a bad point. */
     matrix_t *m = load_ok("m.json", "{\"fixed\":{\"pairs\":8,\"streams\":128},"
                                     "\"vary\":{\"engine\":[\"iperf3\",\"sockperf\"],"
@@ -145,6 +147,147 @@ START_TEST(test_engine_combinations_refused)
     m = load_ok("m.json", "{\"fixed\":{\"engine\":\"sockperf\",\"traffic\":\"udp_stream\"}}");
     ck_assert_int_eq(matrix_run_count(m), 1);
     matrix_destroy(&m);
+}
+END_TEST
+
+/*
+ * Network and placement that can never run together (proto/netplace.c, the
+ * table of the agent's supports() hooks) are refused at validation, as
+ * engine conflicts are; vary that makes them names the exclusion to add,
+ * and the exclusion makes the matrix valid.
+ */
+START_TEST(test_network_placement_refused)
+{
+    static const struct {
+        const char *network, *placement, *why;
+    } never[] = {
+        { "none", "cross-host", "loopback only: both ends in one namespace of one host" },
+        { "container", "cross-host", "the client joins the server's namespace, on one host" },
+        { "bridge", "cross-host", "a Linux bridge joins the containers of one host" },
+        { "nat", "same-host", "it connects containers of two hosts through published ports" },
+        { "overlay", "same-host", "it connects containers of two hosts through a VXLAN overlay" },
+        { "routing", "same-host", "it connects containers of two hosts through BGP routes" },
+    };
+    char text[256], want[512];
+
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+        snprintf(text, sizeof text, "{\"fixed\": {\"network\": \"%s\", \"placement\": \"%s\"}}",
+                 never[i].network, never[i].placement);
+        snprintf(want, sizeof want, "m.json:1:23: $.fixed.network: network %s cannot run"
+                 " placement %s (%s) [$.fixed.network with $.fixed.placement]", never[i].network,
+                 never[i].placement, never[i].why);
+        expect_refusal(text, want);
+    }
+    /* the default placement is same-host */
+    expect_refusal("{\"fixed\": {\"network\": \"overlay\"}}",
+                   "m.json:1:23: $.fixed.network: network overlay cannot run placement same-host "
+                   "(it connects containers of two hosts through a VXLAN overlay) "
+                   "[$.fixed.network with (default)]");
+    /* a product that crosses them freely: the first such point, and the exclusion to add */
+    expect_refusal("{\"vary\": {\"network\": [\"host\", \"nat\"],\n"
+                   "          \"placement\": [\"same-host\", \"cross-host\"]}}",
+                   "m.json:1:22: $.vary.network: network nat cannot run placement same-host "
+                   "(it connects containers of two hosts through published ports) "
+                   "[$.vary.network with $.vary.placement] (point 2: network \"nat\", placement "
+                   "\"same-host\"); exclude such points: {\"network\": \"nat\", \"placement\": "
+                   "\"same-host\"}");
+    matrix_t *m = load_ok("m.json", "{\"vary\": {\"network\": [\"host\", \"nat\"],"
+                                    " \"placement\": [\"same-host\", \"cross-host\"]},"
+                                    " \"exclude\": [{\"network\": \"nat\", \"placement\":"
+                                    " \"same-host\"}]}");
+    ck_assert_int_eq(matrix_run_count(m), 3);
+    matrix_destroy(&m);
+    /* an include entry is not excluded: it is named, without the exclusion hint (with no
+     * vary list the include entries are the only points: it is point 0) */
+    expect_refusal("{\"fixed\": {\"placement\": \"cross-host\"},"
+                   " \"include\": [{\"network\": \"bridge\"}]}",
+                   "m.json:1:64: $.include[0].network: network bridge cannot run placement "
+                   "cross-host (a Linux bridge joins the containers of one host) "
+                   "[$.include[0].network with $.fixed.placement] (point 0: network \"bridge\", "
+                   "placement \"cross-host\")");
+    /* every kind with every placement it supports is accepted */
+    m = load_ok("m.json", "{\"vary\": {\"network\": [\"host\", \"macvlan\", \"ipvlan\", \"noop\"],"
+                          " \"placement\": [\"same-host\", \"cross-host\"]}}");
+    ck_assert_int_eq(matrix_run_count(m), 8);
+    matrix_destroy(&m);
+}
+END_TEST
+
+/*
+ * UDP sizes that can never run: above 65507 bytes (65535 - 20 - 8: no IPv4
+ * datagram carries more, allow_fragments or not), below the builtin engine's
+ * 8-byte sequence number, and above a known path MTU - 28 without
+ * allow_fragments (overlay: underlay 1500, assumed, - 50 = 1450 unless mtu
+ * says otherwise; an mtu the matrix states for bridge, macvlan, ipvlan).
+ */
+START_TEST(test_udp_size_refused)
+{
+    /* issue 14's example */
+    expect_refusal("{\"fixed\": {\"network\": \"bridge\", \"traffic\": \"udp_stream\", "
+                   "\"size\": 70000}}",
+                   "m.json:1:66: $.fixed.size: UDP size 70000 is above 65507, the largest IPv4 "
+                   "UDP payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry "
+                   "it [$.fixed.size with $.fixed.traffic]");
+    expect_refusal("{\"fixed\": {\"network\": \"bridge\", \"traffic\": \"udp_rr\", "
+                   "\"size\": 65508, \"allow_fragments\": true}}",
+                   "m.json:1:62: $.fixed.size: UDP size 65508 is above 65507, the largest IPv4 "
+                   "UDP payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry "
+                   "it [$.fixed.size with $.fixed.traffic]");
+    expect_refusal("{\"fixed\": {\"traffic\": \"udp_stream\", \"size\": 7}}",
+                   "m.json:1:45: $.fixed.size: UDP size 7 is below 8: every datagram of the "
+                   "builtin engine carries an 8-byte sequence number [$.fixed.size with "
+                   "$.fixed.traffic]");
+    /* the size from vary, the traffic from vary: the point and the exclusion */
+    expect_refusal("{\"vary\": {\"traffic\": [\"tcp_stream\", \"udp_stream\"], "
+                   "\"size\": [1448, 70000]}}",
+                   "m.json:1:60: $.vary.size: UDP size 70000 is above 65507, the largest IPv4 "
+                   "UDP payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry "
+                   "it [$.vary.size with $.vary.traffic] (point 3: size 70000, traffic "
+                   "\"udp_stream\"); exclude such points: {\"size\": 70000, \"traffic\": "
+                   "\"udp_stream\"}");
+    /* overlay: 1450 - 28 = 1422 bytes */
+    expect_refusal("{\"fixed\": {\"network\": \"overlay\", \"placement\": \"cross-host\", "
+                   "\"traffic\": \"udp_stream\", \"size\": 1423}}",
+                   "m.json:1:94: $.fixed.size: UDP size 1423 exceeds the path MTU 1450 minus 28 "
+                   "(1422 bytes): datagrams would fragment (network overlay: underlay MTU 1500, "
+                   "assumed until the run, - 50 for VXLAN; state the overlay's MTU with mtu); "
+                   "set allow_fragments to run it anyway [$.fixed.size with $.fixed.network]");
+    expect_refusal("{\"fixed\": {\"placement\": \"cross-host\", \"traffic\": \"udp_rr\", "
+                   "\"mtu\": 9000},\n \"vary\": {\"network\": [\"routing\", \"overlay\"], "
+                   "\"size\": [8972, 8973]}}",
+                   "m.json:2:54: $.vary.size: UDP size 8973 exceeds the path MTU 9000 minus 28 "
+                   "(8972 bytes): datagrams would fragment (network overlay with mtu 9000); set "
+                   "allow_fragments to run it anyway [$.vary.size with $.vary.network] (point 3: "
+                   "size 8973, network \"overlay\"); exclude such points: {\"size\": 8973, "
+                   "\"network\": \"overlay\", \"traffic\": \"udp_rr\"}");
+    expect_refusal("{\"fixed\": {\"network\": \"macvlan\", \"mtu\": 1000, \"traffic\": "
+                   "\"udp_stream\", \"size\": 973}}",
+                   "m.json:1:80: $.fixed.size: UDP size 973 exceeds the path MTU 1000 minus 28 "
+                   "(972 bytes): datagrams would fragment (network macvlan with mtu 1000); set "
+                   "allow_fragments to run it anyway [$.fixed.size with $.fixed.network]");
+    /* what can run is accepted */
+    static const char *const ok[] = {
+        /* the largest payloads */
+        "{\"fixed\": {\"network\": \"overlay\", \"placement\": \"cross-host\", \"traffic\": "
+        "\"udp_stream\", \"size\": 1422}}",
+        "{\"fixed\": {\"network\": \"overlay\", \"placement\": \"cross-host\", \"traffic\": "
+        "\"udp_rr\", \"size\": 8922, \"mtu\": 8950}}",
+        "{\"fixed\": {\"traffic\": \"udp_stream\", \"size\": 65507}}",
+        "{\"fixed\": {\"traffic\": \"udp_stream\", \"size\": 8}}",
+        /* fragments allowed: the result is flagged fragmented */
+        "{\"fixed\": {\"network\": \"overlay\", \"placement\": \"cross-host\", \"traffic\": "
+        "\"udp_stream\", \"size\": 16384, \"allow_fragments\": true}}",
+        /* TCP segments itself */
+        "{\"fixed\": {\"network\": \"overlay\", \"placement\": \"cross-host\", \"size\": 1048576}}",
+        /* the underlay's MTU is known only on the host: the agent checks it */
+        "{\"fixed\": {\"network\": \"macvlan\", \"traffic\": \"udp_stream\", \"size\": 8972}}",
+        "{\"fixed\": {\"network\": \"bridge\", \"traffic\": \"udp_rr\", \"size\": 4000}}",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        matrix_t *m = load_ok("m.json", ok[i]);
+        ck_assert_int_eq(matrix_run_count(m), 1);
+        matrix_destroy(&m);
+    }
 }
 END_TEST
 
@@ -610,11 +753,11 @@ END_TEST
 START_TEST(test_first_vary_key_slowest)
 {
     matrix_t *m = load_ok("m.json", "{\"vary\": {\"size\": [64, 1448],\n"
-                                    "          \"network\": [\"host\", \"bridge\", \"nat\"],\n"
+                                    "          \"network\": [\"host\", \"bridge\", \"macvlan\"],\n"
                                     "          \"duration_s\": [1, 2.5]}}");
     ck_assert_int_eq(matrix_run_count(m), 12);
     int want_size[] = { 64, 64, 64, 64, 64, 64, 1448, 1448, 1448, 1448, 1448, 1448 };
-    const char *want_net[] = { "host", "host", "bridge", "bridge", "nat", "nat" };
+    const char *want_net[] = { "host", "host", "bridge", "bridge", "macvlan", "macvlan" };
     double want_dur[] = { 1, 2.5 };
     for (int i = 0; i < 12; i++) {
         const json_t *p = matrix_run_params(m, i);
@@ -681,20 +824,20 @@ START_TEST(test_includes_and_baseline)
     /* 2 x 2 product minus 1 excluded, plus 2 includes of which one duplicates a point. */
     matrix_t *m = load_ok("m.json",
                           "{\"fixed\": {\"size\": 1000},\n"
-                          " \"vary\": {\"network\": [\"host\", \"bridge\"],"
+                          " \"vary\": {\"network\": [\"host\", \"macvlan\"],"
                           " \"placement\": [\"same-host\", \"cross-host\"]},\n"
-                          " \"exclude\": [{\"network\": \"bridge\", \"placement\": \"cross-host\"}],\n"
+                          " \"exclude\": [{\"network\": \"macvlan\", \"placement\": \"cross-host\"}],\n"
                           " \"include\": [{\"network\": \"nat\", \"placement\": \"cross-host\", \"size\": 64},\n"
                           "             {\"network\": \"host\"},\n"
-                          "             {\"network\": \"bridge\", \"placement\": \"cross-host\"}],\n"
+                          "             {\"network\": \"macvlan\", \"placement\": \"cross-host\"}],\n"
                           " \"baseline\": {\"network\": \"host\"}, \"repetitions\": 2}");
-    /* host/same, host/cross, bridge/same, nat/cross/64, bridge/cross (include beats exclude). */
+    /* host/same, host/cross, macvlan/same, nat/cross/64, macvlan/cross (include beats exclude). */
     ck_assert_int_eq(matrix_run_count(m), 10);
     expect_params(m, 3,
                   "{\"network\":\"nat\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
                   "\"traffic\":\"tcp_stream\",\"size\":64,\"streams\":1,\"duration_s\":10}");
     expect_params(m, 4,
-                  "{\"network\":\"bridge\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
+                  "{\"network\":\"macvlan\",\"placement\":\"cross-host\",\"nesting\":\"bare\","
                   "\"traffic\":\"tcp_stream\",\"size\":1000,\"streams\":1,\"duration_s\":10}");
     ck_assert_int_eq(matrix_run_point(m, 8), 3);
     ck_assert_int_eq(matrix_run_repetition(m, 8), 2);
@@ -979,10 +1122,17 @@ START_TEST(test_inter_host_matrix_file)
     matrix_t *m = matrix_load_file(CNTB_SOURCE_DIR "/testbed/matrices/inter-host.json", err);
     ck_assert_msg(m != NULL, "%s", err);
     ck_assert_int_eq(matrix_run_count(m), 30); /* 5 networks x 2 traffics x 3 repetitions */
-    const json_t *p = matrix_run_params(m, 9);
+    const json_t *p = matrix_run_params(m, 8);
     ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "macvlan");
     ck_assert_str_eq(json_string_value(json_object_get(p, "traffic")), "udp_stream");
     ck_assert_str_eq(json_string_value(json_object_get(p, "placement")), "cross-host");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "size")), 1448);
+    /* overlay's UDP at the largest size its 1450-byte MTU carries whole (the
+     * product's 1448 would fragment: refused at validation) */
+    p = matrix_run_params(m, 9);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "network")), "overlay");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "traffic")), "udp_stream");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "size")), 1422);
     matrix_destroy(&m);
 }
 END_TEST
@@ -1112,6 +1262,8 @@ matrix_suite(void)
     tcase_add_test(tc, test_network_params);
     tcase_add_test(tc, test_unknown_key_fixed);
     tcase_add_test(tc, test_engine_combinations_refused);
+    tcase_add_test(tc, test_network_placement_refused);
+    tcase_add_test(tc, test_udp_size_refused);
     tcase_add_test(tc, test_host_count);
     tcase_add_test(tc, test_unknown_key_top_and_vary);
     tcase_add_test(tc, test_wrong_types);

@@ -3,18 +3,25 @@
  * and supports() hooks of every network kind (none.c, host.c, container.c,
  * bridge.c, macvlan.c, ipvlan.c).
  *
- * Everything here is pure: no namespace, link or file is made, so the suite
- * runs without root.  Each refusal is asserted with its exact reason, because
+ * Everything here but the tcase "held" is pure: no namespace, link or file
+ * is made, so the suite runs without root; "held" makes the namespaces of a
+ * 2-pair cross-host run (as root; skipped otherwise) and removes them in its
+ * teardown, even after a failure.  Each refusal is asserted with its exact
+ * reason, because
  * the reason is what the controller stores with a skipped run and what a user
  * reads.  Building the kinds is tested end to end by test_nl (bridge) and
  * tests/integration/test_netkinds.sh (every kind).
  */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "netkind.h"
+#include "netplace.h"
+#include "nl.h"
 
 static netkind_ctx_t ctx;
 static char why[NETKIND_ERR_MAX];
@@ -96,6 +103,7 @@ START_TEST(test_supports)
     } t[] = {
         {"none", true, false},     {"host", true, true},    {"container", true, false},
         {"bridge", true, false},   {"macvlan", true, true}, {"ipvlan", true, true},
+        {"nat", false, true},      {"overlay", false, true}, {"routing", false, true},
     };
     size_t i;
 
@@ -107,6 +115,152 @@ START_TEST(test_supports)
         ck_assert_msg(!k->supports("same-rack"), "%s same-rack", t[i].kind);
         ck_assert_msg(!k->supports(NULL), "%s NULL", t[i].kind);
     }
+}
+END_TEST
+
+/*
+ * The agent's supports() hooks and the table the controller validates
+ * matrices with (proto/netplace.c) agree for every kind and placement, and
+ * every kind is a row of it: a matrix point the controller accepts is one
+ * the agent builds, and the other way round.
+ */
+START_TEST(test_supports_agrees_with_matrix_table)
+{
+    static const char *const placements[] = {"same-host", "cross-host", "same-rack"};
+    const netkind_t *const *all = netkind_all();
+    int rows = 0;
+
+    for (size_t i = 0; all[i]; i++)
+        for (size_t p = 0; p < 3; p++)
+            ck_assert_msg(all[i]->supports(placements[p]) ==
+                              netplace_supports(all[i]->name, placements[p]),
+                          "%s %s: the agent says %d, the matrix table %d", all[i]->name,
+                          placements[p], all[i]->supports(placements[p]),
+                          netplace_supports(all[i]->name, placements[p]));
+    /* every row but noop (simulated agents only) is a kind, every kind a row */
+    for (int i = 0; netplace_name(i); i++, rows++)
+        ck_assert_msg(strcmp(netplace_name(i), "noop") == 0 || netkind_find(netplace_name(i)),
+                      "%s is in the table but no kind", netplace_name(i));
+    for (size_t i = 0; all[i]; i++) {
+        bool found = false;
+
+        for (int r = 0; netplace_name(r) && !found; r++)
+            found = strcmp(netplace_name(r), all[i]->name) == 0;
+        ck_assert_msg(found, "kind %s is not in proto/netplace.c", all[i]->name);
+    }
+    ck_assert_int_eq(rows, 10);
+    ck_assert(!netplace_supports("vxlan", "cross-host"));
+    ck_assert(!netplace_supports(NULL, "same-host"));
+    ck_assert_str_eq(netplace_why("bridge"), "a Linux bridge joins the containers of one host");
+    ck_assert_ptr_null(netplace_why("host"));
+}
+END_TEST
+
+/* ---- which host holds which container ------------------------------------ */
+
+/* Teardown and the leak check share one rule: every pair's containers, by prefix. */
+START_TEST(test_role_held)
+{
+    static const struct {
+        const char *role;
+        bool by_client, by_server;
+    } t[] = {
+        {"client", true, false},  {"client1", true, false}, {"client63", true, false},
+        {"server", false, true},  {"server1", false, true}, {"server63", false, true},
+        {"pod", true, false},     {"pod1", true, false},    {"other", true, true},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        ck_assert_msg(netkind_role_held(t[i].role, true, false) == t[i].by_client,
+                      "%s held by the client's host", t[i].role);
+        ck_assert_msg(netkind_role_held(t[i].role, false, true) == t[i].by_server,
+                      "%s held by the server's host", t[i].role);
+        ck_assert_msg(netkind_role_held(t[i].role, true, true), "%s same-host", t[i].role);
+    }
+}
+END_TEST
+
+/*
+ * A cross-host run of 2 pairs on hosts that share /run/netns (the emulated
+ * testbed): the client's host holds client, client1 and the server's host
+ * server, server1.  Each host's leak check reports only its own, and after
+ * each host's teardown it reports nothing, while the other host's
+ * containers are still there (they are not its leaks).
+ */
+#define HELD_RUN 424243
+static char held_tb[8];
+static const char *const held_roles[] = {"client", "client1", "server", "server1"};
+
+/* out, a comma-separated list, holds exactly the n namespaces of roles role[] (any order). */
+static void assert_held_list(const char *out, int n, const char *const *role)
+{
+    char list[600], item[80];
+    int items = out[0] ? 1 : 0;
+
+    for (const char *p = out; *p; p++)
+        items += *p == ',';
+    ck_assert_msg(items == n, "%d namespaces listed, want %d: %s", items, n, out);
+    snprintf(list, sizeof(list), ",%s,", out);
+    for (int i = 0; i < n; i++) {
+        snprintf(item, sizeof(item), ",cntb-%s-%d-%s,", held_tb, HELD_RUN, role[i]);
+        ck_assert_msg(strstr(list, item) != NULL, "%s not in %s", item, out);
+    }
+}
+
+static void held_setup(void)
+{
+    snprintf(held_tb, sizeof(held_tb), "u%d", (int)(getpid() % 100000));
+}
+
+static void held_teardown(void)
+{
+    char ns[64], err[NL_ERR_MAX];
+
+    if (geteuid() != 0)
+        return;
+    for (size_t i = 0; i < sizeof(held_roles) / sizeof(held_roles[0]); i++) {
+        netkind_netns_name(ns, held_tb, HELD_RUN, held_roles[i]);
+        netns_delete(ns, err);
+    }
+}
+
+START_TEST(test_leaks_held_two_pairs)
+{
+    char ns[64], err[NETKIND_ERR_MAX], out[512];
+    netkind_ctx_t c;
+
+    if (geteuid() != 0) {
+        printf("test_netkind: %s: skipped (needs root)\n", __func__);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(held_roles) / sizeof(held_roles[0]); i++) {
+        netkind_netns_name(ns, held_tb, HELD_RUN, held_roles[i]);
+        ck_assert_msg(netns_create(ns, false, err) == 0, "%s: %s", ns, err);
+    }
+    /* the client's host: its two containers, not the server's host's */
+    ck_assert_int_eq(netkind_leaks_held(held_tb, HELD_RUN, true, false, out, sizeof(out)), 2);
+    assert_held_list(out, 2, held_roles);
+    ck_assert_int_eq(netkind_leaks_held(held_tb, HELD_RUN, false, true, out, sizeof(out)), 2);
+    assert_held_list(out, 2, held_roles + 2);
+    ck_assert_int_eq(netkind_leaks(held_tb, HELD_RUN, out, sizeof(out)), 4);
+    assert_held_list(out, 4, held_roles);
+    /* the client's host tears down: nothing of its own is left, the server's
+     * containers are not its leaks */
+    memset(&c, 0, sizeof(c));
+    c.run = HELD_RUN;
+    snprintf(c.testbed, sizeof(c.testbed), "%s", held_tb);
+    snprintf(c.placement, sizeof(c.placement), "cross-host");
+    c.pairs = 2;
+    c.has_client = true;
+    ck_assert_msg(netkind_remove_all(&c, "macvlan", err) == 0, "%s", err);
+    ck_assert_int_eq(netkind_leaks_held(held_tb, HELD_RUN, true, false, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(netkind_leaks_held(held_tb, HELD_RUN, false, true, out, sizeof(out)), 2);
+    /* then the server's host */
+    c.has_client = false;
+    c.has_server = true;
+    ck_assert_msg(netkind_remove_all(&c, "macvlan", err) == 0, "%s", err);
+    ck_assert_int_eq(netkind_leaks(held_tb, HELD_RUN, out, sizeof(out)), 0);
 }
 END_TEST
 
@@ -392,10 +546,12 @@ static Suite *netkind_suite(void)
     TCase *tt = tcase_create("table");
     TCase *tr = tcase_create("refuse");
     TCase *tp = tcase_create("plan");
+    TCase *th = tcase_create("held");
 
     tcase_set_timeout(tt, 10);
     tcase_add_test(tt, test_table);
     tcase_add_test(tt, test_supports);
+    tcase_add_test(tt, test_supports_agrees_with_matrix_table);
     suite_add_tcase(s, tt);
     tcase_set_timeout(tr, 10);
     tcase_add_test(tr, test_mtu_rule);
@@ -407,6 +563,13 @@ static Suite *netkind_suite(void)
     tcase_add_test(tr, test_refuse_macvlan_mtu);
     tcase_add_test(tr, test_refuse_ipvlan);
     suite_add_tcase(s, tr);
+    tcase_set_timeout(th, 20);
+    /* unchecked: run in this process around the tcase, so the teardown runs
+     * even when a test's forked process ends at a failed assertion */
+    tcase_add_unchecked_fixture(th, held_setup, held_teardown);
+    tcase_add_test(th, test_role_held);
+    tcase_add_test(th, test_leaks_held_two_pairs);
+    suite_add_tcase(s, th);
     tcase_set_timeout(tp, 10);
     tcase_add_test(tp, test_address_plan);
     tcase_add_test(tp, test_names);

@@ -5,6 +5,7 @@
  * bad arguments), and list / show.  Every test makes its own mkdtemp
  * directory and database and removes them.
  */
+#include "agent_result.h"
 #include "results.h"
 #include "stats.h"
 
@@ -678,6 +679,85 @@ START_TEST(test_compare_match_sizes_flags_matrix)
 END_TEST
 
 
+/*
+ * A run of 2 pairs whose pair 1 was flagged (its total above every interval:
+ * invalid, and tool-bound): the agent's combined result (agent_result_combine)
+ * as the controller stores it carries both flags to the run_flag view, and
+ * compare leaves the invalid run's number out and shows its flags.
+ */
+START_TEST(test_compare_multipair_flags)
+{
+#define P2H "{\"network\":\"host\",\"pairs\":2}"
+#define P2B "{\"network\":\"bridge\",\"pairs\":2}"
+    const char *const params[] = { P2H, P2B, P2H, P2B, P2H, P2B };
+    /* per run: the throughput of pair 0 and pair 1, and pair 1's flags */
+    const double bps[6][2] = { { 5e9, 5e9 }, { 4e9, 4e9 }, { 6e9, 6e9 },
+                               { 5e9, 5e9 }, { 7e9, 7e9 }, { 4e9, 90e9 } };
+    const char *const pflags[6] = { "[]", "[]", "[]", "[]", "[]", "[\"invalid\",\"tool_bound\"]" };
+    int point[6], rep[6];
+    int64_t ids[6], b;
+    char err[256] = "", *text = NULL;
+    sqlite3_stmt *st;
+    json_t *j, *r;
+
+    for (int i = 0; i < 6; i++) {
+        point[i] = i % 2;
+        rep[i] = i / 2;
+    }
+    b = store_batch_insert(tstore, "pairs", "{}", "lab", 6, params, point, rep, ids);
+    ck_assert_int_gt(b, 0);
+    for (int i = 0; i < 6; i++) {
+        json_t *p[2], *sum;
+
+        for (int k = 0; k < 2; k++) {
+            char text1[512];
+
+            snprintf(text1, sizeof text1,
+                     "{\"version\":1,\"traffic\":\"tcp_stream\",\"size\":1448,\"streams\":1,"
+                     "\"duration_s\":1.0,\"metrics\":{\"throughput_bps\":%g},\"samples\":[],"
+                     "\"applied\":{\"mss\":1448},\"flags\":%s}",
+                     bps[i][k], k == 1 ? pflags[i] : "[]");
+            p[k] = json_loads(text1, 0, NULL);
+            ck_assert_ptr_nonnull(p[k]);
+        }
+        sum = agent_result_combine(p, 2, err, sizeof err);
+        ck_assert_msg(sum != NULL, "%s", err);
+        ck_assert_int_eq(store_result_insert(tstore, ids[i], 1, "h1", sum), 1);
+        ck_assert_int_eq(store_run_set_state(tstore, ids[i], "done", NULL), 0);
+        json_decref(sum);
+        json_decref(p[0]);
+        json_decref(p[1]);
+    }
+    /* run_flag: both flags of the last run, none of the others */
+    ck_assert_int_eq(sqlite3_prepare_v2(store_db(tstore),
+                                        "SELECT run_id, group_concat(flag, ' ') FROM"
+                                        " (SELECT run_id, flag FROM run_flag ORDER BY flag)"
+                                        " GROUP BY run_id", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int64(st, 0), ids[5]);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 1), "invalid tool_bound");
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* compare: bridge from its 2 valid runs, (8 + 10) / 2 = 9 Gbit/s against host's 12 */
+    ck_assert_int_eq(compare(b, "network", "network=host", "throughput_bps", RESULTS_JSON, &text,
+                             err, sizeof err), 0);
+    j = json_loads(text, 0, NULL);
+    ck_assert_msg(json_array_size(j) == 2, "%s", text);
+    r = json_array_get(j, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "network")), "bridge");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "n")), 2);
+    ck_assert(json_real_value(json_object_get(r, "mean_bit_per_s")) == 9e9);
+    ck_assert(json_real_value(json_object_get(r, "change_pct")) == -25.0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "flags"), "invalid")),
+                     1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "flags"),
+                                                        "tool_bound")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(j, 0), "n")), 3);
+    json_decref(j);
+    free(text);
+}
+END_TEST
+
 /* Host metadata: show prints it with samples, diff-hosts names changes, export carries it. */
 START_TEST(test_meta_show_diff_export)
 {
@@ -890,6 +970,7 @@ results_suite(void)
     tcase_add_test(tc, test_compare_order_baseline_first);
     tcase_add_test(tc, test_compare_note_for_runs_without_metric);
     tcase_add_test(tc, test_compare_hints);
+    tcase_add_test(tc, test_compare_multipair_flags);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);
