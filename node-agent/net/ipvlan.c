@@ -94,7 +94,7 @@ static int ipvlan_setup(netkind_ctx_t *ctx, char *err)
 
 static int ipvlan_teardown(netkind_ctx_t *ctx, char *err)
 {
-    return netkind_remove_all(ctx, "ipvlan", err);
+    return vlanport_teardown(ctx, "ipvlan", err);
 }
 
 const netkind_t netkind_ipvlan = {

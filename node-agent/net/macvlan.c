@@ -131,7 +131,7 @@ static int macvlan_setup(netkind_ctx_t *ctx, char *err)
 
 static int macvlan_teardown(netkind_ctx_t *ctx, char *err)
 {
-    return netkind_remove_all(ctx, "macvlan", err);
+    return vlanport_teardown(ctx, "macvlan", err);
 }
 
 const netkind_t netkind_macvlan = {
