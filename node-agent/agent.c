@@ -801,6 +801,7 @@ handle_setup(agent_t *self, json_t *b)
     c.has_server = json_is_true(json_object_get(b, "server"));
     snprintf(c.underlay_if, sizeof c.underlay_if, "%s", self->cfg->underlay_if);
     snprintf(c.underlay_addr, sizeof c.underlay_addr, "%s", self->cfg->underlay_addr);
+    c.underlay_routed = strcmp(self->cfg->kind, "vm") == 0;
     if (peer)
         snprintf(c.peer_addr, sizeof c.peer_addr, "%s", peer);
     setup_interhost(self, &c, b);

@@ -77,6 +77,8 @@ static int ipvlan_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)
                  m);
         return 1;
     }
+    if (vlanport_refuse_routed(ctx, "ipvlan", reason, len))
+        return 1;
     return netkind_mtu_check("ipvlan", ctx->mtu_req, ctx->underlay_mtu, reason, len);
 }
 

@@ -122,3 +122,15 @@ int vlanport_teardown(netkind_ctx_t *ctx, const char *kind, char *err)
     }
     return ret;
 }
+
+int vlanport_refuse_routed(const netkind_ctx_t *ctx, const char *kind, char *reason, size_t len)
+{
+    if (!ctx->underlay_routed || strcmp(ctx->placement, "cross-host") != 0)
+        return 0;
+    snprintf(reason, len,
+             "network %s cross-host: this host is a VM whose %.15s its parent routes (a tap with "
+             "proxy ARP for the VM's own address only, docs/vm.md), not a port on the underlay's "
+             "switch, so the containers of two VMs cannot reach each other; use same-host",
+             kind, ctx->underlay_if);
+    return 1;
+}
