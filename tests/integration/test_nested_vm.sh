@@ -15,10 +15,11 @@
 # finds it in the appended cpio archive and its agent is accepted; the
 # initrd copy with the secret is gone when the VM stops (test_vm checks
 # QEMU's argument vector).  Two failure paths: a VM whose image directory is
-# missing (the run fails with the agent's message), and a VM whose /init
-# never starts the agent (the run fails after boot_timeout_s with the
-# console's last lines).  Usage: test_nested_vm.sh BINDIR.  Exit 77 = skipped (not root, no
-# QEMU, no Debian kernel).
+# missing (`cntb run` refuses the matrix with exit 3, naming
+# testbed/vm/build-image; queued anyway, the run fails with the agent's
+# message), and a VM whose /init never starts the agent (the run fails after
+# boot_timeout_s with the console's last lines).  Usage: test_nested_vm.sh
+# BINDIR.  Exit 77 = skipped (not root, no QEMU, no Debian kernel).
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
 BIN=$(cd "$BIN" && pwd)
@@ -118,18 +119,29 @@ done
 check "no tap left" test -z "$(ip -n "$NS" -o link | grep cntbvm || true)$(ip -n "$NS2" -o link | grep cntbvm || true)"
 check "forwarding restored" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv4/ip_forward)/$(ip netns exec "$NS2" cat /proc/sys/net/ipv4/ip_forward)" = "$fwd_before/$fwd2_before"
 
-# Failure path: a VM whose image directory has no kernel fails its run with QEMU's message.
+# Failure paths: a VM whose image directory has no kernel.  `cntb run` refuses the matrix
+# before queueing it (exit 3, the command that builds the image); the matrix names its
+# testbed and no --testbed is given, so the check asks the running controller for its file.
+# Queued anyway (cntb queue add, which does not check), the run fails with QEMU's message.
 jq '(.hosts[] | select(.kind=="vm")) += {"image": "/nonexistent/cntb-vm"}' "$TB" > "$WORK/bad.testbed.json"
 "$BIN/cntb" controller stop --testbed "$TB" >/dev/null
 "$BIN/cntb" controller start --testbed "$WORK/bad.testbed.json" >/dev/null
 for _ in $(seq 1 50); do "$BIN/cntb" testbed check "$WORK/bad.testbed.json" >/dev/null 2>&1 && break; sleep 0.2; done
-jq '{name: "vm-bad", fixed: (.fixed + {placement: "same-host", network: "host"}), repetitions: 1}' "$WORK/m.json" > "$WORK/bad.json"
+jq --arg tb "$NAME" '{name: "vm-bad", testbed: $tb, fixed: (.fixed + {placement: "same-host", network: "host"}), repetitions: 1}' "$WORK/m.json" > "$WORK/bad.json"
+batches_before=$(q "SELECT count(*) FROM batch")
 set +e
-timeout 60 "$BIN/cntb" run "$WORK/bad.json" --testbed "$WORK/bad.testbed.json" > "$WORK/bad.out" 2>&1
+"$BIN/cntb" run "$WORK/bad.json" > "$WORK/refused.out" 2>&1
+rc=$?
+set -e
+check "no image: cntb run exits 3" test "$rc" -eq 3
+check "no image: one line naming the VM, the directory and build-image ($(cat "$WORK/refused.out"))" test "$(cat "$WORK/refused.out")" = "cntb: $WORK/bad.json: nesting vm: no guest image for vm h1v1 in /nonexistent/cntb-vm (vmlinuz, initrd.img); build it with testbed/vm/build-image --out /nonexistent/cntb-vm"
+check "no image: nothing queued" test "$(q "SELECT count(*) FROM batch")" -eq "$batches_before"
+set +e
+timeout 60 "$BIN/cntb" queue add "$WORK/bad.json" --follow --testbed "$WORK/bad.testbed.json" > "$WORK/bad.out" 2>&1
 rc=$?
 set -e
 cat "$WORK/bad.out"
-check "broken VM: cntb run exits 1" test "$rc" -eq 1
+check "broken VM: the queued batch exits 1" test "$rc" -eq 1
 reason=$(q "SELECT reason FROM run WHERE state='failed'")
 check "broken VM: reason names the missing image ($reason)" sh -c "echo '$reason' | grep -q 'h1v1.*/nonexistent/cntb-vm/vmlinuz'"
 
