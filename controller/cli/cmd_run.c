@@ -20,7 +20,6 @@
 
 #include "ferr.h"
 #include "matrix.h"
-
 #include "testbed.h"
 
 #include <czmq.h>
@@ -28,13 +27,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <limits.h>
 
 /* "network=bridge placement=same-host size=16384 ..." for the parameters that vary. */
 static void
@@ -254,7 +252,7 @@ run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out
     if (rc)
         return rc;
     rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total,
-                          NULL);
+                      NULL);
     if (rc)
         return rc;
     if (batch_out)
