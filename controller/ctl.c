@@ -1473,8 +1473,9 @@ on_cli(zloop_t *loop, zsock_t *sock, void *arg)
     if (!cmd)
         answer = cli_error("bad request", 2);
     else if (strcmp(cmd, "ping") == 0) {
-        answer = json_pack("{s:b, s:s, s:s, s:i, s:s}", "ok", 1, "testbed", self->testbed->name,
-                           "db", self->cfg->db_path, "pid", (int) getpid(), "store",
+        answer = json_pack("{s:b, s:s, s:s, s:s, s:i, s:s}", "ok", 1, "testbed",
+                           self->testbed->name, "testbed_file", self->cfg->testbed_path, "db",
+                           self->cfg->db_path, "pid", (int) getpid(), "store",
                            self->store_down ? "not writable" : "ok");
         if (self->store_down)
             json_object_set_new(answer, "store_error", json_string(self->store_why));

@@ -648,6 +648,11 @@ probe_pairs(agent_run_t *r, int64_t deadline_ms, char *err, size_t errlen)
             continue;
         for (;;) {
             int64_t left = deadline_ms - now_ms();
+            /* A probe that never answers lasts AGENT_PROBE_MS, as long as the
+             * controller's CTL_AGENT_SILENCE_MS: without a beat the run would
+             * fail as "agent lost" instead of with the reason below. */
+            if (r->ctx.keepalive)
+                r->ctx.keepalive(r->ctx.keepalive_arg);
             int rc = probe_once(p->client_netns, p->server_addr, left > 200 ? 200 : (int) left, e);
             if (rc < 0) {
                 snprintf(err, errlen, "pair %d: %s", i, e);
@@ -815,6 +820,7 @@ handle_setup(agent_t *self, json_t *b)
     c.has_server = json_is_true(json_object_get(b, "server"));
     snprintf(c.underlay_if, sizeof c.underlay_if, "%s", self->cfg->underlay_if);
     snprintf(c.underlay_addr, sizeof c.underlay_addr, "%s", self->cfg->underlay_addr);
+    c.underlay_routed = strcmp(self->cfg->kind, "vm") == 0;
     if (peer)
         snprintf(c.peer_addr, sizeof c.peer_addr, "%s", peer);
     setup_interhost(self, &c, b);

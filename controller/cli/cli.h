@@ -129,7 +129,28 @@ int controller_stop(const char *name);
  * host and the step).  timeout_s: HELLO wait per host, seconds (0 = 20).
  */
 int deploy_agents(const char *testbed_file, bool stop, bool accept_new, int timeout_s);
+/*
+ * Queues matrix_file on the controller of testbed_file (NULL = the matrix's
+ * testbed, else the only controller running) after run_vm_image_check, and
+ * follows the batch (follow_batch).  Fills *batch_out (may be NULL) with the
+ * batch id.  Returns 0, 1 when a run failed, or an exit code (2, 3) with its
+ * one-line message printed.
+ */
 int run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out);
+
+/*
+ * The check `cntb run` makes before it queues: when some run of the matrix
+ * has nesting "vm", every VM of the testbed (testbed_file; NULL = the file
+ * that the controller queue_submit would pick runs with, asked with "ping")
+ * whose parent is a host of this machine (one with a netns: emulated) must
+ * have a readable vmlinuz and initrd.img in the directory its parent's agent
+ * uses: the VM's "image", else DEPLOY_ROOT/TESTBED/vm (beside the deployed
+ * agent).  Returns 0 (also when the matrix, testbed or controller cannot be
+ * read: the caller's next step says why), or EXIT_ENV after one line on
+ * stderr naming the VM, the directory and testbed/vm/build-image; or the
+ * exit code of cli_pick_testbed with its message.
+ */
+int run_vm_image_check(const char *matrix_file, const char *testbed_file);
 
 /*
  * Validates the matrix file here (exit 2 with its one-line error), parses

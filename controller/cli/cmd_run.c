@@ -8,17 +8,26 @@
  * progress line redrawn in place (done/total, failed, skipped, elapsed, ETA,
  * the run in flight), otherwise one line per run as it finishes; then a
  * summary.  The ETA is the mean time per finished run times the runs left.
+ *
+ * Before anything is queued, a matrix with a nesting=vm run is checked
+ * against the testbed (--testbed, else the file the controller runs with):
+ * every VM whose parent is a host of this machine (an emulated host, one
+ * with a netns) must have vmlinuz and initrd.img where its parent's agent
+ * will look, or the run is refused with exit 3 and one line naming
+ * testbed/vm/build-image.  A real host's files cannot be seen from here.
  */
 #include "cli.h"
 
 #include "ferr.h"
 #include "matrix.h"
+#include "testbed.h"
 
 #include <czmq.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,14 +239,91 @@ format_hms(long long s, char *out, size_t len)
         snprintf(out, len, "%lld:%02lld", s / 60, s % 60);
 }
 
+/* True when some run of matrix m has nesting "vm". */
+static bool
+matrix_has_vm(matrix_t *m)
+{
+    int n = matrix_run_count(m);
+    for (int i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(matrix_run_params(m, i), "nesting"));
+        if (v && strcmp(v, "vm") == 0)
+            return true;
+    }
+    return false;
+}
+
+int
+run_vm_image_check(const char *matrix_file, const char *testbed_file)
+{
+    char err[FERR_MAX], name[8] = "", tbpath[PATH_MAX] = "";
+    matrix_t *m = matrix_load_file(matrix_file, err);
+    if (!m)
+        return 0; /* queue_submit says why */
+    bool vm = matrix_has_vm(m);
+    if (vm && matrix_testbed(m) && strlen(matrix_testbed(m)) < sizeof name)
+        snprintf(name, sizeof name, "%s", matrix_testbed(m));
+    matrix_destroy(&m);
+    if (!vm)
+        return 0;
+    if (testbed_file) {
+        snprintf(tbpath, sizeof tbpath, "%s", testbed_file);
+    } else {
+        /* The file the controller runs with (as queue_submit picks the controller). */
+        if (!name[0]) {
+            int rc = cli_pick_testbed(NULL, name);
+            if (rc)
+                return rc;
+        }
+        json_t *a = cli_request(name, json_pack("{s:s}", "cmd", "ping"), 5000, true);
+        const char *f = json_string_value(json_object_get(a, "testbed_file"));
+        if (f && f[0] == '/')
+            snprintf(tbpath, sizeof tbpath, "%s", f);
+        json_decref(a);
+        if (!tbpath[0])
+            return 0; /* no controller to ask: queue_submit says so */
+    }
+    testbed_t *tb = testbed_load_file(tbpath, err);
+    if (!tb)
+        return 0; /* queue_submit says why */
+    int rc = 0;
+    for (int i = 0; i < tb->host_count && !rc; i++) {
+        const testbed_host_t *v = &tb->hosts[i];
+        if (strcmp(v->kind, "vm") != 0)
+            continue;
+        const testbed_host_t *p = testbed_host(tb, v->parent);
+        if (!p || !p->netns[0])
+            continue; /* a real host: its files are not ours to see */
+        /* The agent's --vm-image: the testbed's image, else ../vm beside the deployed
+         * agent, DEPLOY_ROOT/TESTBED/PARENT/cntb-agent (node-agent/agent_main.c). */
+        char dir[PATH_MAX], kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
+        if (v->image[0])
+            snprintf(dir, sizeof dir, "%s", v->image);
+        else
+            snprintf(dir, sizeof dir, "%s/%s/vm", DEPLOY_ROOT, tb->name);
+        snprintf(kernel, sizeof kernel, "%s/vmlinuz", dir);
+        snprintf(initrd, sizeof initrd, "%s/initrd.img", dir);
+        if (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0) {
+            cli_error("%s: nesting vm: no guest image for vm %s in %s (vmlinuz, initrd.img); "
+                      "build it with testbed/vm/build-image --out %s",
+                      matrix_file, v->name, dir, dir);
+            rc = EXIT_ENV;
+        }
+    }
+    testbed_destroy(&tb);
+    return rc;
+}
+
 int
 run_matrix(const char *matrix_file, const char *testbed_file, int64_t *batch_out)
 {
     char name[8];
     int64_t queue_id = 0, batch = 0;
     int total = 0;
-    int rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total,
-                          NULL);
+    int rc = run_vm_image_check(matrix_file, testbed_file);
+    if (rc)
+        return rc;
+    rc = queue_submit(matrix_file, testbed_file, NULL, NULL, name, &queue_id, &batch, &total,
+                      NULL);
     if (rc)
         return rc;
     if (batch_out)

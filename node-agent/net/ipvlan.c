@@ -77,6 +77,8 @@ static int ipvlan_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)
                  m);
         return 1;
     }
+    if (vlanport_refuse_routed(ctx, "ipvlan", reason, len))
+        return 1;
     return netkind_mtu_check("ipvlan", ctx->mtu_req, ctx->underlay_mtu, reason, len);
 }
 
@@ -94,7 +96,7 @@ static int ipvlan_setup(netkind_ctx_t *ctx, char *err)
 
 static int ipvlan_teardown(netkind_ctx_t *ctx, char *err)
 {
-    return netkind_remove_all(ctx, "ipvlan", err);
+    return vlanport_teardown(ctx, "ipvlan", err);
 }
 
 const netkind_t netkind_ipvlan = {

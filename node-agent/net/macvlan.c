@@ -114,6 +114,8 @@ static int macvlan_refuse(const netkind_ctx_t *ctx, char *reason, size_t len)
                  m);
         return 1;
     }
+    if (vlanport_refuse_routed(ctx, "macvlan", reason, len))
+        return 1;
     return netkind_mtu_check("macvlan", ctx->mtu_req, ctx->underlay_mtu, reason, len);
 }
 
@@ -131,7 +133,7 @@ static int macvlan_setup(netkind_ctx_t *ctx, char *err)
 
 static int macvlan_teardown(netkind_ctx_t *ctx, char *err)
 {
-    return netkind_remove_all(ctx, "macvlan", err);
+    return vlanport_teardown(ctx, "macvlan", err);
 }
 
 const netkind_t netkind_macvlan = {

@@ -39,6 +39,9 @@ typedef struct {
     bool has_server;           /* this host holds the server containers */
     char underlay_if[16];      /* this host's underlay link, e.g. "eth0" */
     char underlay_addr[16];    /* this host's underlay IPv4 address */
+    bool underlay_routed;      /* underlay_if reaches the other hosts through a router that
+                                  answers ARP for them by proxy, not through a switch: a
+                                  cntb VM's eth0 on its parent's tap (docs/vm.md) */
     char peer_addr[16];        /* cross-host: the other host's underlay address */
     int pairs;                 /* client/server pairs, 1..NETKIND_PAIRS_MAX */
     char macvlan_mode[12];     /* bridge|private|vepa|passthru|source */

@@ -167,8 +167,10 @@ static struct nl_sock *sock_open(char *err)
     return sk;
 }
 
-/* Sets `name` up in the current namespace through sk. */
-static int link_up_sk(struct nl_sock *sk, const char *name, char *err)
+/* Sets `name` up in the current namespace through sk, renaming it to
+ * `rename` (NULL = keep) in the same RTM_NEWLINK: the kernel applies
+ * IFLA_IFNAME before the flags, and a link may only be renamed while down. */
+static int link_rename_up_sk(struct nl_sock *sk, const char *name, const char *rename, char *err)
 {
     struct rtnl_link *link = NULL, *change = NULL;
     int ret = -1, rc;
@@ -184,9 +186,14 @@ static int link_up_sk(struct nl_sock *sk, const char *name, char *err)
         goto out;
     }
     rtnl_link_set_flags(change, IFF_UP);
+    if (rename)
+        rtnl_link_set_name(change, rename);
     rc = rtnl_link_change(sk, link, change, 0);
     if (rc < 0) {
-        nl_seterr(err, "link %s: set up: %s", name, nl_errstr(rc));
+        if (rename)
+            nl_seterr(err, "link %s: rename to %s and set up: %s", name, rename, nl_errstr(rc));
+        else
+            nl_seterr(err, "link %s: set up: %s", name, nl_errstr(rc));
         goto out;
     }
     ret = 0;
@@ -196,6 +203,12 @@ out:
     if (link)
         rtnl_link_put(link);
     return ret;
+}
+
+/* Sets `name` up in the current namespace through sk. */
+static int link_up_sk(struct nl_sock *sk, const char *name, char *err)
+{
+    return link_rename_up_sk(sk, name, NULL, err);
 }
 
 struct netns_birth {
@@ -904,6 +917,19 @@ out:
 
 /* ---- container ports, probes, sockets, leftovers ------------------------- */
 
+/*
+ * The name a macvlan or ipvlan is born with inside the container, renamed to
+ * eth0 by round trip 2.  The kernel of Debian 12 (6.1, the nested VMs' guest)
+ * looks an RTM_NEWLINK's IFLA_IFNAME up in the sender's namespace before it
+ * considers IFLA_NET_NS_FD: when that namespace has an eth0 of its own (a VM,
+ * or any host whose underlay link is eth0), "create eth0 in netns" reads as
+ * "change our eth0" and NLM_F_EXCL answers EEXIST (6.18 looks in the target
+ * namespace).  No cntb link is ever called this in a host's namespace.  A
+ * veth's container end is named in IFLA_LINKINFO's peer, which is not looked
+ * up, so it is born as eth0 directly.
+ */
+#define PORT_BIRTH_NAME "cntb-port-new"
+
 /* A fresh link of p->kind with its kind-specific attributes, or NULL (err). */
 static struct rtnl_link *port_link_alloc(const nl_port_t *p, char *err)
 {
@@ -1008,7 +1034,7 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
         }
         rtnl_link_set_link(link, rtnl_link_get_ifindex(other));
     }
-    rtnl_link_set_name(ce, "eth0");
+    rtnl_link_set_name(ce, veth ? "eth0" : PORT_BIRTH_NAME);
     rtnl_link_set_ns_fd(ce, fd);
     if (p->mtu > 0)
         rtnl_link_set_mtu(ce, (unsigned)p->mtu);
@@ -1022,16 +1048,25 @@ int nl_port_add(const char *netns, const nl_port_t *p, char *err)
     }
     rc = rtnl_link_add(c.sk, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0) {
-        nl_seterr(err, "%s %s (eth0 in %s): %s", p->kind, veth ? p->host_name : p->parent, netns,
-               nl_errstr(rc));
+        nl_seterr(err, "%s %s (%s in %s): %s", p->kind, veth ? p->host_name : p->parent,
+               veth ? "eth0" : PORT_BIRTH_NAME, netns, nl_errstr(rc));
         goto out;
     }
     nl_call_end(&c);
-    /* Round trip 2, inside the container: eth0 up, address, route. */
+    /* Round trip 2, inside the container: (rename to) eth0, up. */
     if (nl_call_begin(&c, netns, err) < 0)
         goto out;
-    if (link_up_sk(c.sk, "eth0", err) < 0)
+    if (link_rename_up_sk(c.sk, veth ? "eth0" : PORT_BIRTH_NAME, veth ? NULL : "eth0", err) < 0) {
+        /* Best effort: not left under its birth name, where a retry's
+         * creation would collide (the error above is the one to report). */
+        struct rtnl_link *half = NULL;
+
+        if (!veth && rtnl_link_get_kernel(c.sk, 0, PORT_BIRTH_NAME, &half) == 0)
+            (void)rtnl_link_delete(c.sk, half);
+        if (half)
+            rtnl_link_put(half);
         goto out;
+    }
     ret = 0;
 out:
     nl_call_end(&c);

@@ -83,9 +83,13 @@ int nl_route_add(const char *netns, const char *dst, const char *via, const char
 /*
  * One container's interface, built in two netlink round trips: the link is
  * created in the caller's namespace with IFLA_NET_NS_FD so that its container
- * end is born inside `netns` as "eth0" (iproute2's `ip link add ... netns`),
- * with the host end's master and IFF_UP in the same RTM_NEWLINK; then, from
- * inside the container, eth0 goes up, gets its address and optional route.
+ * end is born inside `netns` (iproute2's `ip link add ... netns`), with the
+ * host end's master and IFF_UP in the same RTM_NEWLINK; then, from inside
+ * the container, it goes up as eth0 and gets its address and optional route.
+ * A veth's container end is born as eth0; a macvlan or ipvlan is born as
+ * "cntb-port-new" and renamed eth0 in round trip 2, because older kernels
+ * (6.1) look the new name up in the caller's namespace, where the underlay
+ * may well be called eth0 (EEXIST).
  */
 typedef struct {
     const char *kind;          /* "veth", "macvlan" or "ipvlan" */

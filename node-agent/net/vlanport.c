@@ -88,3 +88,49 @@ fail:
     snprintf(err, NETKIND_ERR_MAX, "network %s: run %" PRId64 ": %.200s", kind, ctx->run, nlerr);
     return -1;
 }
+
+int vlanport_teardown(netkind_ctx_t *ctx, const char *kind, char *err)
+{
+    char prefix[64], nlerr[NL_ERR_MAX], rerr[NETKIND_ERR_MAX];
+    char **names = NULL;
+    int n, i, ret = 0;
+
+    snprintf(prefix, sizeof(prefix), "cntb-%s-%" PRId64 "-", ctx->testbed, ctx->run);
+    n = netns_list(prefix, &names, nlerr);
+    if (n < 0) {
+        snprintf(err, NETKIND_ERR_MAX, "network %s: run %" PRId64 ": %.200s", kind, ctx->run,
+                 nlerr);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        /* Only this host's containers (netkind_remove_all says why). */
+        const char *role = names[i] + strlen(prefix);
+        bool mine = strncmp(role, "server", 6) == 0   ? ctx->has_server
+                    : strncmp(role, "client", 6) == 0 ? ctx->has_client
+                                                      : false;
+        if (mine && nl_link_del(names[i], "eth0", nlerr) < 0 && ret == 0) {
+            snprintf(err, NETKIND_ERR_MAX, "network %s: run %" PRId64 ": %.200s", kind, ctx->run,
+                     nlerr);
+            ret = -1;
+        }
+    }
+    netns_list_free(&names);
+    /* The namespaces go even when a link would not: teardown always finishes. */
+    if (netkind_remove_all(ctx, kind, rerr) < 0 && ret == 0) {
+        snprintf(err, NETKIND_ERR_MAX, "%s", rerr);
+        ret = -1;
+    }
+    return ret;
+}
+
+int vlanport_refuse_routed(const netkind_ctx_t *ctx, const char *kind, char *reason, size_t len)
+{
+    if (!ctx->underlay_routed || strcmp(ctx->placement, "cross-host") != 0)
+        return 0;
+    snprintf(reason, len,
+             "network %s cross-host: this host is a VM whose %.15s its parent routes (a tap with "
+             "proxy ARP for the VM's own address only, docs/vm.md), not a port on the underlay's "
+             "switch, so the containers of two VMs cannot reach each other; use same-host",
+             kind, ctx->underlay_if);
+    return 1;
+}

@@ -6,9 +6,10 @@
 # or a point that can never run is refused with FILE:LINE:COL and its JSON
 # path, every example matrix of testbed/matrices/ expands, matrix expand
 # names every run's parameters (table, csv, json), commands that need a
-# controller exit 3 when none runs, and destroying
-# a testbed that does not exist says so (exit 0, nothing touched).  Runs in
-# well under a second.  Usage: test_cli.sh BINDIR
+# controller exit 3 when none runs, a matrix with nesting vm is refused
+# (exit 3) while its VM's guest image is missing where the parent's agent
+# will look, and destroying a testbed that does not exist says so (exit 0,
+# nothing touched).  Runs in well under a second.  Usage: test_cli.sh BINDIR
 set -euo pipefail
 BIN=${1:?usage: $0 BINDIR}
 BIN=$(cd "$BIN" && pwd)
@@ -176,6 +177,40 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
 else
   ok "not root or no unshare: no-controller exit codes skipped"
 fi
+
+# nesting vm without a guest image where the parent's agent will look: `cntb run` refuses
+# before anything is queued (exit 3, one line naming testbed/vm/build-image); no controller
+# is needed to say so.  The testbed's name is this test's own: no controller runs for it, so
+# a matrix that passes the check stops at "no controller running" (also exit 3, other words).
+vt="cv$(( $$ % 10000 ))"
+# vmtb FILE NETNS IMAGE: a testbed with h1 (in namespace NETNS, "" = a real host) and its vm
+# h1v1 (image directory IMAGE, "" = the agent's default).
+vmtb() {
+  cat > "$1" <<JSON
+{ "name": "$vt", "emulated": true, "controller": { "address": "198.18.250.254", "port": 7998 },
+  "hosts": [ { "name": "h1", "kind": "bare-metal", "address": "198.18.250.1"${2:+, \"netns\": \"$2\"} },
+             { "name": "h1v1", "kind": "vm", "parent": "h1", "address": "198.18.250.101"${3:+, \"image\": \"$3\"} } ] }
+JSON
+}
+vmtb vmtb.json "cntb-$vt-h1" "$WORK/img"
+vmtb vmdef.json "cntb-$vt-h1" ""     # the deployed agent's default: DEPLOY_ROOT/TESTBED/vm
+vmtb vmreal.json "" "$WORK/img"      # a real parent: its files are not ours to see
+printf '{"fixed": {"network": "host"}, "vary": {"nesting": ["bare", "vm"]}}\n' > vm.json
+printf '{"fixed": {"network": "host"}}\n' > bare.json
+nocontroller="cntb: no controller running for testbed $vt (start it with cntb controller start)"
+expect 3 "cntb: $WORK/vm.json: nesting vm: no guest image for vm h1v1 in $WORK/img (vmlinuz, initrd.img); build it with testbed/vm/build-image --out $WORK/img" \
+  run "$WORK/vm.json" --testbed vmtb.json
+[ -e "/var/lib/cntb/$vt" ] && ok "/var/lib/cntb/$vt exists: default image case skipped" ||
+  expect 3 "cntb: $WORK/vm.json: nesting vm: no guest image for vm h1v1 in /var/lib/cntb/$vt/vm (vmlinuz, initrd.img); build it with testbed/vm/build-image --out /var/lib/cntb/$vt/vm" \
+    run "$WORK/vm.json" --testbed vmdef.json
+expect 3 "$nocontroller" run "$WORK/bare.json" --testbed vmtb.json   # no vm run: not checked
+mkdir img && touch img/vmlinuz
+expect 3 "cntb: $WORK/vm.json: nesting vm: no guest image for vm h1v1 in $WORK/img (vmlinuz, initrd.img); build it with testbed/vm/build-image --out $WORK/img" \
+  run "$WORK/vm.json" --testbed vmtb.json
+touch img/initrd.img
+expect 3 "$nocontroller" run "$WORK/vm.json" --testbed vmtb.json      # the image is there
+rm img/vmlinuz img/initrd.img
+expect 3 "$nocontroller" run "$WORK/vm.json" --testbed vmreal.json
 
 # emulate_gone NAME: no namespace, link, run directory or process of testbed NAME is left.
 emulate_gone() {

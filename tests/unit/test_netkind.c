@@ -461,6 +461,52 @@ START_TEST(test_refuse_ipvlan)
 }
 END_TEST
 
+/* ---- refuse(): macvlan and ipvlan on a VM's routed underlay -------------- */
+
+#define ROUTED(k)                                                                                \
+    "network " k " cross-host: this host is a VM whose eth0 its parent routes (a tap with "     \
+    "proxy ARP for the VM's own address only, docs/vm.md), not a port on the underlay's "       \
+    "switch, so the containers of two VMs cannot reach each other; use same-host"
+
+START_TEST(test_refuse_routed_underlay)
+{
+    static const char *const mv[] = {"bridge", "private", "vepa", "source"};
+    size_t i;
+
+    /* same-host inside a VM: nothing leaves the VM, every usable mode runs */
+    ctx_init("same-host");
+    ctx.underlay_routed = true;
+    ASSERT_OK("macvlan");
+    ASSERT_OK("ipvlan");
+    ipvlan_mode("l3");
+    ASSERT_OK("ipvlan");
+    ipvlan_mode("l3s");
+    ASSERT_OK("ipvlan");
+    /* cross-host between VMs: every mode that a bare host would run is refused */
+    for (i = 0; i < sizeof(mv) / sizeof(mv[0]); i++) {
+        ctx_init("cross-host");
+        ctx.underlay_routed = true;
+        macvlan_mode(mv[i]);
+        ck_assert_int_eq(refuse("macvlan"), 1);
+        ck_assert_str_eq(why, ROUTED("macvlan"));
+    }
+    ctx_init("cross-host");
+    ctx.underlay_routed = true;
+    ASSERT_REFUSED("ipvlan", ROUTED("ipvlan")); /* "" = l2 */
+    /* the server's half alike; l3's own reason stays first */
+    ctx.has_client = false;
+    ctx.has_server = true;
+    ipvlan_mode("l2");
+    ASSERT_REFUSED("ipvlan", ROUTED("ipvlan"));
+    ipvlan_mode("l3");
+    ASSERT_REFUSED("ipvlan", IPVLAN_CROSS("l3"));
+    /* other kinds do not care: bridge is same-host only anyway, host runs */
+    ctx_init("cross-host");
+    ctx.underlay_routed = true;
+    ASSERT_OK("host");
+}
+END_TEST
+
 /* ---- address plan, names, MACs, link groups ------------------------------ */
 
 START_TEST(test_address_plan)
@@ -562,6 +608,7 @@ static Suite *netkind_suite(void)
     tcase_add_test(tr, test_refuse_macvlan_own_parent);
     tcase_add_test(tr, test_refuse_macvlan_mtu);
     tcase_add_test(tr, test_refuse_ipvlan);
+    tcase_add_test(tr, test_refuse_routed_underlay);
     suite_add_tcase(s, tr);
     tcase_set_timeout(th, 20);
     /* unchecked: run in this process around the tcase, so the teardown runs
