@@ -154,7 +154,7 @@ int results_show(store_t *store, int64_t run, results_format_t format, FILE *out
  * snapshots flattened to dotted keys ("underlay.offloads.tso",
  * "versions.iperf3", "kernel.release"), hosts paired by name; a host only
  * one batch used shows as key "(host)"; keys that differ by nature (the
- * agent's pid, start times, uptime, boot id: results.c
+ * agent's pid, start times, uptime, boot id: results_hostdiff.c
  * results_meta_volatile) are left out.  Rows host, key, value in batch1,
  * value in batch2 ("-" / empty / null when absent).  0, or -1 with err (no
  * such batch, a batch without metadata).

@@ -1,5 +1,5 @@
 /*
- * test_results.c — Check suite for controller/results.c: `cntb results
+ * test_results.c — Check suite for controller/results*.c: `cntb results
  * compare` on small constructed databases (grouping, baseline matching per
  * the other --by parameters, exact CSV text, table and JSON forms, errors for
  * bad arguments), and list / show.  Every test makes its own mkdtemp
