@@ -1,6 +1,6 @@
 /*
  * cmd_results.c — `cntb results list|show|compare|diff-hosts|export|plot`:
- * read-only queries of the results database (controller/results.c and
+ * read-only queries of the results database (controller/results*.c and
  * controller/plot.c do the work).  Arguments are checked here or by the
  * library; every bad one is a one-line message and exit 2.
  */
