@@ -72,6 +72,10 @@
  * largest 16-bit IPv4 total length. */
 #define PARAM_MTU_MIN 68
 #define PARAM_MTU_MAX 65535
+/* Not a parameter: the largest path MTU an agent reports (SETUP_OK's mtu)
+ * and hands the engine (cntb-traffic --mtu); above any link's (loopback's
+ * is 65536, one more than the mtu parameter takes). */
+#define PARAM_PATH_MTU_MAX (1024 * 1024)
 
 /* rate: datagrams/s per flow, 0 = unpaced; the bound is cntb's own (a
  * guard against typos), no outside limit. */
