@@ -21,7 +21,7 @@
  * duration_s, macvlan_mode, ipvlan_mode, pairs, cpu_pinning, mtu, direction,
  * omit_s, interval_s, rate, burst, timeout_ms, engine, gso, allow_fragments;
  * their types, units, ranges and defaults are the rows of proto/param.c
- * (and docs/matrix.md's table).
+ * (docs/matrix.md's table, checked against it by tests/unit/test_param.c).
  * Expansion: the cartesian product of the vary lists (in file
  * order, first key varying slowest; without vary lists one point, or none
  * when include lists points), minus every point that matches all keys

@@ -5,7 +5,9 @@
  * that the row is made of): controller/matrix.c when a matrix is loaded,
  * node-agent/agent.c and agent_traffic.c when SETUP and START arrive, and
  * cntb-traffic when it parses its options.  The order of the rows is the
- * order of every run's params object and of docs/matrix.md's table.
+ * order of every run's params object and of docs/matrix.md's table;
+ * tests/unit/test_param.c checks that table and schemas/matrix.schema.json
+ * against this one.
  */
 #include "param.h"
 

@@ -10,8 +10,8 @@
  * table param_table[] (param.c) has one row per parameter, and the numbers
  * that other code needs at compile time (array sizes, usage texts, option
  * parsers) are the macros below, each with where its value comes from.
- * docs/matrix.md's parameter table and schemas/matrix.schema.json describe
- * the same rows.
+ * docs/matrix.md's parameter table and schemas/matrix.schema.json are
+ * checked against the table by tests/unit/test_param.c.
  *
  * This file and param.c need no library: they are built into cntbparam,
  * which the protocol library (controller, agent) and the traffic engine's
