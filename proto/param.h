@@ -97,7 +97,8 @@ typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_NUM0, PARAM_BOOL } param_
 typedef struct {
     const char *name;          /* the key in a matrix and in a run's params */
     param_type_t type;
-    const char *unit;          /* what a number counts ("bytes"), NULL for enums and booleans */
+    const char *unit;          /* what a number counts: bytes, count, s, ms, packet/s,
+                                * probes (as results print it); NULL: enums, booleans */
     const char *const *values; /* PARAM_ENUM: NULL-terminated allowed values */
     long long min, max;        /* PARAM_INT: inclusive range; PARAM_NUM*: max only */
     double fmin;               /* PARAM_NUM*: the smallest positive value */
