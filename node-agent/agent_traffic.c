@@ -21,15 +21,20 @@
 
 #define ARGV_MAX 64
 
-static const char *const traffic_kinds[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
-                                             "tcp_crr", NULL };
+/* The values of an enum parameter (proto/param.c), NULL-terminated. */
+static const char *const *
+values_of(const char *name)
+{
+    return param_find(name)->values;
+}
 
 json_t *
 agent_traffic_kinds(void)
 {
     json_t *a = json_array();
-    for (int i = 0; traffic_kinds[i]; i++)
-        json_array_append_new(a, json_string(traffic_kinds[i]));
+    /* cntb-traffic generates every traffic kind of the matrix format */
+    for (const char *const *k = values_of("traffic"); *k; k++)
+        json_array_append_new(a, json_string(*k));
     return a;
 }
 
@@ -126,8 +131,6 @@ char **
 agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
                    const char *server_addr, int port, int mtu, char *err, size_t errlen)
 {
-    static const char *const engines[] = { "builtin", "iperf3", "sockperf", NULL };
-    static const char *const directions[] = { "upload", "download", NULL };
     char **argv = calloc(ARGV_MAX, sizeof *argv);
     int n = 0;
     char num[32];
@@ -142,11 +145,11 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
     }
     const char *traffic = param_str(params, "traffic");
     const char *engine = param_str(params, "engine");
-    if (!one_of(traffic, traffic_kinds)) {
+    if (!one_of(traffic, values_of("traffic"))) {
         snprintf(err, errlen, "traffic %s is not supported by this agent", traffic ? traffic : "?");
         goto fail;
     }
-    if (!one_of(engine, engines)) {
+    if (!one_of(engine, values_of("engine"))) {
         snprintf(err, errlen, "engine must be builtin, iperf3 or sockperf");
         goto fail;
     }
@@ -185,7 +188,7 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
         snprintf(err, errlen, "omit_s, interval_s, rate, burst or timeout_ms out of range");
         goto fail;
     }
-    if (!one_of(direction, directions) || gso < 0 || frag < 0) {
+    if (!one_of(direction, values_of("direction")) || gso < 0 || frag < 0) {
         snprintf(err, errlen, "direction must be upload or download; gso and allow_fragments "
                               "true or false");
         goto fail;

@@ -60,21 +60,27 @@ static const char usage_client[] =
     "  --engine E           builtin, or run iperf3 / sockperf and convert their output (default builtin)\n"
     "  --help               this text\n";
 
+/* s is a value of the enum matrix parameter `param` (proto/param.c): the
+ * engine knows the traffic kinds and engines the matrix format names. */
+static int
+value_known(const char *param, const char *s)
+{
+    for (const char *const *v = param_find(param)->values; *v; v++)
+        if (strcmp(s, *v) == 0)
+            return 1;
+    return 0;
+}
+
 static int
 engine_known(const char *e)
 {
-    return strcmp(e, "builtin") == 0 || strcmp(e, "iperf3") == 0 || strcmp(e, "sockperf") == 0;
+    return value_known("engine", e);
 }
 
 static int
 kind_known(const char *t)
 {
-    static const char *const kinds[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
-                                         "tcp_crr", NULL };
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(t, kinds[i]) == 0)
-            return 1;
-    return 0;
+    return value_known("traffic", t);
 }
 
 /* Reports an option getopt_long rejected; returns the usage exit code. */
