@@ -27,6 +27,7 @@
 #include "matrix.h"
 #include "ferr.h"
 #include "netplace.h"
+#include "param.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,97 +42,24 @@
 #define MATRIX_HOSTS_MAX 64
 #define MATRIX_PATH_MAX 512
 
-/* PARAM_NUM: a number in [fmin, max]; PARAM_NUM0: 0 or a number in [fmin, max] (-0 is
- * stored as 0); PARAM_BOOL: true|false. */
-typedef enum { PARAM_ENUM, PARAM_INT, PARAM_NUM, PARAM_NUM0, PARAM_BOOL } param_type_t;
-
-typedef struct {
-    const char *name;
-    param_type_t type;
-    const char *const *values; /* PARAM_ENUM: NULL-terminated allowed values */
-    long long min, max;        /* PARAM_INT: inclusive range; PARAM_NUM*: see above */
-    const char *def_str;       /* PARAM_ENUM default */
-    long long def_int;         /* PARAM_INT / PARAM_NUM* default; PARAM_BOOL: 0 or 1 */
-    double fmin;               /* PARAM_NUM*: the smallest positive value (seconds) */
-    const char *fmin_why;      /* PARAM_NUM*: where fmin comes from ("below <why>" in the error) */
-} param_t;
-
-static const char *const networks[] = { "none", "host", "container", "bridge", "macvlan",
-                                        "ipvlan", "nat", "overlay", "routing", "noop", NULL };
-static const char *const placements[] = { "same-host", "cross-host", NULL };
-static const char *const nestings[] = { "bare", "vm", NULL };
-static const char *const traffics[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
-                                        "tcp_crr", NULL };
-static const char *const directions[] = { "upload", "download", NULL };
-static const char *const engines[] = { "builtin", "iperf3", "sockperf", NULL };
-
-static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passthru", "source",
-                                             NULL };
-static const char *const ipvlan_modes[] = { "l2", "l3", "l3s", NULL };
-
-#define DURATION_MAX_S 86400
 /* Connections (pairs x streams) one run may open: the agent starts one
  * client and one server process per pair, one after the other, and each
  * opens its streams; on the 2-core hosts this testbed targets 1024
  * connections set up within a second or two, 8192 (64 x 128) took 11-13 s
  * and starved everything else (docs/matrix.md "Points that can never run"). */
 #define MATRIX_CONNECTIONS_MAX 1024
-/* UDP datagrams: IPv4 header 20 + UDP header 8 bytes (RFC 791, RFC 768), so
- * at most 65535 - 28 payload bytes; the builtin engine's datagram begins with
- * an 8-byte sequence number (node-agent/traffic/traffic.h, the same limits). */
-#define MATRIX_UDP_IPV4_OVERHEAD 28
-#define MATRIX_UDP_SIZE_MAX (65535 - MATRIX_UDP_IPV4_OVERHEAD)
-#define MATRIX_UDP_SIZE_MIN 8
 /* Overlay: the VXLAN link's MTU is the underlay's - 50 (outer IPv4 20 + UDP 8
  * + VXLAN 8 + inner Ethernet 14: node-agent/net/overlay.c, CASES.md case 2);
  * the underlay's is not known before the run, so validation takes Ethernet's. */
 #define MATRIX_UNDERLAY_MTU_DEFAULT 1500
 #define MATRIX_VXLAN_OVERHEAD 50
-/* The traffic engine's shortest sample interval (cntb-traffic --interval,
- * node-agent/traffic/traffic.c; the agent refuses less: agent_traffic.c). */
-#define INTERVAL_MIN_S 0.01
-/* The shortest run: 10 samples at the engine's shortest interval, so that
- * the check of the total against the samples (CASES.md 8) has samples. */
-#define DURATION_MIN_S (10 * INTERVAL_MIN_S)
-/* The agent hands seconds to the engine with 3 decimals (agent_traffic.c)
- * and the controller's timers count milliseconds: a smaller positive value
- * would silently become 0 (CASES.md 7). */
-#define SECONDS_RESOLUTION 0.001
+/* A stage's timeout is at most as long as the longest run. */
+#define MATRIX_TIMEOUT_MAX_S PARAM_DURATION_MAX_S
 
-/* The parameters in the order every run's params object lists them. */
-static const param_t params[] = {
-    { "network", PARAM_ENUM, networks, 0, 0, "host", 0, 0, NULL },
-    { "placement", PARAM_ENUM, placements, 0, 0, "same-host", 0, 0, NULL },
-    { "nesting", PARAM_ENUM, nestings, 0, 0, "bare", 0, 0, NULL },
-    { "traffic", PARAM_ENUM, traffics, 0, 0, "tcp_stream", 0, 0, NULL },
-    { "size", PARAM_INT, NULL, 1, 1048576, NULL, 1448, 0, NULL },
-    { "streams", PARAM_INT, NULL, 1, 128, NULL, 1, 0, NULL },
-    { "duration_s", PARAM_NUM, NULL, 0, DURATION_MAX_S, NULL, 10, DURATION_MIN_S,
-      "the shortest run, 10 samples at the engine's shortest interval" },
-    /* network-kind parameters (node-agent/net/, docs/networks/) */
-    { "macvlan_mode", PARAM_ENUM, macvlan_modes, 0, 0, "bridge", 0, 0, NULL },
-    { "ipvlan_mode", PARAM_ENUM, ipvlan_modes, 0, 0, "l2", 0, 0, NULL },
-    /* 1..64 client/server pairs at once (node-agent/net/netkind.h NETKIND_PAIRS_MAX) */
-    { "pairs", PARAM_INT, NULL, 1, 64, NULL, 1, 0, NULL },
-    { "cpu_pinning", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
-    /* MTU in bytes, 0 = the network's default: the container side (refused by
-     * the agent when 1..67 or above what the mode allows: run skipped); for
-     * overlay the VXLAN device's, default underlay MTU - 50 (CASES.md case 2) */
-    { "mtu", PARAM_INT, NULL, 0, 65535, NULL, 0, 0, NULL },
-    /* The traffic engine's (node-agent/traffic/, docs/cntb-traffic.md). */
-    { "direction", PARAM_ENUM, directions, 0, 0, "upload", 0, 0, NULL },
-    { "omit_s", PARAM_NUM0, NULL, 0, 3600, NULL, 0, SECONDS_RESOLUTION,
-      "the millisecond resolution the agent passes to the engine" },
-    { "interval_s", PARAM_NUM, NULL, 0, 3600, NULL, 1, INTERVAL_MIN_S,
-      "the traffic engine's shortest sample interval (cntb-traffic --interval)" },
-    { "rate", PARAM_INT, NULL, 0, 100000000, NULL, 0, 0, NULL },
-    { "burst", PARAM_INT, NULL, 1, 64, NULL, 1, 0, NULL },
-    { "timeout_ms", PARAM_INT, NULL, 1, 60000, NULL, 200, 0, NULL },
-    { "engine", PARAM_ENUM, engines, 0, 0, "builtin", 0, 0, NULL },
-    { "gso", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
-    { "allow_fragments", PARAM_BOOL, NULL, 0, 0, NULL, 0, 0, NULL },
-};
-#define NPARAMS ((int)(sizeof params / sizeof params[0]))
+/* The parameters: proto/param.c's table, in the order every run's params
+ * object lists them. */
+#define params param_table
+#define NPARAMS PARAM_COUNT
 
 static const char *const timeout_keys[MATRIX_STAGES] = { "lease_s", "setup_s", "start_s",
                                                           "collect_s", "teardown_s" };
@@ -159,15 +87,6 @@ typedef ferr_ctx_t vctx_t; /* what every check needs to report an error */
 #define path_index(out, parent, i) ferr_path_index(out, MATRIX_PATH_MAX, parent, i)
 #define unknown_key ferr_unknown_key
 #define wrong_type ferr_wrong_type
-
-static const param_t *
-param_find(const char *name)
-{
-    for (int i = 0; i < NPARAMS; i++)
-        if (strcmp(params[i].name, name) == 0)
-            return &params[i];
-    return NULL;
-}
 
 static int
 param_index(const param_t *p)
@@ -208,10 +127,10 @@ check_param_value(const vctx_t *c, const param_t *p, const json_t *v, const char
         }
         /* An MTU is 0 (the network's default) or at least IPv4's 68 bytes (RFC 791). */
         if (strcmp(p->name, "mtu") == 0 && json_integer_value(v) > 0 &&
-            json_integer_value(v) < 68) {
+            json_integer_value(v) < PARAM_MTU_MIN) {
             ferr_set(c->err, c->file, c->text, c->len, path,
-                     "must be 0 (the network's default) or between 68 and %lld (got %lld)",
-                     p->max, (long long)json_integer_value(v));
+                     "must be 0 (the network's default) or between %d and %lld (got %lld)",
+                     PARAM_MTU_MIN, p->max, (long long)json_integer_value(v));
             return -1;
         }
         return 0;
@@ -477,7 +396,7 @@ check_int(const vctx_t *c, const json_t *v, const char *path, long long lo, long
 }
 
 /*
- * Seconds at path: SECONDS_RESOLUTION .. hi, or also 0 when zero_ok (-0 is
+ * Seconds at path: PARAM_SECONDS_RESOLUTION .. hi, or also 0 when zero_ok (-0 is
  * stored as 0); stores it in *out.  0 or -1.
  */
 static int
@@ -489,14 +408,14 @@ check_seconds(const vctx_t *c, const json_t *v, const char *path, bool zero_ok, 
     if (!json_is_number(v))
         return wrong_type(c, path, "a number", v);
     double x = json_number_value(v);
-    if (!((zero_ok && x == 0) || (x >= SECONDS_RESOLUTION && x <= hi))) {
+    if (!((zero_ok && x == 0) || (x >= PARAM_SECONDS_RESOLUTION && x <= hi))) {
         if (json_is_integer(v))
             snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
         else
             snprintf(buf, sizeof buf, "%.15g", x);
         ferr_set(c->err, c->file, c->text, c->len, path, "must be %s>= %g and <= %g (got %s)%s",
-                 zero_ok ? "0 or " : "", SECONDS_RESOLUTION, hi, buf,
-                 x > 0 && x < SECONDS_RESOLUTION ? ": below the controller's millisecond timers"
+                 zero_ok ? "0 or " : "", PARAM_SECONDS_RESOLUTION, hi, buf,
+                 x > 0 && x < PARAM_SECONDS_RESOLUTION ? ": below the controller's millisecond timers"
                                                   : "");
         return -1;
     }
@@ -523,7 +442,7 @@ check_timeouts(const vctx_t *c, const json_t *t, matrix_t *self)
                 stage = i;
         if (stage < 0)
             return unknown_key(c, path, key);
-        if (check_seconds(c, v, path, false, DURATION_MAX_S, &s) < 0)
+        if (check_seconds(c, v, path, false, MATRIX_TIMEOUT_MAX_S, &s) < 0)
             return -1;
         self->timeout_ms[stage] = (int)(s * 1000 + 0.5);
     }
@@ -918,24 +837,24 @@ point_conflict(const json_t *pt, const char **a, const char **b, const char **c,
         *a = "pairs", *b = "streams";
         snprintf(why, len, "pairs x streams = %" JSON_INTEGER_FORMAT " connections;"
                  " at most %d per run", pairs * streams, MATRIX_CONNECTIONS_MAX);
-    } else if (udp && size > MATRIX_UDP_SIZE_MAX) {
+    } else if (udp && size > PARAM_UDP_SIZE_MAX) {
         *a = "size", *b = "traffic";
         *c = NULL;
         snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " is above %d, the largest IPv4 UDP"
                  " payload (65535 - 20 IPv4 header - 8 UDP header): no datagram can carry it",
-                 size, MATRIX_UDP_SIZE_MAX);
-    } else if (udp && strcmp(engine, "builtin") == 0 && size < MATRIX_UDP_SIZE_MIN) {
+                 size, PARAM_UDP_SIZE_MAX);
+    } else if (udp && strcmp(engine, "builtin") == 0 && size < PARAM_UDP_SIZE_MIN) {
         *a = "size", *b = "traffic";
         snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " is below %d: every datagram of"
                  " the builtin engine carries an 8-byte sequence number", size,
-                 MATRIX_UDP_SIZE_MIN);
+                 PARAM_UDP_SIZE_MIN);
     } else if (udp && !json_is_true(json_object_get(pt, "allow_fragments")) &&
                (mtu = point_known_mtu(pt, src, sizeof src)) > 0 &&
-               size > mtu - MATRIX_UDP_IPV4_OVERHEAD) {
+               size > mtu - PARAM_UDP_IPV4_OVERHEAD) {
         *a = "size", *b = "network", *c = "traffic";
         snprintf(why, len, "UDP size %" JSON_INTEGER_FORMAT " exceeds the path MTU %ld minus %d"
                  " (%ld bytes): datagrams would fragment (%s); set allow_fragments to run it"
-                 " anyway", size, mtu, MATRIX_UDP_IPV4_OVERHEAD, mtu - MATRIX_UDP_IPV4_OVERHEAD,
+                 " anyway", size, mtu, PARAM_UDP_IPV4_OVERHEAD, mtu - PARAM_UDP_IPV4_OVERHEAD,
                  src);
     } else {
         return false;

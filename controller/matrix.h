@@ -16,31 +16,13 @@
  *                   "teardown_s": 30 },
  *     "retries": 1, "pause_s": 2, "max_runs": 100000
  *   }
- * Parameters (each may be in fixed or vary, not both; absent ones take defaults):
- *   network     none|host|container|bridge|macvlan|ipvlan|nat|overlay|routing  default host
- *   placement   same-host|cross-host                                           default same-host
- *   nesting     bare|vm                                                        default bare
- *   traffic     tcp_stream|udp_stream|tcp_rr|udp_rr|tcp_crr                    default tcp_stream
- *   size        integer bytes, 1..1048576 (L4 payload per send)                default 1448
- *   streams     integer 1..128 (parallel connections)                          default 1
- *   duration_s  number of seconds, > 0 and <= 86400 (measured time)            default 10
- *   macvlan_mode bridge|private|vepa|passthru|source (network macvlan)         default bridge
- *   ipvlan_mode l2|l3|l3s (network ipvlan)                                     default l2
- *   pairs       integer 1..64: client/server pairs at once, results summed     default 1
- *   cpu_pinning true|false: each traffic process on its own core               default false
- *   mtu         integer bytes 0..65535, container side, 0 = the mode's default default 0
- *               (the agent refuses 1..67 and more than the mode allows: skipped)
- *   direction   upload|download (stream kinds: who sends)                      default upload
- *   omit_s      number of seconds, >= 0 and <= 3600 (warm-up before duration_s) default 0
- *   interval_s  number of seconds, > 0 and <= 3600 (samples; engine min 0.01)  default 1
- *   rate        integer datagrams/s per flow, 0..100000000 (udp_stream; 0 = unpaced) default 0
- *   burst       integer 1..64 (tcp_rr/udp_rr outstanding probes per flow)     default 1
- *   timeout_ms  integer 1..60000 (udp_rr: an unanswered probe is lost after it) default 200
- *   engine      builtin|iperf3|sockperf (who generates the traffic)            default builtin
- *   gso         true|false (udp_stream: UDP GSO/GRO below the socket)          default false
- *   allow_fragments true|false (UDP size above path MTU - 28 runs, flagged)    default false
- * (the table params[] in matrix.c is the authority; other parameters are
- * rows there).  Expansion: the cartesian product of the vary lists (in file
+ * Parameters (each may be in fixed or vary, not both; absent ones take
+ * defaults): network, placement, nesting, traffic, size, streams,
+ * duration_s, macvlan_mode, ipvlan_mode, pairs, cpu_pinning, mtu, direction,
+ * omit_s, interval_s, rate, burst, timeout_ms, engine, gso, allow_fragments;
+ * their types, units, ranges and defaults are the rows of proto/param.c
+ * (docs/matrix.md's table, checked against it by tests/unit/test_param.c).
+ * Expansion: the cartesian product of the vary lists (in file
  * order, first key varying slowest; without vary lists one point, or none
  * when include lists points), minus every point that matches all keys
  * of an exclude entry, plus the include points (completed from fixed and

@@ -15,6 +15,7 @@
  * but the baseline parameter.
  */
 #include "model.h"
+#include "param.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@
 #include <string.h>
 
 #define MODEL_CONFIDENCE 0.95
-#define MODEL_SIZE_MAX 1048576.0   /* the matrix format's size limit (docs/matrix.md) */
+#define MODEL_SIZE_MAX ((double)PARAM_SIZE_MAX) /* the matrix parameter's limit (proto/param.h) */
 
 static void model_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

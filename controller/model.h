@@ -65,7 +65,7 @@ int model_fit(store_t *store, const results_select_t *sel, const char *by,
 
 /*
  * Predicts, for each path matching every "param=value" of where[0..nwhere-1],
- * the time per packet at size bytes (1..1048576), with the 95 % prediction
+ * the time per packet at size bytes (1..PARAM_SIZE_MAX, proto/param.h), with the 95 % prediction
  * interval of one new run (Draper & Smith 1.4), and from it packet/s =
  * 1e9 / t and bit/s = packet/s * size * 8 (L4 payload).  0, 1 (no data),
  * -1 with err (bad size, a filter that matches no path).

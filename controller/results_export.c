@@ -5,6 +5,7 @@
  * with two cursors ordered by run id, so memory does not grow with the
  * number of runs.
  */
+#include "param.h"
 #include "results_int.h"
 
 #include "matrix.h"
@@ -12,22 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The unit of a parameter of the matrix format (docs/matrix.md, its "unit"
- * column), NULL when it has none (strings, booleans). */
+/* The unit of a parameter of the matrix format (its row of proto/param.c),
+ * NULL when it has none (strings, booleans). */
 static const char *
 results_param_unit(const char *name)
 {
-    static const char *const units[][2] = {
-        { "size", "bytes" },   { "streams", "count" },    { "duration_s", "s" },
-        { "pairs", "count" },  { "mtu", "bytes" },        { "omit_s", "s" },
-        { "interval_s", "s" }, { "rate", "packet/s" },    { "burst", "probes" },
-        { "timeout_ms", "ms" },
-    };
-
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(name, units[i][0]) == 0)
-            return units[i][1];
-    return NULL;
+    const param_t *p = param_find(name);
+    return p ? p->unit : NULL;
 }
 
 /* The run filter of a resolved selection, with ?1 as its one parameter. */

@@ -29,6 +29,7 @@
 #include "agent_traffic.h"
 #include "log.h"
 #include "nl.h"
+#include "param.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -202,33 +203,35 @@ send_setup_ok(agent_t *self, agent_run_t *r)
 }
 
 /*
- * Reads the run's network parameters from SETUP's params into c; absent ones
- * take matrix.c's defaults.  0, or -1 with a reason (out of range).
+ * Reads the run's network parameters from SETUP's params into c, each
+ * checked against its row of proto/param.c; absent ones take the row's
+ * default.  0, or -1 with a reason (out of range).
  */
 static int
 setup_params(netkind_ctx_t *c, const json_t *params, char *err, size_t len)
 {
+    static const char *const ints[] = { "pairs", "mtu" };
     json_t *v;
-    c->pairs = 1;
-    if ((v = json_object_get(params, "pairs")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > NETKIND_PAIRS_MAX) {
-            snprintf(err, len, "params.pairs must be an integer 1..%d", NETKIND_PAIRS_MAX);
+    int val[2];
+
+    for (int i = 0; i < 2; i++) {
+        const param_t *p = param_find(ints[i]);
+
+        val[i] = (int) p->def_int;
+        if ((v = json_object_get(params, ints[i])) == NULL)
+            continue;
+        if (!json_is_integer(v) || !param_num_ok(p, (double) json_integer_value(v))) {
+            snprintf(err, len, "params.%s must be an integer %lld..%lld", p->name, p->min, p->max);
             return -1;
         }
-        c->pairs = (int) json_integer_value(v);
+        val[i] = (int) json_integer_value(v);
     }
-    if ((v = json_object_get(params, "mtu")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
-            snprintf(err, len, "params.mtu must be an integer 0..65535");
-            return -1;
-        }
-        c->mtu_req = (int) json_integer_value(v);
-    }
+    c->pairs = val[0];
+    c->mtu_req = val[1];
     const char *m = json_string_value(json_object_get(params, "macvlan_mode"));
-    snprintf(c->macvlan_mode, sizeof c->macvlan_mode, "%s", m ? m : "bridge");
+    snprintf(c->macvlan_mode, sizeof c->macvlan_mode, "%s", m ? m : param_default_str("macvlan_mode"));
     m = json_string_value(json_object_get(params, "ipvlan_mode"));
-    snprintf(c->ipvlan_mode, sizeof c->ipvlan_mode, "%s", m ? m : "l2");
+    snprintf(c->ipvlan_mode, sizeof c->ipvlan_mode, "%s", m ? m : param_default_str("ipvlan_mode"));
     return 0;
 }
 

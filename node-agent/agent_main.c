@@ -17,6 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* --vm-memory: MiB a nested VM may be given, at most 1 TiB. */
+#define AGENT_VM_MEMORY_MAX_MB (1024L * 1024)
+
 static void
 usage(FILE *f)
 {
@@ -107,9 +110,10 @@ main(int argc, char **argv)
         case 'm': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 0 || v > (c == 'n' ? 256 : 1048576)) {
-                fprintf(stderr, "cntb-agent: --%s: must be an integer 0..%d (got \"%s\")\n",
-                        c == 'n' ? "vm-vcpus" : "vm-memory", c == 'n' ? 256 : 1048576, optarg);
+            long max = c == 'n' ? 256 : AGENT_VM_MEMORY_MAX_MB;
+            if (end == optarg || *end || v < 0 || v > max) {
+                fprintf(stderr, "cntb-agent: --%s: must be an integer 0..%ld (got \"%s\")\n",
+                        c == 'n' ? "vm-vcpus" : "vm-memory", max, optarg);
                 return 2;
             }
             if (c == 'n')

@@ -2,13 +2,15 @@
  * agent_traffic.c — from a run's parameters to cntb-traffic's command line.
  *
  * Every parameter comes from a message, so each is checked again here
- * (type and range, the same as controller/matrix.c's params[] table) before
- * it becomes an argument; a missing one takes the matrix default, so that a
- * controller that predates a parameter still gets the old behaviour.  A UDP
+ * against its row of proto/param.c (type and range, the table the
+ * controller validated the matrix with) before it becomes an argument; a
+ * missing one takes the row's default, so that a controller that predates a
+ * parameter still gets the old behaviour.  A UDP
  * size the path cannot carry unfragmented is refused here, with the reason
  * that the run then fails with (CASES.md case 1), unless allow_fragments.
  */
 #include "agent_traffic.h"
+#include "param.h"
 #include "traffic.h"
 
 #include <math.h>
@@ -19,15 +21,20 @@
 
 #define ARGV_MAX 64
 
-static const char *const traffic_kinds[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
-                                             "tcp_crr", NULL };
+/* The values of an enum parameter (proto/param.c), NULL-terminated. */
+static const char *const *
+values_of(const char *name)
+{
+    return param_find(name)->values;
+}
 
 json_t *
 agent_traffic_kinds(void)
 {
     json_t *a = json_array();
-    for (int i = 0; traffic_kinds[i]; i++)
-        json_array_append_new(a, json_string(traffic_kinds[i]));
+    /* cntb-traffic generates every traffic kind of the matrix format */
+    for (const char *const *k = values_of("traffic"); *k; k++)
+        json_array_append_new(a, json_string(*k));
     return a;
 }
 
@@ -60,33 +67,37 @@ push_opt(char **argv, int *n, const char *opt, int decimals, double v)
     push(argv, n, num);
 }
 
-/* A string parameter (default def when absent); NULL when present but not a string. */
+/* A string parameter (its default from proto/param.c when absent); NULL when
+ * present but not a string. */
 static const char *
-param_str(const json_t *params, const char *name, const char *def)
+param_str(const json_t *params, const char *name)
 {
     const json_t *v = json_object_get(params, name);
     if (!v)
-        return def;
+        return param_default_str(name);
     return json_string_value(v);
 }
 
-/* A number parameter (default def when absent); NAN when present but not a number. */
+/* A number parameter: its value, or its default from proto/param.c when
+ * absent; NAN when present but not a number or outside its row's range. */
 static double
-param_num(const json_t *params, const char *name, double def)
+param_num(const json_t *params, const char *name)
 {
     const json_t *v = json_object_get(params, name);
     if (!v)
-        return def;
-    return json_is_number(v) ? json_number_value(v) : NAN;
+        return param_default_num(name);
+    if (!json_is_number(v) || !param_num_ok(param_find(name), json_number_value(v)))
+        return NAN;
+    return json_number_value(v);
 }
 
-/* A boolean parameter (default false when absent); -1 when present but not a boolean. */
+/* A boolean parameter (its default when absent); -1 when present but not a boolean. */
 static int
 param_bool(const json_t *params, const char *name)
 {
     const json_t *v = json_object_get(params, name);
     if (!v)
-        return 0;
+        return param_default_num(name) != 0;
     return json_is_boolean(v) ? json_is_true(v) : -1;
 }
 
@@ -99,23 +110,16 @@ one_of(const char *s, const char *const *list)
     return false;
 }
 
-/* value is a whole number in [min, max] */
-static bool
-whole_in(double v, double min, double max)
-{
-    return v >= min && v <= max && floor(v) == v;
-}
-
 int
 agent_traffic_check_udp(const json_t *params, int mtu, char *err, size_t errlen)
 {
-    const char *traffic = param_str(params, "traffic", "tcp_stream");
-    double size = param_num(params, "size", TRAFFIC_SIZE_DEFAULT);
+    const char *traffic = param_str(params, "traffic");
+    double size = param_num(params, "size");
     int frag = param_bool(params, "allow_fragments"), fragmented;
 
-    if (!traffic || !whole_in(size, 1, TRAFFIC_SIZE_MAX) || frag < 0) {
-        snprintf(err, errlen, "traffic must be a string, size an integer 1..%ld, allow_fragments"
-                 " true or false", TRAFFIC_SIZE_MAX);
+    if (!traffic || isnan(size) || frag < 0) {
+        snprintf(err, errlen, "traffic must be a string, size an integer %d..%d, allow_fragments"
+                 " true or false", PARAM_SIZE_MIN, PARAM_SIZE_MAX);
         return -1;
     }
     if (strncmp(traffic, "udp", 3) != 0 || mtu <= 0)
@@ -127,8 +131,6 @@ char **
 agent_traffic_argv(const char *traffic_path, const char *role, const json_t *params,
                    const char *server_addr, int port, int mtu, char *err, size_t errlen)
 {
-    static const char *const engines[] = { "builtin", "iperf3", "sockperf", NULL };
-    static const char *const directions[] = { "upload", "download", NULL };
     char **argv = calloc(ARGV_MAX, sizeof *argv);
     int n = 0;
     char num[32];
@@ -141,13 +143,13 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
         snprintf(err, errlen, "port or server address missing");
         goto fail;
     }
-    const char *traffic = param_str(params, "traffic", "tcp_stream");
-    const char *engine = param_str(params, "engine", "builtin");
-    if (!one_of(traffic, traffic_kinds)) {
+    const char *traffic = param_str(params, "traffic");
+    const char *engine = param_str(params, "engine");
+    if (!one_of(traffic, values_of("traffic"))) {
         snprintf(err, errlen, "traffic %s is not supported by this agent", traffic ? traffic : "?");
         goto fail;
     }
-    if (!one_of(engine, engines)) {
+    if (!one_of(engine, values_of("engine"))) {
         snprintf(err, errlen, "engine must be builtin, iperf3 or sockperf");
         goto fail;
     }
@@ -170,25 +172,23 @@ agent_traffic_argv(const char *traffic_path, const char *role, const json_t *par
         snprintf(err, errlen, "role must be server or client");
         goto fail;
     }
-    double size = param_num(params, "size", TRAFFIC_SIZE_DEFAULT), streams = param_num(params, "streams", 1);
-    double duration = param_num(params, "duration_s", 10);
-    double omit = param_num(params, "omit_s", 0), interval = param_num(params, "interval_s", 1);
-    double rate = param_num(params, "rate", 0), burst = param_num(params, "burst", 1);
-    double timeout = param_num(params, "timeout_ms", 200);
-    const char *direction = param_str(params, "direction", "upload");
+    /* NAN: of the wrong type or outside the parameter's range (proto/param.c) */
+    double size = param_num(params, "size"), streams = param_num(params, "streams");
+    double duration = param_num(params, "duration_s");
+    double omit = param_num(params, "omit_s"), interval = param_num(params, "interval_s");
+    double rate = param_num(params, "rate"), burst = param_num(params, "burst");
+    double timeout = param_num(params, "timeout_ms");
+    const char *direction = param_str(params, "direction");
     int gso = param_bool(params, "gso"), frag = param_bool(params, "allow_fragments");
-    if (!whole_in(size, 1, TRAFFIC_SIZE_MAX) || !whole_in(streams, 1, TRAFFIC_STREAMS_MAX)
-        || !(duration > 0) || duration > TRAFFIC_DURATION_MAX) {
+    if (isnan(size) || isnan(streams) || isnan(duration)) {
         snprintf(err, errlen, "size, streams or duration_s out of range");
         goto fail;
     }
-    if (!(omit >= 0 && omit <= TRAFFIC_OMIT_MAX) || !(interval >= 0.01 && interval <= 3600)
-        || !whole_in(rate, 0, TRAFFIC_RATE_MAX) || !whole_in(burst, 1, TRAFFIC_BURST_MAX)
-        || !whole_in(timeout, 1, 60000)) {
+    if (isnan(omit) || isnan(interval) || isnan(rate) || isnan(burst) || isnan(timeout)) {
         snprintf(err, errlen, "omit_s, interval_s, rate, burst or timeout_ms out of range");
         goto fail;
     }
-    if (!one_of(direction, directions) || gso < 0 || frag < 0) {
+    if (!one_of(direction, values_of("direction")) || gso < 0 || frag < 0) {
         snprintf(err, errlen, "direction must be upload or download; gso and allow_fragments "
                               "true or false");
         goto fail;

@@ -18,8 +18,9 @@
  * server binds, or where a client connects), over a path of `mtu` bytes
  * (the MTU the network kind set up; 0 = unknown, then cntb-traffic asks the
  * kernel).  Parameters: traffic, engine, size, streams, duration_s, omit_s,
- * interval_s, rate, burst, timeout_ms, direction, gso, allow_fragments (see
- * controller/matrix.h); an absent one takes its default.  Returns a fresh
+ * interval_s, rate, burst, timeout_ms, direction, gso, allow_fragments,
+ * each checked against its row of proto/param.c; an absent one takes the
+ * row's default.  Returns a fresh
  * NULL-terminated vector (free with agent_traffic_argv_free), or NULL with
  * a one-line reason in err (errlen bytes) when a parameter is of the wrong
  * type or out of range, the traffic kind or engine is not supported, or a
@@ -36,8 +37,8 @@ char **agent_traffic_argv(const char *traffic_path, const char *role, const json
  * mtu - 28 without allow_fragments; 0 when it does not (or the traffic is
  * TCP, or the MTU unknown); -1 with the reason when traffic, size or
  * allow_fragments has the wrong type or range.  Absent parameters take
- * their defaults: traffic tcp_stream, size TRAFFIC_SIZE_DEFAULT (1448, the
- * matrix's), allow_fragments false.
+ * their defaults from proto/param.c (size PARAM_SIZE_DEFAULT), as the
+ * controller does.
  */
 int agent_traffic_check_udp(const json_t *params, int mtu, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 #include "proto.h"
 
 #include "log.h"
+#include "param.h"
 
 #include <errno.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static const msg_def_t msg_defs[MSG_COUNT] = {
     [MSG_SETUP_OK] = { "SETUP_OK", "agent", "this host's part is built",
         { RUN_FIELD(true),
           { "server_addr", F_STR, false, 7, 15, "IPv4 address the server will listen on" },
-          { "mtu", F_INT, false, 0, 1048576, "MTU of the path, bytes (loopback: 65536)" },
+          { "mtu", F_INT, false, 0, PARAM_PATH_MTU_MAX, "MTU of the path, bytes (loopback: 65536)" },
           { "setup_ms", F_NUM, false, 0, 1e9, "time the setup took, milliseconds" } } },
     [MSG_START] = { "START", "controller", "start the server or the client of a run",
         { RUN_FIELD(true),

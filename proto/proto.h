@@ -7,13 +7,16 @@
  *     [body]  a JSON object           (UTF-8, at most PROTO_BODY_MAX bytes)
  * This file and the table in proto.c are the one place that defines each
  * message: its name, who sends it and its fields; the validator and
- * schemas/msg/<NAME>.schema.json follow from them (docs/protocol.md).
+ * schemas/msg/<NAME>.schema.json follow from them (docs/protocol.md); the
+ * list below is checked against the table by tests/unit/test_proto.c.  The
+ * parameters inside `params` are proto/param.c's.
  *
  *   message      sender      fields (* = required)
  *   HELLO        agent       *proto *host *kind *capabilities meta parent
- *   WELCOME      controller  *proto *testbed *heartbeat_ms
+ *   WELCOME      controller  *proto *testbed *heartbeat_ms kv
  *   HEARTBEAT    both        (none)
- *   SETUP        controller  *run *network *placement *client *server peer_addr params
+ *   SETUP        controller  *run *network *placement *client *server peer_addr params port
+ *                            bgp
  *   SETUP_OK     agent       *run server_addr mtu setup_ms
  *   START        controller  *run *role port server_addr params
  *   START_OK     agent       *run *role

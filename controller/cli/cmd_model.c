@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "model.h"
+#include "param.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -100,10 +101,11 @@ cmd_model(int argc, char **argv)
                 char *end;
                 double v = strtod(p, &end);
 
-                if (end == p || (*end && *end != ',') || !(v >= 1 && v <= 1048576) ||
+                if (end == p || (*end && *end != ',') || !(v >= PARAM_SIZE_MIN && v <= PARAM_SIZE_MAX) ||
                     v != floor(v) || hold.n == MODEL_MAX_SIZES) {
-                    cli_error("--hold-out: must be up to %d sizes in bytes (1..1048576), "
-                              "comma-separated (got \"%s\")", MODEL_MAX_SIZES, optarg);
+                    cli_error("--hold-out: must be up to %d sizes in bytes (%d..%d), "
+                              "comma-separated (got \"%s\")", MODEL_MAX_SIZES, PARAM_SIZE_MIN,
+                              PARAM_SIZE_MAX, optarg);
                     return EXIT_USAGE;
                 }
                 held[hold.n++] = v;

@@ -14,13 +14,15 @@
 #ifndef CNTB_NETKIND_H
 #define CNTB_NETKIND_H
 
+#include "param.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define NETKIND_ERR_MAX 256
 
-#define NETKIND_PAIRS_MAX 64   /* client/server pairs per run (issue 3: "N up to 64") */
+#define NETKIND_PAIRS_MAX PARAM_PAIRS_MAX /* client/server pairs per run (proto/param.h) */
 
 /* One client/server pair of a run: where each end lives and talks. */
 typedef struct {

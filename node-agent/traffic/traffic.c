@@ -37,15 +37,22 @@ static const char usage_client[] =
     "  --server ADDR        server address or host name (required)\n"
     "  --port PORT          TCP port, 1..65535 (default 5300)\n"
     "  --traffic KIND       tcp_stream, udp_stream, tcp_rr, udp_rr or tcp_crr (default tcp_stream)\n"
-    "  --size BYTES         bytes per send() or per datagram, 1..1048576; UDP 8..65507 (default 1448)\n"
-    "  --streams N          parallel connections or flows, one thread each, 1..128 (default 1)\n"
-    "  --duration SECONDS   measured time, > 0 and <= 86400, may be fractional (default 10)\n"
-    "  --interval SECONDS   sample interval, 0.01..86400 (default 1)\n"
-    "  --omit SECONDS       warm-up before the measured time, not counted, 0..3600 (default 0)\n"
+    "  --size BYTES         bytes per send() or per datagram, 1.." PARAM_STR(PARAM_SIZE_MAX)
+    "; UDP 8..65507 (default " PARAM_STR(PARAM_SIZE_DEFAULT) ")\n"
+    "  --streams N          parallel connections or flows, one thread each, 1.."
+    PARAM_STR(PARAM_STREAMS_MAX) " (default " PARAM_STR(PARAM_STREAMS_DEFAULT) ")\n"
+    "  --duration SECONDS   measured time, > 0 and <= " PARAM_STR(PARAM_DURATION_MAX_S)
+    ", may be fractional (default " PARAM_STR(PARAM_DURATION_DEFAULT_S) ")\n"
+    "  --interval SECONDS   sample interval, " PARAM_STR(PARAM_INTERVAL_MIN_S) ".."
+    PARAM_STR(PARAM_DURATION_MAX_S) " (default " PARAM_STR(PARAM_INTERVAL_DEFAULT_S) ")\n"
+    "  --omit SECONDS       warm-up before the measured time, not counted, 0.."
+    PARAM_STR(PARAM_OMIT_MAX_S) " (default 0)\n"
     "  --rate PPS           udp_stream: datagrams/s per flow, 0 = as fast as possible (default 0)\n"
-    "  --burst N            tcp_rr, udp_rr: outstanding probes per flow, 1..64 (default 1)\n"
+    "  --burst N            tcp_rr, udp_rr: outstanding probes per flow, 1.." PARAM_STR(PARAM_BURST_MAX)
+    " (default 1)\n"
     "  --direction D        upload (the client sends) or download (the server sends) (default upload)\n"
-    "  --timeout-ms MS      udp_rr: a probe unanswered this long is lost, 1..60000 (default 200)\n"
+    "  --timeout-ms MS      udp_rr: a probe unanswered this long is lost, 1.."
+    PARAM_STR(PARAM_TIMEOUT_MS_MAX) " (default " PARAM_STR(PARAM_TIMEOUT_MS_DEFAULT) ")\n"
     "  --mtu BYTES          path MTU: UDP sizes above MTU - 28 (IPv4) are refused (exit 2);\n"
     "                       0 = use the kernel's route MTU (default 0)\n"
     "  --allow-fragments    run such sizes anyway; the result is flagged fragmented\n"
@@ -53,21 +60,27 @@ static const char usage_client[] =
     "  --engine E           builtin, or run iperf3 / sockperf and convert their output (default builtin)\n"
     "  --help               this text\n";
 
+/* s is a value of the enum matrix parameter `param` (proto/param.c): the
+ * engine knows the traffic kinds and engines the matrix format names. */
+static int
+value_known(const char *param, const char *s)
+{
+    for (const char *const *v = param_find(param)->values; *v; v++)
+        if (strcmp(s, *v) == 0)
+            return 1;
+    return 0;
+}
+
 static int
 engine_known(const char *e)
 {
-    return strcmp(e, "builtin") == 0 || strcmp(e, "iperf3") == 0 || strcmp(e, "sockperf") == 0;
+    return value_known("engine", e);
 }
 
 static int
 kind_known(const char *t)
 {
-    static const char *const kinds[] = { "tcp_stream", "udp_stream", "tcp_rr", "udp_rr",
-                                         "tcp_crr", NULL };
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(t, kinds[i]) == 0)
-            return 1;
-    return 0;
+    return value_known("traffic", t);
 }
 
 /* Reports an option getopt_long rejected; returns the usage exit code. */
@@ -175,8 +188,10 @@ main_client(int argc, char **argv)
     };
     struct traffic_client_opts o = {
         .server = NULL, .port = TRAFFIC_DEFAULT_PORT, .traffic = "tcp_stream",
-        .size = TRAFFIC_SIZE_DEFAULT, .streams = 1, .duration = 10.0, .interval = 1.0, .omit = 0.0,
-        .rate = 0, .burst = 1, .download = 0, .timeout_ms = 200, .mtu = 0,
+        /* the defaults of the matrix parameters (proto/param.c) */
+        .size = PARAM_SIZE_DEFAULT, .streams = PARAM_STREAMS_DEFAULT,
+        .duration = PARAM_DURATION_DEFAULT_S, .interval = PARAM_INTERVAL_DEFAULT_S, .omit = 0.0,
+        .rate = 0, .burst = 1, .download = 0, .timeout_ms = PARAM_TIMEOUT_MS_DEFAULT, .mtu = 0,
         .allow_fragments = 0, .gso = 0, .engine = "builtin",
     };
     int c;
@@ -218,7 +233,8 @@ main_client(int argc, char **argv)
             }
             break;
         case 'i':
-            if (traffic_parse_double(optarg, 0.01, 0, TRAFFIC_DURATION_MAX, &o.interval) < 0) {
+            if (traffic_parse_double(optarg, TRAFFIC_INTERVAL_MIN, 0, TRAFFIC_DURATION_MAX,
+                                     &o.interval) < 0) {
                 traffic_err("client: --interval %s is not a number of seconds 0.01..%g",
                             optarg, TRAFFIC_DURATION_MAX);
                 return TRAFFIC_EXIT_USAGE;
@@ -252,14 +268,17 @@ main_client(int argc, char **argv)
             o.download = optarg[0] == 'd';
             break;
         case 'T':
-            if (traffic_parse_long(optarg, 1, 60000, &o.timeout_ms) < 0) {
-                traffic_err("client: --timeout-ms %s is not a number 1..60000", optarg);
+            if (traffic_parse_long(optarg, 1, TRAFFIC_TIMEOUT_MS_MAX, &o.timeout_ms) < 0) {
+                traffic_err("client: --timeout-ms %s is not a number 1..%ld", optarg,
+                            TRAFFIC_TIMEOUT_MS_MAX);
                 return TRAFFIC_EXIT_USAGE;
             }
             break;
         case 'm':
-            if (traffic_parse_long(optarg, 0, 1048576, &o.mtu) < 0 || (o.mtu > 0 && o.mtu < 68)) {
-                traffic_err("client: --mtu %s is not 0 or a number of bytes 68..1048576 (loopback has 65536)", optarg);
+            if (traffic_parse_long(optarg, 0, TRAFFIC_MTU_MAX, &o.mtu) < 0
+                || (o.mtu > 0 && o.mtu < PARAM_MTU_MIN)) {
+                traffic_err("client: --mtu %s is not 0 or a number of bytes %d..%ld (loopback has"
+                            " 65536)", optarg, PARAM_MTU_MIN, TRAFFIC_MTU_MAX);
                 return TRAFFIC_EXIT_USAGE;
             }
             break;

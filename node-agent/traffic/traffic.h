@@ -43,6 +43,8 @@
 #ifndef CNTB_TRAFFIC_H
 #define CNTB_TRAFFIC_H
 
+#include "param.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,13 +52,13 @@
 #define TRAFFIC_VERSION "0.3"
 #define TRAFFIC_HELLO_MAX 1024     /* bytes of the hello line, newline included */
 #define TRAFFIC_DEFAULT_PORT 5300
-#define TRAFFIC_SIZE_MAX 1048576L     /* bytes per send() */
-/* bytes per send() when none is given: cntb-traffic's --size, and the size
- * the agent takes for a run whose params have none (agent_traffic.c, at
- * SETUP and START alike; controller/matrix.c's default is the same) */
-#define TRAFFIC_SIZE_DEFAULT 1448L
-#define TRAFFIC_STREAMS_MAX 128L
-#define TRAFFIC_DURATION_MAX 86400.0  /* seconds */
+/* The engine's limits are the matrix parameters' (proto/param.h), except
+ * where the engine, a standalone program, accepts more (--interval up to
+ * TRAFFIC_DURATION_MAX). */
+#define TRAFFIC_SIZE_MAX ((long)PARAM_SIZE_MAX)         /* bytes per send() */
+#define TRAFFIC_STREAMS_MAX ((long)PARAM_STREAMS_MAX)
+#define TRAFFIC_DURATION_MAX ((double)PARAM_DURATION_MAX_S) /* seconds */
+#define TRAFFIC_INTERVAL_MIN PARAM_INTERVAL_MIN_S        /* seconds */
 #define TRAFFIC_REPLY_TIMEOUT_S 10    /* wait for the server's reply after FIN */
 #define TRAFFIC_CONNECT_TIMEOUT_S 5   /* connect() to an unresponsive address */
 
@@ -91,11 +93,13 @@ struct traffic_client_opts {
     const char *engine;           /* "builtin", "iperf3" or "sockperf" */
 };
 
-#define TRAFFIC_BURST_MAX 64L
-#define TRAFFIC_OMIT_MAX 3600.0       /* seconds */
-#define TRAFFIC_RATE_MAX 100000000L   /* datagrams/s */
-#define TRAFFIC_UDP_SIZE_MIN 8        /* the sequence number */
-#define TRAFFIC_UDP_SIZE_MAX 65507L   /* 65535 - 20 (IPv4) - 8 (UDP) */
+#define TRAFFIC_BURST_MAX ((long)PARAM_BURST_MAX)
+#define TRAFFIC_OMIT_MAX ((double)PARAM_OMIT_MAX_S)    /* seconds */
+#define TRAFFIC_RATE_MAX ((long)PARAM_RATE_MAX)        /* datagrams/s */
+#define TRAFFIC_TIMEOUT_MS_MAX ((long)PARAM_TIMEOUT_MS_MAX)
+#define TRAFFIC_UDP_SIZE_MIN PARAM_UDP_SIZE_MIN         /* the sequence number */
+#define TRAFFIC_UDP_SIZE_MAX ((long)PARAM_UDP_SIZE_MAX) /* 65535 - 20 (IPv4) - 8 (UDP) */
+#define TRAFFIC_MTU_MAX ((long)PARAM_PATH_MTU_MAX)    /* --mtu, bytes */
 #define TRAFFIC_TOOL_BOUND_PCT 95.0   /* CASES.md case 3: >= 95 % of one core */
 #define TRAFFIC_CONSISTENCY_TOL 0.02  /* case 8: total may exceed the best interval by 2 % */
 

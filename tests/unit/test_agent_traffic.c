@@ -141,7 +141,7 @@ START_TEST(test_udp_check_one_default)
         "UDP size 1448 exceeds the path MTU 1000 minus 28 (972 bytes): datagrams would "
         "fragment; set allow_fragments to run it anyway";
 
-    ck_assert_int_eq(TRAFFIC_SIZE_DEFAULT, 1448);
+    ck_assert_int_eq(PARAM_SIZE_DEFAULT, 1448);
     ck_assert_int_eq(agent_traffic_check_udp(p, 1000, err, sizeof err), 1);
     ck_assert_str_eq(err, why1000);
     expect_refusal("{\"traffic\":\"udp_stream\"}", 1000, why1000);
@@ -168,7 +168,7 @@ START_TEST(test_udp_check_one_default)
 
         ck_assert_msg(m != NULL, "%s", merr);
         ck_assert_int_eq(json_integer_value(json_object_get(matrix_run_params(m, 0), "size")),
-                         TRAFFIC_SIZE_DEFAULT);
+                         PARAM_SIZE_DEFAULT);
         matrix_destroy(&m);
     }
 }

@@ -548,6 +548,79 @@ START_TEST(test_schema_shape)
 }
 END_TEST
 
+/*
+ * proto.h's comment lists every message with its sender and fields (* =
+ * required), a copy of the table in proto.c for readers; it must not drift
+ * (it once lacked SETUP's port and bgp and WELCOME's kv).  A continuation
+ * line (no name, no sender) carries more fields of the message above.
+ */
+START_TEST(test_header_comment_matches_table)
+{
+    char path[1024], line[512];
+    json_t *seen[MSG_COUNT] = { NULL };
+    const char *sender[MSG_COUNT] = { NULL };
+    int cur = -1;
+    bool in_table = false;
+
+    snprintf(path, sizeof path, "%s/proto/proto.h", CNTB_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    while (fgets(line, sizeof line, f)) {
+        char *save = NULL, *tok, *text = line;
+        if (strncmp(text, " *   message", 12) == 0) {
+            in_table = true;
+            continue;
+        }
+        if (!in_table)
+            continue;
+        if (strncmp(text, " *   ", 5) != 0)
+            break; /* the blank " *" line after the table */
+        bool cont = text[5] == ' ';
+        tok = strtok_r(text + 2, " \n", &save);
+        if (!cont) {
+            cur = proto_type_from_name(tok);
+            ck_assert_msg(cur >= 0, "proto.h lists an unknown message %s", tok);
+            ck_assert_msg(seen[cur] == NULL, "proto.h lists %s twice", tok);
+            seen[cur] = json_object();
+            sender[cur] = strdup(strtok_r(NULL, " \n", &save));
+            tok = strtok_r(NULL, " \n", &save);
+        }
+        ck_assert_int_ge(cur, 0);
+        for (; tok; tok = strtok_r(NULL, " \n", &save))
+            if (strcmp(tok, "(none)") != 0)
+                json_object_set_new(seen[cur], tok[0] == '*' ? tok + 1 : tok,
+                                    json_boolean(tok[0] == '*'));
+    }
+    fclose(f);
+    for (int t = 0; t < MSG_COUNT; t++) {
+        json_t *s = proto_schema((msg_type_t)t), *req = json_object_get(s, "required");
+        const char *name = proto_type_name((msg_type_t)t), *key;
+        json_t *v;
+
+        ck_assert_msg(seen[t] != NULL, "proto.h does not list %s", name);
+        ck_assert_msg(strcmp(sender[t], json_string_value(json_object_get(s, "x-sender"))) == 0,
+                      "proto.h: %s is sent by %s, proto.c says %s", name, sender[t],
+                      json_string_value(json_object_get(s, "x-sender")));
+        json_object_foreach(json_object_get(s, "properties"), key, v) {
+            bool required = false;
+            for (size_t i = 0; i < json_array_size(req); i++)
+                required |= strcmp(json_string_value(json_array_get(req, i)), key) == 0;
+            ck_assert_msg(json_object_get(seen[t], key) != NULL, "proto.h: %s lacks %s%s", name,
+                          required ? "*" : "", key);
+            ck_assert_msg(json_is_true(json_object_get(seen[t], key)) == required,
+                          "proto.h: %s's %s is %srequired in proto.c", name, key,
+                          required ? "" : "not ");
+        }
+        json_object_foreach(seen[t], key, v)
+            ck_assert_msg(json_object_get(json_object_get(s, "properties"), key) != NULL,
+                          "proto.h: %s lists %s, proto.c has no such field", name, key);
+        json_decref(s);
+        json_decref(seen[t]);
+        free((char *)sender[t]);
+    }
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -595,6 +668,7 @@ proto_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_schemas_match_committed_files);
     tcase_add_test(tc, test_schema_shape);
+    tcase_add_test(tc, test_header_comment_matches_table);
     suite_add_tcase(s, tc);
     return s;
 }
