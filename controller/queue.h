@@ -20,18 +20,8 @@
 #include <stdint.h>
 #include <time.h>
 
-/* What queue_get() returns: fresh strings, freed by queue_entry_free(). */
-typedef struct {
-    int64_t id;
-    char *name, *file, *matrix, *testbed; /* testbed may be NULL */
-    time_t at;                            /* the anchor of the series */
-    int64_t every_s;                      /* 0 = once */
-    bool calendar;                        /* every_s counts local calendar days */
-    char state[16];
-    int64_t batch;                        /* the last batch it started, 0 = none */
-    int64_t batches;                      /* how many batches it started: the next one's
-                                             occurrence number, from 0 */
-} queue_entry_t;
+/* What queue_get() returns: fresh strings, freed by queue_entry_free() (store.h). */
+typedef store_queue_entry_t queue_entry_t;
 
 /*
  * Adds an entry (state waiting, next_start = at).  every_s 0 = once;
