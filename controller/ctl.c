@@ -256,14 +256,8 @@ store_probe(ctl_t *self)
     if (!self->store_down || now - self->store_probe_ms < CTL_STORE_PROBE_MS)
         return;
     self->store_probe_ms = now;
-    /* A write that always reaches the file: setting user_version (to the value it
-     * has) rewrites page 1 into the WAL, even in a database with no batch yet. */
-    char sql[64], *msg = NULL;
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version(self->store));
-    if (store_schema_version(self->store) > 0 &&
-        sqlite3_exec(store_db(self->store), sql, NULL, NULL, &msg) == SQLITE_OK)
+    if (store_probe_write(self->store) == 0)
         store_ok(self);
-    sqlite3_free(msg);
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -284,22 +278,9 @@ batch_forget(ctl_batch_t *b)
 static int
 batch_skip_all(ctl_t *self, int64_t batch, const char *reason)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "UPDATE run SET state = 'skipped', reason = ?2, finished_at = "
-                           "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE batch_id = ?1 AND "
-                           "state = 'queued'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, batch);
-        sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = 0;
-    }
-    sqlite3_finalize(st);
-    if (rc == 0)
-        rc = store_batch_set_state(self->store, batch, "failed");
-    return rc;
+    if (store_batch_skip_queued(self->store, batch, reason) < 0)
+        return -1;
+    return store_batch_set_state(self->store, batch, "failed");
 }
 
 /*
@@ -352,19 +333,14 @@ batch_get(ctl_t *self, int64_t id)
     }
     if (!free_slot)
         return NULL; /* more unfinished batches than slots: it waits its turn */
-    sqlite3_stmt *st = NULL;
-    char err[FERR_MAX] = "", name[32];
+    char err[FERR_MAX] = "", name[32], *text = NULL;
     matrix_t *m = NULL;
-    if (sqlite3_prepare_v2(store_db(self->store), "SELECT matrix_json FROM batch WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (store_batch_matrix(self->store, id, &text) < 0)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
     snprintf(name, sizeof name, "batch %" PRId64, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *text = (const char *) sqlite3_column_text(st, 0);
+    if (text)
         m = matrix_load_text(name, text, strlen(text), err);
-    }
-    sqlite3_finalize(st);
+    free(text);
     ctl_batch_t *b = free_slot;
     memset(b, 0, sizeof *b);
     if (m)
@@ -388,23 +364,11 @@ batch_get(ctl_t *self, int64_t id)
 static void
 batch_maybe_finish(ctl_t *self, int64_t batch)
 {
-    sqlite3_stmt *st = NULL;
-    const char *state = NULL;
     int left = -1;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT (SELECT count(*) FROM run WHERE batch_id = ?1 AND state NOT IN "
-                           "('done', 'failed', 'skipped')), state FROM batch WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+    bool cancelled = false;
+    if (store_batch_progress(self->store, batch, &left, &cancelled) < 0 || left != 0)
         return;
-    sqlite3_bind_int64(st, 1, batch);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        left = sqlite3_column_int(st, 0);
-        state = strcmp((const char *) sqlite3_column_text(st, 1), "cancelled") == 0 ? "cancelled"
-                                                                                   : "done";
-    }
-    sqlite3_finalize(st);
-    if (left != 0)
-        return;
+    const char *state = cancelled ? "cancelled" : "done";
     if (store_batch_set_state(self->store, batch, state) < 0) {
         /* Still unfinished on record: it stays cached, and once the store
          * can be written the scheduler comes back here to end it. */
@@ -612,26 +576,22 @@ static void step_leasing(ctl_t *self, ctl_run_t *r);
 static void
 batch_step(ctl_t *self, ctl_batch_t *b, bool *reserved)
 {
-    sqlite3_stmt *st = NULL;
     ctl_run_t *r = NULL;
+    int64_t id = 0;
+    char *text = NULL;
     if (b->in_flight || now_ms() < b->not_before_ms)
         return;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT id, params_json FROM run WHERE batch_id = ?1 AND "
-                           "state = 'queued' ORDER BY idx LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        log_error("scheduler query: %s", sqlite3_errmsg(store_db(self->store)));
+    int found = store_batch_next_run(self->store, b->id, &id, &text);
+    if (found < 0) {
+        log_error("scheduler query: %s", store_errmsg(self->store));
         return;
     }
-    sqlite3_bind_int64(st, 1, b->id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    if (found == 0) {
         batch_maybe_finish(self, b->id);
         return;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
-    json_t *params = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
-    sqlite3_finalize(st);
+    json_t *params = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
     const char *placement = json_string_value(json_object_get(params, "placement")) ?: "?";
     int need = strcmp(placement, "cross-host") == 0 ? 2 : 1, pick[2];
     if (b->nhosts < need) {
@@ -732,19 +692,11 @@ schedule_batches(ctl_t *self)
 {
     bool reserved[CTL_HOSTS_MAX] = { false };
     int64_t ids[CTL_BATCHES_MAX];
-    int n = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT id FROM batch WHERE state IN ('queued', 'running') AND "
-                           "testbed = ?1 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
     /* Only our testbed's batches: a database another testbed used before
      * keeps its batches for that testbed's controller (docs/cntb-controller.md). */
-    sqlite3_bind_text(st, 1, self->testbed->name, -1, SQLITE_STATIC);
-    while (n < CTL_BATCHES_MAX && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int n = store_batches_unfinished(self->store, self->testbed->name, ids, CTL_BATCHES_MAX);
+    if (n < 0)
+        return;
     /* A write that fails on the way (store_failed) stops the round: no run
      * of a later batch starts while the store cannot be written. */
     for (int i = 0; i < n && !self->store_down; i++) {
@@ -1355,14 +1307,8 @@ cli_queue_add(ctl_t *self, json_t *req)
     char next[32] = "";
     json_t *answer = json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "queue", (json_int_t) id, "batch",
                                (json_int_t) batch, "runs", runs);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(store_db(self->store), "SELECT next_start FROM queue WHERE id = ?1", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            snprintf(next, sizeof next, "%s", (const char *) sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
+    if (store_queue_next_start(self->store, id, next, sizeof next) < 0)
+        next[0] = '\0'; /* the answer only lacks next_start */
     if (next[0])
         json_object_set_new(answer, "next_start", json_string(next));
     log_info("queue entry %" PRId64 " added: %s%s%s", id, file, next[0] ? ", next start " : "",
@@ -1403,58 +1349,12 @@ static json_t *
 cli_batch(ctl_t *self, json_t *req)
 {
     json_int_t batch = json_integer_value(json_object_get(req, "batch"));
-    sqlite3 *db = store_db(self->store);
-    sqlite3_stmt *st = NULL;
-    json_t *runs = json_array();
-    const char *bstate = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT state FROM batch WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, batch);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            bstate = strdup((const char *) sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
-    if (!bstate) {
-        json_decref(runs);
+    char *bstate = NULL;
+    json_t *runs = store_batch_runs(self->store, batch, &bstate);
+    if (!runs)
         return cli_error("no such batch", 2);
-    }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT r.id, r.idx, r.repetition, r.state, r.reason, r.params_json, "
-                           "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
-                           " m.name = 'throughput_bps'), r.started_at, r.finished_at, "
-                           "r.client_host, r.server_host, "
-                           "(SELECT count(*) FROM run_attempt a WHERE a.run_id = r.id), "
-                           "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
-                           " m.name = 'rtt_us_p50'), "
-                           "(SELECT group_concat(flag, ',') FROM run_flag f WHERE f.run_id = r.id) "
-                           "FROM run r WHERE r.batch_id = ?1 ORDER BY r.idx",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, batch);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *o = json_pack("{s:I, s:i, s:i, s:s}", "id", (json_int_t) sqlite3_column_int64(st, 0),
-                                  "idx", sqlite3_column_int(st, 1), "repetition",
-                                  sqlite3_column_int(st, 2), "state", sqlite3_column_text(st, 3));
-            if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-                json_object_set_new(o, "reason", json_string((const char *) sqlite3_column_text(st, 4)));
-            json_object_set_new(o, "params", json_loads((const char *) sqlite3_column_text(st, 5), 0, NULL));
-            if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-                json_object_set_new(o, "throughput_bps", json_real(sqlite3_column_double(st, 6)));
-            static const char *const extra[] = { "started_at", "finished_at", "client_host",
-                                                 "server_host" };
-            for (int k = 0; k < 4; k++)
-                if (sqlite3_column_type(st, 7 + k) != SQLITE_NULL)
-                    json_object_set_new(o, extra[k],
-                                        json_string((const char *) sqlite3_column_text(st, 7 + k)));
-            json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 11) + 1));
-            if (sqlite3_column_type(st, 12) != SQLITE_NULL) /* request/response runs */
-                json_object_set_new(o, "rtt_us_p50", json_real(sqlite3_column_double(st, 12)));
-            if (sqlite3_column_type(st, 13) != SQLITE_NULL) /* "tool_bound,lossy" */
-                json_object_set_new(o, "flags", json_string((const char *) sqlite3_column_text(st, 13)));
-            json_array_append_new(runs, o);
-        }
-    }
-    sqlite3_finalize(st);
     json_t *answer = json_pack("{s:b, s:s, s:o}", "ok", 1, "state", bstate, "runs", runs);
-    free((char *) bstate);
+    free(bstate);
     return answer;
 }
 
@@ -1597,26 +1497,19 @@ runs_adopt(ctl_t *self, int64_t *ids, int max)
 {
     static const int defaults[MATRIX_STAGES] = { CTL_LEASE_MS, CTL_SETUP_MS, CTL_START_MS,
                                                  CTL_COLLECT_GRACE_MS, CTL_TEARDOWN_MS };
-    sqlite3_stmt *st = NULL;
+    store_run_row_t *rows = NULL;
     int n = 0;
-    if (sqlite3_prepare_v2(store_db(self->store),
-                           "SELECT id, batch_id, params_json, client_host, server_host, state, "
-                           "EXISTS (SELECT 1 FROM result WHERE run_id = run.id) FROM run WHERE "
-                           "(state = 'collect' OR (state = 'teardown' AND reason IS NULL AND "
-                           "EXISTS (SELECT 1 FROM result WHERE run_id = run.id))) AND batch_id "
-                           "IN (SELECT id FROM batch WHERE state NOT IN ('done', 'failed', "
-                           "'cancelled') AND testbed = ?1) ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        log_error("adoption query: %s", sqlite3_errmsg(store_db(self->store)));
+    int nrows = store_runs_adoptable(self->store, self->testbed->name, &rows);
+    if (nrows < 0) {
+        log_error("adoption query: %s", store_errmsg(self->store));
         return 0;
     }
-    sqlite3_bind_text(st, 1, self->testbed->name, -1, SQLITE_STATIC);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const char *ch = (const char *) sqlite3_column_text(st, 3);
-        const char *sh = (const char *) sqlite3_column_text(st, 4);
-        bool has_result = sqlite3_column_int(st, 6) != 0;
-        json_t *params = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
+    for (int row = 0; row < nrows && n < max; row++) {
+        int64_t id = rows[row].id;
+        const char *ch = rows[row].client_host;
+        const char *sh = rows[row].server_host;
+        bool has_result = rows[row].has_result;
+        json_t *params = rows[row].params_json ? json_loads(rows[row].params_json, 0, NULL) : NULL;
         const char *placement = json_string_value(json_object_get(params, "placement")) ?: "?";
         const char *nesting = json_string_value(json_object_get(params, "nesting")) ?: "bare";
         int need = strcmp(placement, "cross-host") == 0 ? 2 : 1;
@@ -1641,7 +1534,7 @@ runs_adopt(ctl_t *self, int64_t *ids, int max)
             why = "a host is held by another adopted run";
         else if (!r)
             why = "no free run slot";
-        else if (!(b = batch_get(self, sqlite3_column_int64(st, 1))) || b->in_flight)
+        else if (!(b = batch_get(self, rows[row].batch)) || b->in_flight)
             why = "its batch cannot be loaded or has another run in flight";
         if (why) {
             log_warn("run %" PRId64 " not adopted (%s): queued again", id, why);
@@ -1688,7 +1581,7 @@ runs_adopt(ctl_t *self, int64_t *ids, int max)
                  "waiting up to %.1f s for the result of %s",
                  id, b->id, wait_s, r->hosts[0]);
     }
-    sqlite3_finalize(st);
+    store_run_rows_free(&rows, nrows);
     return n;
 }
 
@@ -1763,26 +1656,19 @@ ctl_run(const ctl_config_t *cfg)
      * TEARDOWN when they say HELLO. */
     static int64_t adopted[CTL_RUNS_MAX];
     int nadopted = runs_adopt(&self, adopted, CTL_RUNS_MAX);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(store_db(self.store),
-                           "SELECT id, client_host, server_host FROM run WHERE state IN "
-                           "('leasing', 'setup', 'running', 'collect', 'teardown', 'interrupted')"
-                           " AND batch_id IN (SELECT id FROM batch WHERE state NOT IN "
-                           "('done', 'failed', 'cancelled') AND testbed = ?1)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, self.testbed->name, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(st, 0);
-            if (run_by_id(&self, id)) /* adopted: no stale TEARDOWN before its result */
-                continue;
-            for (int k = 1; k <= 2; k++) {
-                const char *h = (const char *) sqlite3_column_text(st, k);
-                if (h)
-                    stale_add(&self, id, h);
-            }
-        }
+    store_run_row_t *flying = NULL;
+    int nflying = store_runs_in_flight(self.store, self.testbed->name, &flying);
+    for (int i = 0; i < nflying; i++) {
+        if (run_by_id(&self, flying[i].id)) /* adopted: no stale TEARDOWN before its result */
+            continue;
+        if (flying[i].client_host)
+            stale_add(&self, flying[i].id, flying[i].client_host);
+        if (flying[i].server_host)
+            stale_add(&self, flying[i].id, flying[i].server_host);
     }
-    sqlite3_finalize(st);
+    if (nflying < 0)
+        log_error("runs in flight could not be read: %s", store_errmsg(self.store));
+    store_run_rows_free(&flying, nflying);
     int requeued = store_requeue_interrupted(self.store, self.testbed->name, adopted, nadopted);
     if (requeued > 0)
         log_warn("%d runs were in flight when the controller stopped: queued again", requeued);

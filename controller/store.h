@@ -264,4 +264,90 @@ json_t *store_queue_list(store_t *self);
  */
 int store_queue_next_start(store_t *self, int64_t id, char *buf, size_t len) STORE_MUST_CHECK;
 
+/* ---- the controller's questions (store_run.c, for ctl*.c) ---------------------
+ * Every function accepts a NULL store (and fails). */
+
+/*
+ * A write that always reaches the file (PRAGMA user_version set to the
+ * value it has): whether the store can be written again after a failed
+ * write.  0, or -1 (store_errmsg; also for a store with no schema).
+ */
+int store_probe_write(store_t *self) STORE_MUST_CHECK;
+
+/*
+ * Skips every queued run of batch with reason (borrowed), finished now.
+ * Does not touch the batch's state (store_batch_set_state).  0 or -1.
+ */
+int store_batch_skip_queued(store_t *self, int64_t batch, const char *reason) STORE_MUST_CHECK;
+
+/*
+ * The matrix of batch as stored (batch.matrix_json) into *matrix_json:
+ * fresh (free()), NULL when there is no such batch.  0, or -1 on a
+ * database error (*matrix_json NULL).
+ */
+int store_batch_matrix(store_t *self, int64_t batch, char **matrix_json) STORE_MUST_CHECK;
+
+/*
+ * How far batch is: *left = its runs not done, failed or skipped,
+ * *cancelled = its state is "cancelled".  0, or -1 when there is no such
+ * batch or on error (*left -1).
+ */
+int store_batch_progress(store_t *self, int64_t batch, int *left, bool *cancelled)
+    STORE_MUST_CHECK;
+
+/*
+ * The next queued run of batch (lowest idx): its id in *run and its
+ * parameters in *params_json (fresh, free()).  1 when there is one, 0 when
+ * none is queued, -1 on error (store_errmsg).
+ */
+int store_batch_next_run(store_t *self, int64_t batch, int64_t *run, char **params_json)
+    STORE_MUST_CHECK;
+
+/*
+ * Ids of the batches of testbed that are queued or running, oldest first,
+ * up to max into ids (caller's array).  The count, or -1.
+ */
+int store_batches_unfinished(store_t *self, const char *testbed, int64_t *ids, int max)
+    STORE_MUST_CHECK;
+
+/*
+ * The runs of batch for `cntb status`: a fresh JSON array (idx order) of
+ * {id, idx, repetition, state, reason?, params, throughput_bps?,
+ * started_at?, finished_at?, client_host?, server_host?, attempts,
+ * rtt_us_p50?, flags?}, empty when the run query fails; *state gets the
+ * batch's state (fresh, free()).  NULL (and *state NULL) when there is no
+ * such batch.
+ */
+json_t *store_batch_runs(store_t *self, int64_t batch, char **state);
+
+/* A run as the controller finds it at start-up (store_runs_adoptable, store_runs_in_flight). */
+typedef struct {
+    int64_t id;
+    int64_t batch;
+    char *params_json;   /* fresh */
+    char *client_host;   /* fresh, NULL when not recorded */
+    char *server_host;   /* fresh, NULL when not recorded */
+    bool has_result;     /* a result of it is stored */
+} store_run_row_t;
+
+/*
+ * The runs a restarted controller of testbed may adopt (docs/faults.md
+ * "The controller dies"): in collect, or in teardown with a result and no
+ * reason, of an unfinished batch; id order.  *rows gets a fresh array
+ * (store_run_rows_free).  The count, or -1 (*rows NULL).
+ */
+int store_runs_adoptable(store_t *self, const char *testbed, store_run_row_t **rows)
+    STORE_MUST_CHECK;
+
+/*
+ * The runs of testbed's unfinished batches between leasing and teardown or
+ * interrupted: those whose hosts a restarted controller owes a TEARDOWN.
+ * As store_runs_adoptable (has_result always false).
+ */
+int store_runs_in_flight(store_t *self, const char *testbed, store_run_row_t **rows)
+    STORE_MUST_CHECK;
+
+/* Frees the n rows of *rows_p and sets it to NULL; accepts NULL. */
+void store_run_rows_free(store_run_row_t **rows_p, int n);
+
 #endif
