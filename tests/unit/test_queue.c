@@ -157,6 +157,14 @@ START_TEST(test_started_and_failed)
     ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T01:59:59Z"), n, 4), 0);
     ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T02:00:00Z"), n, 4), 1);
     ck_assert_int_eq(n[0], series);
+    /* The next start as the controller answers `cntb queue add` (store_queue_next_start). */
+    char next[32];
+    ck_assert_int_eq(store_queue_next_start(s, series, next, sizeof next), 0);
+    ck_assert_str_eq(next, "2026-11-30T02:00:00Z");
+    ck_assert_int_eq(store_queue_next_start(s, once, next, sizeof next), 0);
+    ck_assert_str_eq(next, "");
+    ck_assert_int_eq(store_queue_next_start(s, 99, next, sizeof next), 0);
+    ck_assert_str_eq(next, "");
     store_close(&s);
 }
 END_TEST
