@@ -130,7 +130,7 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
  * in, and its partial result, metrics and samples are deleted, so that the
  * run ends with exactly the result set of its final attempt.  The nkeep
  * runs of keep (borrowed; NULL when nkeep is 0) are left exactly as they
- * are: the runs a restarted controller adopts (ctl.c, docs/faults.md "The
+ * are: the runs a restarted controller adopts (ctl_run.c, docs/faults.md "The
  * controller dies").  Only batches of testbed `testbed` (batch.testbed)
  * are touched, every batch when it is NULL: a controller leaves alone what
  * another testbed's controller left in flight in a database they share

@@ -207,7 +207,7 @@ START_TEST(test_start_batch_atomic)
 }
 END_TEST
 
-/* The batch of a queue entry: what ctl.c's queue_start does, after queue_get. */
+/* The batch of a queue entry: what ctl_sched.c's ctl_queue_start does, after queue_get. */
 static int64_t
 start_entry(store_t *s, int64_t id, time_t next, int64_t *seed)
 {
