@@ -182,7 +182,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         log_warn("bad message from %s: %s", identity ? identity : "?", err);
         if (identity)
             ctl_send_to(self, identity, MSG_ERROR,
-                    json_pack("{s:s, s:s}", "message", err, "stage", "protocol"));
+                        json_pack("{s:s, s:s}", "message", err, "stage", "protocol"));
         free(identity);
         return 0;
     }
@@ -240,7 +240,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
             if (strcmp(self->stale[i].host, host) == 0) {
                 log_info("run %" PRId64 ": teardown owed to %s sent", self->stale[i].run, host);
                 ctl_send_to(self, host, MSG_TEARDOWN,
-                        json_pack("{s:I}", "run", (json_int_t) self->stale[i].run));
+                            json_pack("{s:I}", "run", (json_int_t) self->stale[i].run));
                 self->stale[i] = self->stale[--self->nstale];
             } else {
                 i++;
@@ -253,7 +253,7 @@ on_agents(zloop_t *loop, zsock_t *sock, void *arg)
         /* The agent takes ERROR stage "hello" as a request to say HELLO again
          * (a controller that restarted does not know it yet). */
         ctl_send_to(self, identity, MSG_ERROR,
-                json_pack("{s:s, s:s}", "message", "say HELLO first", "stage", "hello"));
+                    json_pack("{s:s, s:s}", "message", "say HELLO first", "stage", "hello"));
         goto out;
     }
     a->last_seen_ms = ctl_now_ms();

@@ -168,7 +168,7 @@ run_teardown(ctl_t *self, ctl_run_t *r)
     for (int i = 0; i < r->nhosts; i++) {
         if (ctl_agent_connected(self, r->hosts[i]))
             ctl_send_to(self, r->hosts[i], MSG_TEARDOWN,
-                    json_pack("{s:I}", "run", (json_int_t) r->id));
+                        json_pack("{s:I}", "run", (json_int_t) r->id));
         else
             ctl_stale_add(self, r->id, r->hosts[i]);
     }
@@ -290,8 +290,8 @@ start_server(ctl_t *self, ctl_run_t *r)
 {
     ctl_run_enter(self, r, STAGE_RUNNING, r->timeout_ms[MATRIX_START]);
     ctl_send_to(self, r->hosts[r->nhosts - 1], MSG_START,
-            json_pack("{s:I, s:s, s:i, s:O}", "run", (json_int_t) r->id, "role", "server", "port",
-                      r->port, "params", r->params));
+                json_pack("{s:I, s:s, s:i, s:O}", "run", (json_int_t) r->id, "role", "server", "port",
+                          r->port, "params", r->params));
 }
 
 static void
@@ -302,8 +302,8 @@ start_client(ctl_t *self, ctl_run_t *r)
                       json_number_value(json_object_get(r->params, "omit_s"));
     ctl_run_enter(self, r, STAGE_COLLECT, (int64_t) (duration * 1000) + r->timeout_ms[MATRIX_COLLECT]);
     ctl_send_to(self, r->hosts[0], MSG_START,
-            json_pack("{s:I, s:s, s:i, s:s, s:O}", "run", (json_int_t) r->id, "role", "client",
-                      "port", r->port, "server_addr", r->server_addr, "params", r->params));
+                json_pack("{s:I, s:s, s:i, s:s, s:O}", "run", (json_int_t) r->id, "role", "client",
+                          "port", r->port, "server_addr", r->server_addr, "params", r->params));
 }
 
 void
@@ -347,7 +347,7 @@ ctl_on_agent_msg(ctl_t *self, const char *host, msg_type_t type, json_t *b)
             log_info("run %" PRId64 ": result seq %d from %s for no attempt in collect: dropped",
                      run, seq, host);
             ctl_send_to(self, host, MSG_RESULT_ACK,
-                    json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
+                        json_pack("{s:I, s:i}", "run", (json_int_t) run, "seq", seq));
             return;
         }
         int rc = store_result_insert(self->store, run, seq, host, json_object_get(b, "result"));

@@ -5,34 +5,41 @@
  * run.state column on disk; every transition is stored before the next
  * message goes out):
  *
- *                 ctl_sched.c: hosts leased
- *   (queued) ------------------------------> LEASING
- *      ^                                        | agents connected, caps allow:
- *      |                                        | SETUP to each host
- *      |                                        v
- *      |                                      SETUP
- *      |                                        | SETUP_OK from every host:
- *      |                                        | START to the server, then the client
- *      |                                        v
- *      |                                     RUNNING
- *      |                                        | START sent to the client
- *      |                                        v
- *      |   retry (store_run_retry)           COLLECT
- *      |   when attempts are left               | RESULT stored (once)
- *      |                                        v
- *      +-------- failed <------------------- TEARDOWN ---> done
- *                  ^                             ^     \-> skipped (an agent refused it)
- *                  |  timeout, agent lost,       |
- *                  |  ERROR (run_fail)           |
- *                  +------- any stage above -----+
+ *   queued --(ctl_sched.c: a slot and the hosts leased)--> LEASING
+ *      ^                                                      |
+ *      |     no agent within lease_s, caps refuse,            | agents connected
+ *      |     unsupported nesting, no VM ---> skipped/failed   | (VMs leased):
+ *      |                                                      | SETUP to each host
+ *      |                                                      v
+ *      |                                                    SETUP
+ *      |                                                      | SETUP_OK from each:
+ *      |                                                      | START to the server
+ *      |                                                      v
+ *      |                                                   RUNNING
+ *      |                                                      | START_OK of the server:
+ *      |                                                      | START to the client
+ *      |                                                      v
+ *      |                                                   COLLECT
+ *      |                                                      | RESULT stored (once),
+ *      |                                                      | TEARDOWN to each host
+ *      |                                                      v
+ *      +--- retry: failed with retries left <--- failed <-- TEARDOWN --> done, skipped
+ *                                                   ^          ^
+ *                       TEARDOWN timeout ----------/           |
+ *          SETUP, RUNNING, COLLECT: timeout, agent lost,       |
+ *          ERROR (run_fail: the first reason is kept) ---------+
  *
- * A failure in any stage records the first reason and goes to TEARDOWN;
- * the run ends when every host answered TEARDOWN_OK (or its timeout): done
- * with a result, skipped, or failed, and a failed attempt with retries left
- * is queued again.  A restarted controller (ctl_runs_adopt, docs/faults.md
- * "The controller dies") adopts the runs it finds in COLLECT (and TEARDOWN
- * with a stored result); the others in flight become "interrupted" and are
- * queued again, their hosts told to tear them down on HELLO.
+ * A run leaves TEARDOWN when every host answered TEARDOWN_OK: done with
+ * its result, skipped when an agent refused it (ERROR stage "skip"),
+ * failed with the first reason; a failed attempt with retries left is
+ * recorded (run_attempt) and queued again (store_run_retry).  A run whose
+ * end cannot be stored keeps its slot and hosts until the store works.
+ *
+ * After a restart (ctl_runs_adopt, docs/faults.md "The controller dies"):
+ * runs found in COLLECT, and in TEARDOWN with a stored result, are adopted
+ * as they are; the other runs in flight become "interrupted" and are
+ * queued again (store_requeue_interrupted), their hosts told to tear them
+ * down when their agents say HELLO.
  */
 #ifndef CNTB_CTL_RUN_H
 #define CNTB_CTL_RUN_H
@@ -42,7 +49,10 @@
 /* Frees what a run slot owns and frees the slot. */
 void ctl_run_clear(ctl_run_t *r);
 
-/* Enters stage (stored first; a failed write is the store outage), timeout_ms from now. */
+/*
+ * Enters stage with its deadline timeout_ms (ms) from now and stores it; a
+ * failed write declares the store outage and the run goes on.
+ */
 void ctl_run_enter(ctl_t *self, ctl_run_t *r, ctl_stage_t stage, int64_t timeout_ms);
 
 /* Ends run r with state (done, failed, skipped), releases its hosts and slot. */
