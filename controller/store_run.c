@@ -175,7 +175,12 @@ store_batch_runs(store_t *self, int64_t batch, char **state)
     sqlite3_finalize(st);
     if (!*state)
         return NULL;
-    runs = json_array();
+    if (!(runs = json_array())) {
+        store_seterr(self, "out of memory");
+        free(*state);
+        *state = NULL;
+        return NULL;
+    }
     st = store_prepare(self,
                        "SELECT r.id, r.idx, r.repetition, r.state, r.reason, r.params_json, "
                        "(SELECT value FROM metric m WHERE m.run_id = r.id AND "
