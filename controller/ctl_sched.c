@@ -388,7 +388,10 @@ ctl_queue_start(ctl_t *self, int64_t id, time_t now)
     m = matrix_load_text(e.file, e.matrix, strlen(e.matrix), err);
     if (!m || ctl_matrix_fits(self, m, e.file, e.matrix, err) < 0) {
         log_error("queue entry %" PRId64 ": %s", id, err);
-        queue_failed(self->store, id, err);
+        /* Not on record: the entry stays due and is refused again once the
+         * store can be written (the outage holds the queue until then). */
+        if (queue_failed(self->store, id, err) < 0)
+            ctl_store_failed(self, "failed queue entry");
         goto out;
     }
     n = matrix_run_count(m);
@@ -396,7 +399,8 @@ ctl_queue_start(ctl_t *self, int64_t id, time_t now)
     point = calloc((size_t) n, sizeof *point);
     rep = calloc((size_t) n, sizeof *rep);
     if (!params || !point || !rep || queue_order(m, &e, &seed) < 0) {
-        queue_failed(self->store, id, "out of memory");
+        if (queue_failed(self->store, id, "out of memory") < 0)
+            ctl_store_failed(self, "failed queue entry");
         goto out;
     }
     for (int i = 0; i < n; i++) {

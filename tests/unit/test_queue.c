@@ -366,7 +366,8 @@ START_TEST(test_list)
     int64_t ids[3];
     int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 43200,
                            "12h", false);
-    queue_add(s, "n", "n.json", "{}", "lab", utc("2026-12-24T18:00:00Z"), 0, NULL, false);
+    ck_assert_int_gt(queue_add(s, "n", "n.json", "{}", "lab", utc("2026-12-24T18:00:00Z"), 0, NULL,
+                               false), id);
     int64_t b = make_batch(s, ids);
     ck_assert_int_eq(queue_started(s, id, b, utc("2026-11-30T13:00:00Z")), 0);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), 0);
