@@ -9,8 +9,9 @@
  * CTL_VM_BOOT_MS; or QEMU exited: VM_STOPPED), and
  * stops the VMs a batch started when the batch ends (VM_STOP).  VMs are
  * reused by every run of the batch that needs the same VM.  It keeps no
- * run state: the scheduler (ctl.c) calls it from its leasing step and at
- * the end of a batch, and passes it the VM messages and every HELLO.
+ * run state: the controller calls it from a run's leasing step (ctl_run.c)
+ * and at the end of a batch (ctl_sched.c), and passes it the VM messages
+ * and every HELLO (ctl.c, ctl_run.c).
  *
  * Per VM:
  *
@@ -36,7 +37,7 @@
 
 typedef struct ctl_vm ctl_vm_t;
 
-/* Sends a message to a host's agent; takes ownership of body (ctl.c's send). */
+/* Sends a message to a host's agent; takes ownership of body (ctl.c's ctl_send_to). */
 typedef void ctl_vm_send_fn(void *arg, const char *host, msg_type_t type, json_t *body);
 
 /* What ctl_vm_lease answers. */

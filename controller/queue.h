@@ -20,18 +20,8 @@
 #include <stdint.h>
 #include <time.h>
 
-/* What queue_get() returns: fresh strings, freed by queue_entry_free(). */
-typedef struct {
-    int64_t id;
-    char *name, *file, *matrix, *testbed; /* testbed may be NULL */
-    time_t at;                            /* the anchor of the series */
-    int64_t every_s;                      /* 0 = once */
-    bool calendar;                        /* every_s counts local calendar days */
-    char state[16];
-    int64_t batch;                        /* the last batch it started, 0 = none */
-    int64_t batches;                      /* how many batches it started: the next one's
-                                             occurrence number, from 0 */
-} queue_entry_t;
+/* What queue_get() returns: fresh strings, freed by queue_entry_free() (store.h). */
+typedef store_queue_entry_t queue_entry_t;
 
 /*
  * Adds an entry (state waiting, next_start = at).  every_s 0 = once;
@@ -40,7 +30,7 @@ typedef struct {
  */
 int64_t queue_add(store_t *store, const char *name, const char *file, const char *matrix,
                   const char *testbed, time_t at, int64_t every_s, const char *every_text,
-                  bool calendar);
+                  bool calendar) STORE_MUST_CHECK;
 
 /*
  * Ids of the waiting entries of testbed `testbed` (queue.testbed; NULL =
@@ -49,10 +39,11 @@ int64_t queue_add(store_t *store, const char *name, const char *file, const char
  * that it never starts another testbed's entry from a shared database.
  * Returns the count or -1.
  */
-int queue_due(store_t *store, const char *testbed, time_t now, int64_t *ids, int max);
+int queue_due(store_t *store, const char *testbed, time_t now, int64_t *ids, int max)
+    STORE_MUST_CHECK;
 
 /* Loads entry id into *e.  0, or -1 when there is none (or on error). */
-int queue_get(store_t *store, int64_t id, queue_entry_t *e);
+int queue_get(store_t *store, int64_t id, queue_entry_t *e) STORE_MUST_CHECK;
 
 /* Frees the strings of *e (not e itself); accepts a zeroed entry. */
 void queue_entry_free(queue_entry_t *e);
@@ -62,7 +53,7 @@ void queue_entry_free(queue_entry_t *e);
  * batches + 1) and sets its next start: next (> 0) keeps it waiting, 0 makes
  * it "started".  One transaction.  0 or -1.
  */
-int queue_started(store_t *store, int64_t id, int64_t batch, time_t next);
+int queue_started(store_t *store, int64_t id, int64_t batch, time_t next) STORE_MUST_CHECK;
 
 /*
  * Orders matrix m (expanded from e->matrix) for the entry's next batch: a
@@ -86,10 +77,10 @@ int queue_order(matrix_t *m, const queue_entry_t *e, int64_t *seed);
 int64_t queue_start_batch(store_t *store, int64_t id, const char *matrix_name,
                           const char *matrix_json, const char *testbed, int nruns,
                           const char *const *params_json, const int *point,
-                          const int *repetition, int64_t seed, time_t next);
+                          const int *repetition, int64_t seed, time_t next) STORE_MUST_CHECK;
 
 /* Marks entry id failed with the reason (its matrix was refused when due).  0 or -1. */
-int queue_failed(store_t *store, int64_t id, const char *error);
+int queue_failed(store_t *store, int64_t id, const char *error) STORE_MUST_CHECK;
 
 /*
  * Cancels entry id: no further start, and the unfinished batch it started
@@ -99,7 +90,7 @@ int queue_failed(store_t *store, int64_t id, const char *error);
  * Returns 0, 1 when the entry was already cancelled, -1 when there is no such
  * entry or on error.
  */
-int queue_cancel(store_t *store, int64_t id, int64_t *batch);
+int queue_cancel(store_t *store, int64_t id, int64_t *batch) STORE_MUST_CHECK;
 
 /*
  * Every entry, oldest first, as a fresh JSON array of objects {id, name,

@@ -17,6 +17,7 @@
  * milliseconds.  The last error of a store is kept for store_errmsg().
  */
 #include "store.h"
+#include "store_int.h"
 
 #include "metric.h"
 #include "store_migrations.h"
@@ -29,13 +30,7 @@
 #include <sys/stat.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-#define STORE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
-struct store {
-    sqlite3 *db;     /* the connection, owned */
-    bool readonly;   /* opened with SQLITE_OPEN_READONLY */
-    char err[512];   /* the last error, "" when none */
-};
 
 static const char *const store_run_states[] = {
     "queued", "leasing", "setup", "running", "collect",
@@ -45,10 +40,7 @@ static const char *const store_batch_states[] = {
     "queued", "running", "done", "failed", "cancelled",
 };
 
-static void store_seterr(store_t *self, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 store_seterr(store_t *self, const char *fmt, ...)
 {
     va_list ap;
@@ -69,8 +61,7 @@ store_in(const char *s, const char *const *set, size_t n)
     return false;
 }
 
-/* Runs SQL without results; 0 or -1 with the error recorded. */
-static int
+int
 store_exec(store_t *self, const char *sql)
 {
     char *msg = NULL;
@@ -83,8 +74,7 @@ store_exec(store_t *self, const char *sql)
     return 0;
 }
 
-/* Prepares sql; NULL with the error recorded. */
-static sqlite3_stmt *
+sqlite3_stmt *
 store_prepare(store_t *self, const char *sql)
 {
     sqlite3_stmt *st = NULL;
@@ -96,8 +86,7 @@ store_prepare(store_t *self, const char *sql)
     return st;
 }
 
-/* Steps a statement that returns no row; 0 or -1 with the error recorded. */
-static int
+int
 store_step_done(store_t *self, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE) {
@@ -107,14 +96,20 @@ store_step_done(store_t *self, sqlite3_stmt *st)
     return 0;
 }
 
-/* Back to synchronous = NORMAL after a durable commit; keeps the last error. */
-static void
+void
 store_durable_end(store_t *self)
 {
     sqlite3_exec(self->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 }
 
-static void
+char *
+store_col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+void
 store_rollback(store_t *self)
 {
     /* Keeps the error that caused the rollback. */

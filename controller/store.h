@@ -25,6 +25,8 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <time.h>
 
 typedef struct store store_t;
 
@@ -128,7 +130,7 @@ int store_result_insert(store_t *self, int64_t run, int seq, const char *host,
  * in, and its partial result, metrics and samples are deleted, so that the
  * run ends with exactly the result set of its final attempt.  The nkeep
  * runs of keep (borrowed; NULL when nkeep is 0) are left exactly as they
- * are: the runs a restarted controller adopts (ctl.c, docs/faults.md "The
+ * are: the runs a restarted controller adopts (ctl_run.c, docs/faults.md "The
  * controller dies").  Only batches of testbed `testbed` (batch.testbed)
  * are touched, every batch when it is NULL: a controller leaves alone what
  * another testbed's controller left in flight in a database they share
@@ -172,5 +174,180 @@ int store_host_meta_insert(store_t *self, int64_t batch, const char *host, const
  * Borrowed: valid until the next call on self.
  */
 const char *store_errmsg(store_t *self);
+
+/* ---- the queue (store_queue.c; queue.h is the module that uses it) ------------
+ * Times are UTC ISO 8601 text in the table, time_t (seconds since the epoch)
+ * here.  Every function accepts a NULL store (and fails). */
+
+/* One queue entry (store_queue_get): fresh strings, freed by store_queue_entry_free(). */
+typedef struct {
+    int64_t id;
+    char *name, *file, *matrix, *testbed; /* testbed may be NULL */
+    time_t at;                            /* the anchor of the series */
+    int64_t every_s;                      /* 0 = once */
+    bool calendar;                        /* every_s counts local calendar days */
+    char state[16];
+    int64_t batch;                        /* the last batch it started, 0 = none */
+    int64_t batches;                      /* how many batches it started: the next one's
+                                             occurrence number, from 0 */
+} store_queue_entry_t;
+
+/*
+ * Adds an entry (state waiting, next_start = at), durably (store_durable).
+ * every_s (seconds) 0 = once; every_text is the period as the user wrote it
+ * (NULL when once).  Returns the entry id (> 0) or -1 (store_errmsg).
+ */
+int64_t store_queue_add(store_t *self, const char *name, const char *file, const char *matrix,
+                        const char *testbed, time_t at, int64_t every_s, const char *every_text,
+                        bool calendar) STORE_MUST_CHECK;
+
+/*
+ * Ids of the waiting entries of testbed (NULL = every testbed's) whose
+ * next_start is at or before now, oldest start first; up to max into ids
+ * (caller's array).  The count, or -1 (store_errmsg).
+ */
+int store_queue_due(store_t *self, const char *testbed, time_t now, int64_t *ids, int max)
+    STORE_MUST_CHECK;
+
+/*
+ * Loads entry id into *e (zeroed first; its strings fresh).  0, or -1 when
+ * there is none or on error (then *e holds nothing to free).
+ */
+int store_queue_get(store_t *self, int64_t id, store_queue_entry_t *e) STORE_MUST_CHECK;
+
+/* Frees the strings of *e (not e itself) and zeroes it; accepts NULL and a zeroed entry. */
+void store_queue_entry_free(store_queue_entry_t *e);
+
+/*
+ * Records that entry id started batch `batch` (batch.queue_id,
+ * queue.batch_id, batches + 1) and sets its next start: next (> 0) keeps it
+ * waiting, 0 makes it "started".  One transaction.  0 or -1 (rolled back,
+ * store_errmsg).
+ */
+int store_queue_started(store_t *self, int64_t id, int64_t batch, time_t next) STORE_MUST_CHECK;
+
+/*
+ * store_batch_insert of the runs, the batch's seed (seed < 0: NULL) and
+ * store_queue_started(id, batch, next), in ONE transaction (queue.h,
+ * queue_start_batch, says why).  The batch id (> 0), or -1 with
+ * store_errmsg() and nothing stored.
+ */
+int64_t store_queue_start_batch(store_t *self, int64_t id, const char *matrix_name,
+                                const char *matrix_json, const char *testbed, int nruns,
+                                const char *const *params_json, const int *point,
+                                const int *repetition, int64_t seed, time_t next)
+    STORE_MUST_CHECK;
+
+/* Marks entry id failed with error (borrowed text).  0 or -1 (rolled back). */
+int store_queue_failed(store_t *self, int64_t id, const char *error) STORE_MUST_CHECK;
+
+/*
+ * Cancels entry id and the unfinished batch it started (its queued runs
+ * skipped "cancelled with queue entry N"), in one transaction.  *batch gets
+ * that batch's id while it still has a run in flight, else 0.  0, 1 when
+ * the entry was already cancelled, -1 when there is no such entry or on
+ * error (rolled back).
+ */
+int store_queue_cancel(store_t *self, int64_t id, int64_t *batch) STORE_MUST_CHECK;
+
+/*
+ * Every entry, oldest first, as a fresh JSON array of objects {id, name,
+ * file, testbed, at, every, next_start, state, error, batch, batches,
+ * batch_state, runs, runs_finished}.  NULL on error.
+ */
+json_t *store_queue_list(store_t *self);
+
+/*
+ * The next_start of entry id (UTC ISO 8601 text) into buf (len bytes);
+ * "" when it has none (started, cancelled, failed) or there is no such
+ * entry.  0, or -1 on a database error (buf "").
+ */
+int store_queue_next_start(store_t *self, int64_t id, char *buf, size_t len) STORE_MUST_CHECK;
+
+/* ---- the controller's questions (store_run.c, for ctl*.c) ---------------------
+ * Every function accepts a NULL store (and fails). */
+
+/*
+ * A write that always reaches the file (PRAGMA user_version set to the
+ * value it has): whether the store can be written again after a failed
+ * write.  0, or -1 (store_errmsg; also for a store with no schema).
+ */
+int store_probe_write(store_t *self) STORE_MUST_CHECK;
+
+/*
+ * Skips every queued run of batch with reason (borrowed), finished now.
+ * Does not touch the batch's state (store_batch_set_state).  0 or -1.
+ */
+int store_batch_skip_queued(store_t *self, int64_t batch, const char *reason) STORE_MUST_CHECK;
+
+/*
+ * The matrix of batch as stored (batch.matrix_json) into *matrix_json:
+ * fresh (free()), NULL when there is no such batch.  0, or -1 on a
+ * database error (*matrix_json NULL).
+ */
+int store_batch_matrix(store_t *self, int64_t batch, char **matrix_json) STORE_MUST_CHECK;
+
+/*
+ * How far batch is: *left = its runs not done, failed or skipped,
+ * *cancelled = its state is "cancelled".  0, or -1 when there is no such
+ * batch or on error (*left -1).
+ */
+int store_batch_progress(store_t *self, int64_t batch, int *left, bool *cancelled)
+    STORE_MUST_CHECK;
+
+/*
+ * The next queued run of batch (lowest idx): its id in *run and its
+ * parameters in *params_json (fresh, free()).  1 when there is one, 0 when
+ * none is queued, -1 on error (store_errmsg).
+ */
+int store_batch_next_run(store_t *self, int64_t batch, int64_t *run, char **params_json)
+    STORE_MUST_CHECK;
+
+/*
+ * Ids of the batches of testbed that are queued or running, oldest first,
+ * up to max into ids (caller's array).  The count, or -1.
+ */
+int store_batches_unfinished(store_t *self, const char *testbed, int64_t *ids, int max)
+    STORE_MUST_CHECK;
+
+/*
+ * The runs of batch for `cntb status`: a fresh JSON array (idx order) of
+ * {id, idx, repetition, state, reason?, params, throughput_bps?,
+ * started_at?, finished_at?, client_host?, server_host?, attempts,
+ * rtt_us_p50?, flags?}, empty when the run query fails; *state gets the
+ * batch's state (fresh, free()).  NULL (and *state NULL) when there is no
+ * such batch.
+ */
+json_t *store_batch_runs(store_t *self, int64_t batch, char **state);
+
+/* A run as the controller finds it at start-up (store_runs_adoptable, store_runs_in_flight). */
+typedef struct {
+    int64_t id;
+    int64_t batch;
+    char *params_json;   /* fresh */
+    char *client_host;   /* fresh, NULL when not recorded */
+    char *server_host;   /* fresh, NULL when not recorded */
+    bool has_result;     /* a result of it is stored */
+} store_run_row_t;
+
+/*
+ * The runs a restarted controller of testbed may adopt (docs/faults.md
+ * "The controller dies"): in collect, or in teardown with a result and no
+ * reason, of an unfinished batch; id order.  *rows gets a fresh array
+ * (store_run_rows_free).  The count, or -1 (*rows NULL).
+ */
+int store_runs_adoptable(store_t *self, const char *testbed, store_run_row_t **rows)
+    STORE_MUST_CHECK;
+
+/*
+ * The runs of testbed's unfinished batches between leasing and teardown or
+ * interrupted: those whose hosts a restarted controller owes a TEARDOWN.
+ * As store_runs_adoptable (has_result always false).
+ */
+int store_runs_in_flight(store_t *self, const char *testbed, store_run_row_t **rows)
+    STORE_MUST_CHECK;
+
+/* Frees the n rows of *rows_p and sets it to NULL; accepts NULL. */
+void store_run_rows_free(store_run_row_t **rows_p, int n);
 
 #endif

@@ -157,6 +157,14 @@ START_TEST(test_started_and_failed)
     ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T01:59:59Z"), n, 4), 0);
     ck_assert_int_eq(queue_due(s, NULL, utc("2026-11-30T02:00:00Z"), n, 4), 1);
     ck_assert_int_eq(n[0], series);
+    /* The next start as the controller answers `cntb queue add` (store_queue_next_start). */
+    char next[32];
+    ck_assert_int_eq(store_queue_next_start(s, series, next, sizeof next), 0);
+    ck_assert_str_eq(next, "2026-11-30T02:00:00Z");
+    ck_assert_int_eq(store_queue_next_start(s, once, next, sizeof next), 0);
+    ck_assert_str_eq(next, "");
+    ck_assert_int_eq(store_queue_next_start(s, 99, next, sizeof next), 0);
+    ck_assert_str_eq(next, "");
     store_close(&s);
 }
 END_TEST
@@ -199,7 +207,7 @@ START_TEST(test_start_batch_atomic)
 }
 END_TEST
 
-/* The batch of a queue entry: what ctl.c's queue_start does, after queue_get. */
+/* The batch of a queue entry: what ctl_sched.c's ctl_queue_start does, after queue_get. */
 static int64_t
 start_entry(store_t *s, int64_t id, time_t next, int64_t *seed)
 {
@@ -358,7 +366,8 @@ START_TEST(test_list)
     int64_t ids[3];
     int64_t id = queue_add(s, "m", "m.json", "{}", "lab", utc("2026-11-30T01:00:00Z"), 43200,
                            "12h", false);
-    queue_add(s, "n", "n.json", "{}", "lab", utc("2026-12-24T18:00:00Z"), 0, NULL, false);
+    ck_assert_int_gt(queue_add(s, "n", "n.json", "{}", "lab", utc("2026-12-24T18:00:00Z"), 0, NULL,
+                               false), id);
     int64_t b = make_batch(s, ids);
     ck_assert_int_eq(queue_started(s, id, b, utc("2026-11-30T13:00:00Z")), 0);
     ck_assert_int_eq(store_run_set_state(s, ids[0], "done", NULL), 0);

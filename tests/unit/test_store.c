@@ -1,7 +1,8 @@
 /*
  * test_store.c — Check suite for controller/store.c: migrations, batches and
  * runs, exactly-once results, rollback of a bad result, requeue after a
- * controller restart, read-only opening.  Every test makes its own mkdtemp
+ * controller restart, the controller's queries (store_run.c), read-only
+ * opening.  Every test makes its own mkdtemp
  * directory and database and removes them.
  */
 #include "store.h"
@@ -424,6 +425,80 @@ START_TEST(test_requeue_keeps_adopted)
 }
 END_TEST
 
+/* The controller's questions (store_run.c): next run, progress, skip, matrix, adoption. */
+START_TEST(test_controller_queries)
+{
+    store_t *s = open_rw();
+    int64_t ids[3], b = make_batch(s, ids), run = 0, open_ids[4];
+    char *text = NULL, *state = NULL;
+    int left = -1;
+    bool cancelled = true;
+    store_run_row_t *rows = NULL;
+    json_t *runs;
+
+    ck_assert_int_eq(store_probe_write(s), 0);
+    ck_assert_int_eq(store_batch_matrix(s, b, &text), 0);
+    ck_assert_str_eq(text, "{\"name\":\"demo\"}");
+    free(text);
+    ck_assert_int_eq(store_batch_matrix(s, b + 10, &text), 0);
+    ck_assert_ptr_null(text);
+    ck_assert_int_eq(store_batches_unfinished(s, "lab", open_ids, 4), 1);
+    ck_assert_int_eq(open_ids[0], b);
+    ck_assert_int_eq(store_batches_unfinished(s, "other", open_ids, 4), 0);
+
+    /* The next queued run is the lowest idx; it moves on as runs leave the queue. */
+    ck_assert_int_eq(store_batch_next_run(s, b, &run, &text), 1);
+    ck_assert_int_eq(run, ids[0]);
+    ck_assert_str_eq(text, "{\"network\":\"host\"}");
+    free(text);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "leasing", NULL), 0);
+    ck_assert_int_eq(store_batch_next_run(s, b, &run, &text), 1);
+    ck_assert_int_eq(run, ids[1]);
+    free(text);
+    ck_assert_int_eq(store_batch_progress(s, b, &left, &cancelled), 0);
+    ck_assert_int_eq(left, 3);
+    ck_assert(!cancelled);
+    ck_assert_int_eq(store_batch_progress(s, b + 10, &left, &cancelled), -1);
+
+    /* Adoption: a run in collect with hosts; in flight: every run between leasing and teardown. */
+    ck_assert_int_eq(store_batch_set_state(s, b, "running"), 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[0], "collect", NULL), 0);
+    ck_assert_int_eq(store_run_set_hosts(s, ids[0], "h1", "h2"), 0);
+    ck_assert_int_eq(store_runs_adoptable(s, "lab", &rows), 1);
+    ck_assert_int_eq(rows[0].id, ids[0]);
+    ck_assert_int_eq(rows[0].batch, b);
+    ck_assert_str_eq(rows[0].client_host, "h1");
+    ck_assert_str_eq(rows[0].server_host, "h2");
+    ck_assert_str_eq(rows[0].params_json, "{\"network\":\"host\"}");
+    ck_assert(!rows[0].has_result);
+    store_run_rows_free(&rows, 1);
+    ck_assert_ptr_null(rows);
+    ck_assert_int_eq(store_runs_adoptable(s, "other", &rows), 0);
+    store_run_rows_free(&rows, 0);
+    ck_assert_int_eq(store_run_set_state(s, ids[1], "setup", NULL), 0);
+    ck_assert_int_eq(store_runs_in_flight(s, "lab", &rows), 2);
+    ck_assert_ptr_null(rows[1].client_host);
+    store_run_rows_free(&rows, 2);
+
+    /* Skipping the queued runs leaves the others; the batch reads back for `cntb status`. */
+    ck_assert_int_eq(store_batch_skip_queued(s, b, "cannot run"), 0);
+    ck_assert_int_eq(q1(s, "SELECT count(*) FROM run WHERE state = 'skipped'"
+                           " AND reason = 'cannot run' AND finished_at IS NOT NULL"), 1);
+    runs = store_batch_runs(s, b, &state);
+    ck_assert_ptr_nonnull(runs);
+    ck_assert_str_eq(state, "running");
+    ck_assert_int_eq(json_array_size(runs), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "client_host")),
+                     "h1");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(runs, 2), "attempts")), 1);
+    json_decref(runs);
+    free(state);
+    ck_assert_ptr_null(store_batch_runs(s, b + 10, &state));
+    ck_assert_ptr_null(state);
+    store_close(&s);
+}
+END_TEST
+
 START_TEST(test_run_retry)
 {
     store_t *s = open_rw();
@@ -516,6 +591,7 @@ store_suite(void)
     tcase_add_test(tc, test_requeue_drops_partial_result);
     tcase_add_test(tc, test_requeue_keeps_adopted);
     tcase_add_test(tc, test_run_retry);
+    tcase_add_test(tc, test_controller_queries);
     tcase_add_test(tc, test_readonly);
     tcase_add_test(tc, test_readonly_not_a_db);
     suite_add_tcase(s, tc);
