@@ -29,8 +29,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An error answer to a CLI request: {"ok": false, "error": message, "code": code}
+ * (fresh); code is the exit code the CLI gives (1, 2 or 3).  Named apart from the
+ * CLI's own cli_error (controller/cli/cli.h), which prints. */
 static json_t *
-cli_error(const char *message, int code)
+ctl_cli_error(const char *message, int code)
 {
     return json_pack("{s:b, s:s, s:i}", "ok", 0, "error", message, "code", code);
 }
@@ -55,29 +58,29 @@ cli_queue_add(ctl_t *self, json_t *req)
     if (self->store_down) {
         char m[400];
         snprintf(m, sizeof m, "the database cannot be written (%s): nothing queued", self->store_why);
-        return cli_error(m, 1);
+        return ctl_cli_error(m, 1);
     }
     if (!file || !text || (jat && !json_is_integer(jat)) || every_s < 0 ||
         every_s > SCHEDULE_EVERY_MAX_S || (every_s > 0 && !every))
-        return cli_error("queue_add needs file, matrix, and a valid at/every", 2);
+        return ctl_cli_error("queue_add needs file, matrix, and a valid at/every", 2);
     if (strlen(text) != json_string_length(json_object_get(req, "matrix")))
-        return cli_error("the matrix text contains a NUL byte", 2);
+        return ctl_cli_error("the matrix text contains a NUL byte", 2);
     matrix_t *m = matrix_load_text(file, text, strlen(text), err);
     if (!m || ctl_matrix_fits(self, m, file, text, err) < 0) {
         matrix_destroy(&m);
-        return cli_error(err, 2);
+        return ctl_cli_error(err, 2);
     }
     int runs = matrix_run_count(m);
     int64_t id = queue_add(self->store, matrix_name(m), file, text, self->testbed->name, at,
                            every_s, every, calendar);
     matrix_destroy(&m);
     if (id < 0)
-        return cli_error("the queue entry could not be stored", 1);
+        return ctl_cli_error("the queue entry could not be stored", 1);
     int64_t batch = 0;
     if (at <= now) {
         batch = ctl_queue_start(self, id, now);
         if (batch < 0)
-            return cli_error("the batch could not be made (cntb queue list shows why)", 1);
+            return ctl_cli_error("the batch could not be made (cntb queue list shows why)", 1);
     }
     char next[32] = "";
     json_t *answer = json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "queue", (json_int_t) id, "batch",
@@ -107,7 +110,7 @@ cli_queue_cancel(ctl_t *self, json_t *req)
     int64_t batch = 0;
     int rc = queue_cancel(self->store, id, &batch);
     if (rc < 0)
-        return cli_error("no such queue entry", 2);
+        return ctl_cli_error("no such queue entry", 2);
     if (batch) {
         /* A run in flight finishes; its batch then ends as cancelled. */
         for (int i = 0; i < CTL_BATCHES_MAX; i++)
@@ -127,7 +130,7 @@ cli_batch(ctl_t *self, json_t *req)
     char *bstate = NULL;
     json_t *runs = store_batch_runs(self->store, batch, &bstate);
     if (!runs)
-        return cli_error("no such batch", 2);
+        return ctl_cli_error("no such batch", 2);
     json_t *answer = json_pack("{s:b, s:s, s:o}", "ok", 1, "state", bstate, "runs", runs);
     free(bstate);
     return answer;
@@ -146,7 +149,7 @@ ctl_on_cli(zloop_t *loop, zsock_t *sock, void *arg)
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
     json_t *answer;
     if (!cmd)
-        answer = cli_error("bad request", 2);
+        answer = ctl_cli_error("bad request", 2);
     else if (strcmp(cmd, "ping") == 0) {
         answer = json_pack("{s:b, s:s, s:s, s:s, s:i, s:s}", "ok", 1, "testbed",
                            self->testbed->name, "testbed_file", self->cfg->testbed_path, "db",
@@ -175,14 +178,14 @@ ctl_on_cli(zloop_t *loop, zsock_t *sock, void *arg)
     else if (strcmp(cmd, "queue_list") == 0) {
         json_t *list = queue_list(self->store);
         answer = list ? json_pack("{s:b, s:o}", "ok", 1, "queue", list)
-                      : cli_error("the queue could not be read", 1);
+                      : ctl_cli_error("the queue could not be read", 1);
     } else if (strcmp(cmd, "batch") == 0)
         answer = cli_batch(self, req);
     else if (strcmp(cmd, "stop") == 0) {
         answer = json_pack("{s:b}", "ok", 1);
         self->stop = true;
     } else
-        answer = cli_error("unknown command", 2);
+        answer = ctl_cli_error("unknown command", 2);
     char *out = json_dumps(answer, JSON_COMPACT);
     zstr_send(sock, out);
     free(out);
