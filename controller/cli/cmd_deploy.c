@@ -488,9 +488,11 @@ out:
         int w = wait_hello(tb, h->name, j->pid, j->hello_ms);
         if (w == 0)
             fail(j, "HELLO timeout",
-                 "the agent (pid %ld) did not connect to the controller within %d s; see %s on "
-                 "the host (a certificate the controller does not accept looks like this)",
-                 j->pid, j->hello_ms / 1000, logfile);
+                 "the agent (pid %ld) did not connect to the controller at %s:%d (the "
+                 "testbed file's controller address) within %d s; see %s on the host (a wrong "
+                 "controller address or a certificate the controller does not accept looks "
+                 "like this)",
+                 j->pid, tb->ctl_address, tb->ctl_port, j->hello_ms / 1000, logfile);
         else if (w < 0)
             strncat(j->outcome, ", no controller running to connect to",
                     sizeof j->outcome - strlen(j->outcome) - 1);

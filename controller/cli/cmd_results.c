@@ -210,8 +210,13 @@ cmd_results(int argc, char **argv)
     else if (is_export)
         rc = results_export(store, &sel, fmt, stdout, err, sizeof err);
     else if (is_plot) {
-        rc = plot_make(store, &sel, pk, by ? by : "network", baseline_given ? baseline : NULL,
-                       metric, sort, output, note, sizeof note, err, sizeof err);
+        /* compare's baseline and order (docs/plot.md): network=host first in each
+         * block unless --baseline says otherwise, or none where no group has it. */
+        rc = plot_make(store, &sel, pk, by ? by : "network", baseline, metric, sort, output,
+                       note, sizeof note, err, sizeof err);
+        if (rc < 0 && rc != -2 && !baseline_given && strstr(err, "--baseline"))
+            rc = plot_make(store, &sel, pk, by ? by : "network", NULL, metric, sort, output,
+                           note, sizeof note, err, sizeof err);
         if (rc == -2) {
             store_close(&store);
             cli_error("%s", err);

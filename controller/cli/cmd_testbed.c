@@ -514,9 +514,18 @@ testbed_check(const char *file)
     printf("testbed %s: %d hosts, controller %s:%d%s\n", tb->name, tb->host_count,
            tb->ctl_address, tb->ctl_port, tb->emulated ? " (emulated)" : "");
     json_t *ans = cli_request(tb->name, json_pack("{s:s}", "cmd", "agents"), 3000, true);
-    json_t *agents = json_object_get(ans, "agents");
+    /* The controller the file names must be where agents will look for it: a TCP
+     * connection to its address and port (the agents' ZeroMQ socket) must be taken. */
     int missing = 0;
-    printf("%-12s %-11s %-16s %-26s %-22s %s\n", "host", "kind", "address", "namespace", "ssh",
+    char cwhy[64];
+    if (ans && !tcp_reachable(tb->ctl_address, tb->ctl_port, 1000, cwhy, sizeof cwhy)) {
+        printf("controller: the running controller of testbed %s does not answer at the "
+               "file's address %s:%d (%s): agents deployed with this file cannot reach it\n",
+               tb->name, tb->ctl_address, tb->ctl_port, cwhy);
+        missing++;
+    }
+    json_t *agents = json_object_get(ans, "agents");
+    printf("%-12s %-11s %-16s %-26s %-30s %s\n", "host", "kind", "address", "namespace", "ssh",
            "agent");
     for (int i = 0; i < tb->host_count; i++) {
         testbed_host_t *h = &tb->hosts[i];
@@ -550,7 +559,7 @@ testbed_check(const char *file)
             state = "started on demand"; /* by its parent, for the runs that need it */
         else if (!nsok || !sshok || strcmp(state, "connected") != 0)
             missing++;
-        printf("%-12s %-11s %-16s %-26s %-22s %s\n", h->name, h->kind, h->address,
+        printf("%-12s %-11s %-16s %-26s %-30s %s\n", h->name, h->kind, h->address,
                h->netns[0] ? (nsok ? h->netns : "(namespace missing)") : "-", ssh, state);
     }
     json_decref(ans);

@@ -78,6 +78,12 @@ check "...h2's SSH does not answer at the file's address" \
 check "...h2's agent is named as connected from elsewhere" \
   grep -q "an agent named h2 is connected from $H2, not from the file's address" "$WORK/wrong.out"
 check "...h1 is fine" grep -Eq '^h1 .*port 22 open +connected$' "$WORK/wrong.out"
+# ... and the controller's address: where agents deployed with the file would look for it.
+jq --arg a "$WRONG" '.controller.address = $a' "$TB" > "$WORK/wrongctl.testbed.json"
+"$BIN/cntb" testbed check "$WORK/wrongctl.testbed.json" > "$WORK/wrongctl.out" 2>&1 && rc=0 || rc=$?
+check "testbed check of a wrong controller address: exit 3 (got $rc)" test "$rc" -eq 3
+check "...names the file's controller address as not answering" \
+  grep -q "does not answer at the file's address $WRONG:" "$WORK/wrongctl.out"
 
 cat > "$WORK/m.json" <<'JSON'
 {
