@@ -459,6 +459,50 @@ out:
     free(rbuf);
 }
 
+/*
+ * One crr connection to ai: a blocking socket whose send timeout bounds
+ * connect() and send() (TRAFFIC_CONNECT_TIMEOUT_S) and whose receive timeout
+ * bounds the reply (TRAFFIC_REPLY_TIMEOUT_S).  Returns the connected socket
+ * or -1 with the reason in why.
+ */
+static int
+crr_connect(const struct addrinfo *ai, char *why, size_t whylen)
+{
+    struct timeval sto = { .tv_sec = TRAFFIC_CONNECT_TIMEOUT_S };
+    struct timeval rto = { .tv_sec = TRAFFIC_REPLY_TIMEOUT_S };
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        snprintf(why, whylen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sto, sizeof sto);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rto, sizeof rto);
+    while (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno == EINTR)
+            continue;
+        /* A blocking connect() that outlives SO_SNDTIMEO fails with EINPROGRESS. */
+        if (errno == EINPROGRESS)
+            snprintf(why, whylen, "timed out after %d s", TRAFFIC_CONNECT_TIMEOUT_S);
+        else
+            snprintf(why, whylen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * tcp_crr: per transaction socket, connect, one send of hello and request
+ * (one segment up to the MSS), the reply, the server's EOF, close: eight
+ * system calls.  The client waits for the server's FIN before closing: a
+ * client that closes as soon as the reply is in races that FIN, and a
+ * simultaneous close leaves TIME_WAIT on both sides; with the client's
+ * ports in TIME_WAIT, connect() searches the port range for a free one
+ * (milliseconds each once most of it is taken).  TCP_NODELAY is set only
+ * when the request may not fit one segment: a single send() of at most an
+ * MSS is never held by Nagle, nothing being in flight.
+ */
 static void
 tcp_crr(struct flow *f)
 {
@@ -466,6 +510,7 @@ tcp_crr(struct flow *f)
     int hl = snprintf(hello, sizeof hello, "{\"t\":\"crr\",\"size\":%ld}\n", f->o->size);
     size_t size = (size_t)f->o->size;
     char *req = malloc((size_t)hl + size), *rbuf = malloc(size);
+    int nodelay = (size_t)hl + size > 536;    /* the smallest MSS IPv4 allows */
 
     if (!req || !rbuf) {
         flow_fail(f, "out of memory");
@@ -475,23 +520,26 @@ tcp_crr(struct flow *f)
     memcpy(req + hl, f->buf, size);
     while (traffic_now_ns() < f->deadline_ns && !atomic_load(&f->stop)) {
         uint64_t t0 = traffic_now_ns(), t1, t2;
-        int fd = connect_one(f->ai, why, sizeof why), one = 1;
+        int fd = crr_connect(f->ai, why, sizeof why), one = 1, r = 0;
+        char eof;
 
         if (fd < 0) {
             flow_fail(f, "flow %d: connect: %s", f->idx, why);
             break;
         }
         t1 = traffic_now_ns();
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        set_timeouts(fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
-        /* Hello and request in one segment; the server closes first (TIME_WAIT stays there). */
+        if (nodelay)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (traffic_send_all(fd, req, (size_t)hl + size) < 0
-            || traffic_recv_all(fd, rbuf, size) != 0) {
-            flow_fail(f, "flow %d: request/response failed: %s", f->idx, strerror(errno));
+            || (r = traffic_recv_all(fd, rbuf, size)) != 0) {
+            flow_fail(f, "flow %d: request/response failed: %s", f->idx,
+                      r > 0 ? "the server closed the connection" : strerror(errno));
             close(fd);
             break;
         }
         t2 = traffic_now_ns();
+        while (recv(fd, &eof, 1, 0) < 0 && errno == EINTR)
+            ;                           /* the server's FIN (or a timeout: close anyway) */
         close(fd);
         if (t0 >= f->measure_ns && t0 < f->deadline_ns) {
             traffic_hist_record(f->chist, t1 - t0);
