@@ -12,13 +12,15 @@
  *           closes first (the client waits for that FIN, so TIME_WAIT stays
  *           on the server and the client's ports are not exhausted).  A crr connection lives for one exchange, so
  *           what it costs beyond the kernel's connect/exchange/close is what
- *           tcp_crr measures of the engine: here it is one accept4, one
- *           MSG_PEEK of the hello, one recvmsg of hello and request, one
- *           send and one close, without a thread (a thread per connection,
- *           with its stack, scheduling and exit, made tcp_crr 3 to 11 times
- *           slower than a bare loop: issue 16);
- *   others  get a detached thread of their own, which reads the hello again
- *           and serves it with blocking calls: a byte sink or source for
+ *           tcp_crr measures of the engine: here it is the epoll_wait
+ *           that reports it, one accept4, one recv of hello and request
+ *           (they come in one segment), one send and one close, without a
+ *           thread (a thread per connection, with its stack, scheduling and
+ *           exit, made tcp_crr 3 to 11 times slower than a bare loop:
+ *           issue 16);
+ *   others  get a detached thread of their own, which takes the hello (and
+ *           any bytes read past it) from the loop and serves it with
+ *           blocking calls: a byte sink or source for
  *           tcp_stream, an echo for tcp_rr, a UDP flow on the server's own
  *           port for the datagram kinds (see "rendezvous" below), or the
  *           process CPU time for cpu_server_pct (one server serves one run,
@@ -159,12 +161,15 @@ server_announce(int fd)
     return 0;
 }
 
-/* stream up: count to EOF, reply {"bytes","elapsed_ns"}. */
+/*
+ * stream up: count to EOF, reply {"bytes","elapsed_ns"}.  extra bytes of
+ * payload came with the hello, read at extra_ns.
+ */
 static void
-serve_stream_up(int fd)
+serve_stream_up(int fd, size_t extra, uint64_t extra_ns)
 {
     char *buf = malloc(SERVER_RECV_BUF);
-    uint64_t bytes = 0, first_ns = 0, eof_ns = 0;
+    uint64_t bytes = extra, first_ns = extra ? extra_ns : 0, eof_ns = 0;
 
     if (!buf)
         return;
@@ -213,9 +218,12 @@ serve_stream_down(int fd, long size, uint64_t duration_ns)
     shutdown(fd, SHUT_WR);
 }
 
-/* rr: echo size-byte requests until EOF. */
+/*
+ * rr: echo size-byte requests until EOF; the first extra_len bytes of
+ * requests (borrowed) came with the hello.
+ */
 static void
-serve_rr(int fd, long size)
+serve_rr(int fd, long size, const char *extra, size_t extra_len)
 {
     char *buf = malloc((size_t)size);
     int one = 1;
@@ -223,7 +231,13 @@ serve_rr(int fd, long size)
     if (!buf)
         return;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    while (traffic_recv_all(fd, buf, (size_t)size) == 0) {
+    for (;;) {
+        size_t have = extra_len < (size_t)size ? extra_len : (size_t)size;
+        memcpy(buf, extra, have);
+        extra += have;
+        extra_len -= have;
+        if (have < (size_t)size && traffic_recv_all(fd, buf + have, (size_t)size - have) != 0)
+            break;
         if (traffic_send_all(fd, buf, (size_t)size) < 0)
             break;
     }
@@ -443,15 +457,25 @@ out:
         close(ufd);
 }
 
+/* A connection the loop hands to a thread, with its hello read already. */
+struct handoff {
+    int fd;                             /* the socket, owned */
+    json_t *hello;                      /* the parsed hello, owned */
+    uint64_t extra_ns;                  /* monotonic time extra was read */
+    size_t extra_len;                   /* bytes that came after the hello line */
+    char extra[];
+};
+
 /*
- * One connection of any kind but crr (those stay on the main loop): read the
- * hello, serve it, close.  arg is the fd, owned here.
+ * One connection of any kind but crr (those stay on the main loop): serve
+ * its hello, close.  arg is a struct handoff, owned here.
  */
 static void *
 server_conn(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
-    json_t *hello = traffic_read_json_line(fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
+    struct handoff *h = arg;
+    int fd = h->fd;
+    json_t *hello = h->hello;
     const char *t = json_string_value(json_object_get(hello, "t"));
     const char *dir = json_string_value(json_object_get(hello, "dir"));
     json_int_t size = json_integer_value(json_object_get(hello, "size"));
@@ -459,13 +483,13 @@ server_conn(void *arg)
     if (!t)
         goto out;
     if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "up") == 0) {
-        serve_stream_up(fd);
+        serve_stream_up(fd, h->extra_len, h->extra_ns);
     } else if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "down") == 0) {
         json_int_t d = json_integer_value(json_object_get(hello, "duration_ns"));
         if (size >= 1 && size <= TRAFFIC_SIZE_MAX && d > 0)
             serve_stream_down(fd, (long)size, (uint64_t)d);
     } else if (strcmp(t, "rr") == 0 && size >= 1 && size <= TRAFFIC_SIZE_MAX) {
-        serve_rr(fd, (long)size);
+        serve_rr(fd, (long)size, h->extra, h->extra_len);
     } else if (strcmp(t, "udp") == 0) {
         serve_udp(fd, hello);
     } else if (strcmp(t, "stats") == 0) {
@@ -476,6 +500,7 @@ server_conn(void *arg)
 out:
     json_decref(hello);
     close(fd);
+    free(h);
     return NULL;
 }
 
@@ -497,6 +522,8 @@ struct conn {
     enum conn_state state;
     uint32_t watched;                   /* epoll events registered, 0 = not in the epoll set */
     uint64_t deadline_ns;               /* monotonic: closed when still here then */
+    char hbuf[TRAFFIC_HELLO_MAX];       /* the hello line as it comes, and what follows it */
+    size_t hlen;                        /* bytes in hbuf */
     size_t size;                        /* crr: request and reply bytes */
     size_t done;                        /* crr: bytes received (REQUEST) or sent (REPLY) */
     char *buf;                          /* crr: size bytes, owned */
@@ -534,8 +561,9 @@ conn_close(struct loop *l, struct conn *c, int close_fd)
 }
 
 /*
- * Registers c for events (edge-triggered: the hello is peeked, not consumed,
- * so level-triggered readiness would repeat until it is complete); 0 or -1.
+ * Registers c for events, edge-triggered (every read goes on until EAGAIN
+ * or until c has what it waits for, and c then waits for nothing more on
+ * that side); 0 or -1.
  */
 static int
 conn_watch(struct loop *l, struct conn *c, uint32_t events)
@@ -550,55 +578,82 @@ conn_watch(struct loop *l, struct conn *c, uint32_t events)
     return 0;
 }
 
-/* Hands c's socket to a thread of its own (server_conn); frees c. */
+/*
+ * Hands c's socket to a thread of its own (server_conn) with its hello
+ * (reference taken) and the hl.. bytes of hbuf that followed the hello line;
+ * frees c.
+ */
 static void
-conn_handoff(struct loop *l, struct conn *c)
+conn_handoff(struct loop *l, struct conn *c, json_t *hello, size_t hl, uint64_t read_ns)
 {
     pthread_t tid;
-    int fd = c->fd;
+    size_t extra = c->hlen - hl;
+    struct handoff *h = malloc(sizeof *h + extra);
 
+    if (!h) {
+        json_decref(hello);
+        conn_close(l, c, 1);
+        return;
+    }
+    h->fd = c->fd;
+    h->hello = hello;
+    h->extra_ns = read_ns;
+    h->extra_len = extra;
+    memcpy(h->extra, c->hbuf + hl, extra);
     conn_close(l, c, 0);
-    if (pthread_create(&tid, &l->attr, server_conn, (void *)(intptr_t)fd) != 0) {
+    if (pthread_create(&tid, &l->attr, server_conn, h) != 0) {
         traffic_err("server: cannot start a connection thread");
-        close(fd);
+        json_decref(h->hello);
+        close(h->fd);
+        free(h);
     }
 }
 
 /*
- * Reads c's hello if it is complete.  A crr hello is consumed together with
- * what has arrived of the request (one recvmsg: hello and request come in
- * one segment) and c moves on to CONN_REQUEST; any other hello is left in
- * the socket for the connection's thread.  Returns 1 when c waits for more,
- * 0 when it moved on, -1 when c must be closed, 2 when it goes to a thread.
+ * Reads what has come of c's hello.  When the line is complete: a crr hello
+ * moves c on to CONN_REQUEST with the bytes that followed it (hello and
+ * request come in one segment, so a crr connection usually costs one recv
+ * here); any other hello goes with its socket to a thread (conn_handoff).
+ * Returns 1 when c waits for more, 0 when it moved on to CONN_REQUEST, -1
+ * when c must be closed (EOF, error, a line too long or not a hello), 2
+ * when it was handed off (c is freed).
  */
 static int
-conn_hello(struct conn *c)
+conn_hello(struct loop *l, struct conn *c)
 {
-    char line[TRAFFIC_HELLO_MAX];
-    ssize_t n;
-    char *nl;
+    char *nl = NULL;
     size_t hl;
     json_t *hello;
     const char *t;
     json_int_t size;
 
-    do
-        n = recv(c->fd, line, sizeof line - 1, MSG_PEEK | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return 1;
-    if (n <= 0)
-        return -1;
-    nl = memchr(line, '\n', (size_t)n);
-    if (!nl)
-        return (size_t)n >= sizeof line - 1 ? -1 : 1;   /* too long, or incomplete */
-    hl = (size_t)(nl - line) + 1;
-    hello = json_loadb(line, hl - 1, 0, NULL);
+    while (!nl) {
+        size_t room = sizeof c->hbuf - 1 - c->hlen;
+        ssize_t n;
+
+        if (room == 0)
+            return -1;                  /* no newline within TRAFFIC_HELLO_MAX - 1 bytes */
+        n = recv(c->fd, c->hbuf + c->hlen, room, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
+        if (n <= 0)
+            return -1;
+        nl = memchr(c->hbuf + c->hlen, '\n', (size_t)n);
+        c->hlen += (size_t)n;
+    }
+    hl = (size_t)(nl - c->hbuf) + 1;
+    hello = json_loadb(c->hbuf, hl - 1, 0, NULL);
     t = json_string_value(json_object_get(hello, "t"));
     size = json_integer_value(json_object_get(hello, "size"));
-    if (!t || strcmp(t, "crr") != 0) {
+    if (!t) {
         json_decref(hello);
-        return t ? 2 : -1;
+        return -1;
+    }
+    if (strcmp(t, "crr") != 0) {
+        conn_handoff(l, c, hello, hl, traffic_now_ns());
+        return 2;
     }
     json_decref(hello);
     if (size < 1 || size > TRAFFIC_SIZE_MAX)
@@ -607,15 +662,8 @@ conn_hello(struct conn *c)
     c->buf = malloc(c->size);
     if (!c->buf)
         return -1;
-    struct iovec iov[2] = { { .iov_base = line, .iov_len = hl },
-                            { .iov_base = c->buf, .iov_len = c->size } };
-    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-    do
-        n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n < (ssize_t)hl)
-        return -1;                      /* the peeked line was there: a reset */
-    c->done = (size_t)n - hl;
+    c->done = c->hlen - hl < c->size ? c->hlen - hl : c->size;
+    memcpy(c->buf, c->hbuf + hl, c->done);
     c->state = CONN_REQUEST;
     return 0;
 }
@@ -631,13 +679,12 @@ conn_advance(struct loop *l, struct conn *c)
     ssize_t n;
 
     if (c->state == CONN_HELLO) {
-        switch (conn_hello(c)) {
+        switch (conn_hello(l, c)) {
         case 1:
             if (conn_watch(l, c, EPOLLIN) < 0)
                 conn_close(l, c, 1);
             return;
         case 2:
-            conn_handoff(l, c);
             return;
         case -1:
             conn_close(l, c, 1);
@@ -680,38 +727,41 @@ conn_advance(struct loop *l, struct conn *c)
     conn_close(l, c, 1);                /* the server closes first: TIME_WAIT stays here */
 }
 
-/* Accepts every pending connection and moves each on as far as it goes. */
+/*
+ * Accepts one connection and moves it on as far as it goes.  One per event:
+ * the listening socket is level-triggered, so epoll_wait reports it again at
+ * once while connections wait, and a second accept4 would mostly return
+ * EAGAIN (one system call per crr connection for nothing).
+ */
 static void
 loop_accept(struct loop *l, int lfd)
 {
-    for (;;) {
-        int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        struct conn *c;
+    int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    struct conn *c;
 
-        if (cfd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                traffic_err("server: accept: %s", strerror(errno));
-                usleep(100 * 1000);     /* let connections finish and free descriptors */
-            }
-            return;                     /* EAGAIN, ECONNABORTED, EINTR, ...: the next event */
+    if (cfd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            traffic_err("server: accept: %s", strerror(errno));
+            usleep(100 * 1000);         /* let connections finish and free descriptors */
         }
-        c = calloc(1, sizeof *c);
-        if (!c) {
-            close(cfd);
-            continue;
-        }
-        c->fd = cfd;
-        c->state = CONN_HELLO;
-        c->deadline_ns = traffic_now_ns() + (uint64_t)TRAFFIC_REPLY_TIMEOUT_S * 1000000000ull;
-        c->prev = l->tail;
-        if (l->tail)
-            l->tail->next = c;
-        else
-            l->head = c;
-        l->tail = c;
-        /* The client sends its hello right after connect(): it is often here already. */
-        conn_advance(l, c);
+        return;                         /* EAGAIN, ECONNABORTED, EINTR, ...: the next event */
     }
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        close(cfd);
+        return;
+    }
+    c->fd = cfd;
+    c->state = CONN_HELLO;
+    c->deadline_ns = traffic_now_ns() + (uint64_t)TRAFFIC_REPLY_TIMEOUT_S * 1000000000ull;
+    c->prev = l->tail;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+    /* The client sends its hello right after connect(): it is often here already. */
+    conn_advance(l, c);
 }
 
 /* Closes the connections past their deadline; returns epoll_wait's timeout in ms. */

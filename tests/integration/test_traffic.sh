@@ -214,6 +214,13 @@ piecewise=$(timeout 10 ip netns exec "$NSA" bash -c '
     head -c 8 <&3' _ "$B" "$PORT" 2>&1 || true)
 check "tcp_crr: hello and request in pieces are answered (got '$piecewise')" \
     test "$piecewise" = abcdefgh
+# An rr hello with two requests behind it in one write: the server's loop
+# reads past the hello and hands those bytes to the connection's thread.
+ahead=$(timeout 10 ip netns exec "$NSA" bash -c '
+    exec 3<>"/dev/tcp/$1/$2"
+    printf "{\"t\":\"rr\",\"size\":4}\nabcdwxyz" >&3
+    head -c 8 <&3' _ "$B" "$PORT" 2>&1 || true)
+check "tcp_rr: requests in the hello's segment are echoed (got '$ahead')" test "$ahead" = abcdwxyz
 
 # Loss: every 10th 64-byte UDP datagram towards the server is dropped (nftables
 # numgen); data and the 16-byte rendezvous punches share the server's port, and
