@@ -29,9 +29,10 @@
  *   bench_bare cputime CMD ARG...             runs CMD, then prints "cputime user_ns U system_ns S"
  *                                             on stderr (its process tree's CPU, wait4)
  * The client prints one JSON object: {"kind","seconds","ops","per_s","bps",
- * "rtt_us_mean","timeouts"}; ops are transactions (rr, crr), bytes
+ * "rtt_us_mean","timeouts","sent"}; ops are transactions (rr, crr), bytes
  * (tcp_stream: as the server counted) or datagrams (udp_stream: as the
- * server received).  Exit 0, 1 on a socket failure, 2 on bad arguments.
+ * server received; "sent" is what the client sent, elsewhere = ops).
+ * Exit 0, 1 on a socket failure, 2 on bad arguments.
  * A benchmark's yardstick: addresses come from the bench script, which makes
  * its own namespaces.
  */
@@ -251,6 +252,7 @@ run_client(enum kind k, const struct sockaddr_in *sa, long size, double secs, lo
 {
     char *buf = calloc(1, (size_t)size), *rbuf = malloc((size_t)size);
     uint64_t start, deadline, ops = 0, rtt_sum = 0, timeouts = 0, bytes = 0, elapsed = 0;
+    uint64_t sent = 0;                  /* udp_stream: datagrams sent */
     int fd = -1, one = 1;
 
     if (!buf || !rbuf)
@@ -323,7 +325,6 @@ run_client(enum kind k, const struct sockaddr_in *sa, long size, double secs, lo
     case UDP_STREAM: {
         struct mmsghdr msgs[BARE_BATCH];
         struct iovec iov = { .iov_base = buf, .iov_len = (size_t)size };
-        uint64_t sent = 0;
 
         for (int i = 0; i < BARE_BATCH; i++)
             msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
@@ -352,12 +353,12 @@ run_client(enum kind k, const struct sockaddr_in *sa, long size, double secs, lo
     else if (k == UDP_STREAM)
         s = secs;
     printf("{\"kind\":\"%s\",\"seconds\":%.6f,\"ops\":%" PRIu64 ",\"per_s\":%.3f,\"bps\":%.1f,"
-           "\"rtt_us_mean\":%.3f,\"timeouts\":%" PRIu64 "}\n",
+           "\"rtt_us_mean\":%.3f,\"timeouts\":%" PRIu64 ",\"sent\":%" PRIu64 "}\n",
            kind_names[k], s, ops, (double)ops / s,
            k == TCP_STREAM ? (double)bytes * 8 / s : (double)ops * (double)size * 8 / s,
            ops && (k == TCP_RR || k == UDP_RR || k == TCP_CRR) ? (double)rtt_sum / (double)ops / 1e3
                                                               : 0.0,
-           timeouts);
+           timeouts, k == UDP_STREAM ? sent : ops);
     if (fd >= 0)
         close(fd);
     free(buf);
