@@ -333,6 +333,66 @@ rr_done(struct flow *f, uint64_t sent_ns, uint64_t now)
     }
 }
 
+/*
+ * udp_rr with one probe outstanding: a blocking recv() bounded by
+ * SO_RCVTIMEO = timeout_ms waits for the answer, so a transaction costs a
+ * send() and a recv(), as in a bare loop (the general loop below adds a
+ * poll() and a recv() that finds nothing per transaction).  An answer to
+ * an earlier, expired probe, or an error queued by an ICMP message, is
+ * skipped and the wait goes on with poll() for the rest of the timeout.
+ */
+static void
+udp_rr_one(struct flow *f, unsigned char *sbuf, unsigned char *rbuf)
+{
+    long size = f->o->size;
+    uint64_t timeout_ns = (uint64_t)f->o->timeout_ms * 1000000ull, seq = 0;
+    struct timeval to = { .tv_sec = f->o->timeout_ms / 1000,
+                          .tv_usec = (f->o->timeout_ms % 1000) * 1000 };
+
+    setsockopt(f->ufd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof to);
+    while (traffic_now_ns() < f->deadline_ns && !atomic_load(&f->stop)) {
+        traffic_put_be64(sbuf, seq);
+        /* Stamped before send(): see udp_rr (CASES.md case 10). */
+        uint64_t t_send = traffic_now_ns();
+        if (send(f->ufd, sbuf, (size_t)size, 0) != size) {
+            struct timespec ts = { 0, 1000000 };
+            nanosleep(&ts, NULL);        /* ENOBUFS, ECONNREFUSED: do not spin */
+            seq++;
+            continue;
+        }
+        for (int first = 1;; first = 0) {
+            uint64_t now = traffic_now_ns();
+            ssize_t n;
+
+            if (!first) {
+                struct pollfd pfd = { .fd = f->ufd, .events = POLLIN };
+                if (now >= t_send + timeout_ns
+                    || poll(&pfd, 1, (int)((t_send + timeout_ns - now + 999999) / 1000000)) == 0)
+                    n = -2;             /* the rest of the timeout passed */
+                else
+                    n = recv(f->ufd, rbuf, (size_t)size, MSG_DONTWAIT);
+            } else {
+                n = recv(f->ufd, rbuf, (size_t)size, 0);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    n = -2;             /* SO_RCVTIMEO: timeout_ms without an answer */
+            }
+            if (n == -2) {
+                if (t_send >= f->measure_ns && t_send < f->deadline_ns)
+                    f->timeouts++;
+                break;
+            }
+            if (n >= 8 && traffic_get_be64(rbuf) == seq) {
+                rr_done(f, t_send, traffic_now_ns());
+                break;
+            }
+        }
+        seq++;
+    }
+    flow_cpu_mark(f);
+    f->end_ns = traffic_now_ns();
+    flow_end_udp(f);
+}
+
 static void
 udp_rr(struct flow *f)
 {
@@ -346,6 +406,10 @@ udp_rr(struct flow *f)
         goto out;
     }
     memcpy(sbuf, f->buf, (size_t)size);
+    if (burst == 1) {
+        udp_rr_one(f, sbuf, rbuf);
+        goto out;
+    }
     memset(slot, 0, sizeof slot);
     for (;;) {
         uint64_t now = traffic_now_ns(), wake = UINT64_MAX;
