@@ -74,7 +74,11 @@ struct traffic_udp_rx {
 };
 /* Receives until stop or ctl_fd is readable. */
 void traffic_udp_recv_loop(struct traffic_udp_rx *r);
-/* Echoes datagrams of at most size bytes to their senders until ctl_fd is readable; returns the count. */
+/*
+ * Echoes datagrams of at most size bytes to their senders until ctl_fd is
+ * readable (seen within about 20 ms); returns the count.  fd (borrowed) is
+ * left with a receive timeout (SO_RCVTIMEO) of 20 ms.
+ */
 uint64_t traffic_udp_echo_loop(int fd, int ctl_fd, size_t size);
 
 #endif
