@@ -153,7 +153,8 @@ udp_sink(void *arg)
         msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
     }
     for (;;) {
-        int n = recvmmsg(fd, msgs, BARE_BATCH, 0, NULL);
+        /* Block for the first datagram only: without WAITFORONE every datagram wakes us. */
+        int n = recvmmsg(fd, msgs, BARE_BATCH, MSG_WAITFORONE, NULL);
         if (n > 0)
             atomic_fetch_add_explicit(&udp_count, (uint64_t)n, memory_order_relaxed);
     }
