@@ -463,7 +463,7 @@ struct handoff {
     json_t *hello;                      /* the parsed hello, owned */
     uint64_t extra_ns;                  /* monotonic time extra was read */
     size_t extra_len;                   /* bytes that came after the hello line */
-    char extra[];
+    char extra[];                       /* those extra_len bytes */
 };
 
 /*
