@@ -16,7 +16,10 @@
  *                                    server sends S-byte buffers for D ns, closes
  *   {"t":"rr","size":S}              client sends S bytes, server echoes S
  *                                    bytes, ... until the client's FIN
- *   {"t":"crr","size":S}             the same, one exchange per connection
+ *   {"t":"crr","size":S}             the same, one exchange per connection,
+ *                                    hello and request in one send(); the
+ *                                    server closes after the reply and the
+ *                                    client reads that EOF before closing
  *   {"t":"udp","dir":"up"|"down"|"rr","size":S,"rate":R,"omit_ns":O,
  *    "duration_ns":D,"gso":0|1}      server replies {"port":P,"token":T}\n;
  *                                    the client sends PUNCH datagrams (below)

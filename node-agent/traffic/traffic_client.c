@@ -333,6 +333,66 @@ rr_done(struct flow *f, uint64_t sent_ns, uint64_t now)
     }
 }
 
+/*
+ * udp_rr with one probe outstanding: a blocking recv() bounded by
+ * SO_RCVTIMEO = timeout_ms waits for the answer, so a transaction costs a
+ * send() and a recv(), as in a bare loop (the general loop below adds a
+ * poll() and a recv() that finds nothing per transaction).  An answer to
+ * an earlier, expired probe, or an error queued by an ICMP message, is
+ * skipped and the wait goes on with poll() for the rest of the timeout.
+ */
+static void
+udp_rr_one(struct flow *f, unsigned char *sbuf, unsigned char *rbuf)
+{
+    long size = f->o->size;
+    uint64_t timeout_ns = (uint64_t)f->o->timeout_ms * 1000000ull, seq = 0;
+    struct timeval to = { .tv_sec = f->o->timeout_ms / 1000,
+                          .tv_usec = (f->o->timeout_ms % 1000) * 1000 };
+
+    setsockopt(f->ufd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof to);
+    while (traffic_now_ns() < f->deadline_ns && !atomic_load(&f->stop)) {
+        traffic_put_be64(sbuf, seq);
+        /* Stamped before send(): see udp_rr (CASES.md case 10). */
+        uint64_t t_send = traffic_now_ns();
+        if (send(f->ufd, sbuf, (size_t)size, 0) != size) {
+            struct timespec ts = { 0, 1000000 };
+            nanosleep(&ts, NULL);        /* ENOBUFS, ECONNREFUSED: do not spin */
+            seq++;
+            continue;
+        }
+        for (int first = 1;; first = 0) {
+            uint64_t now = traffic_now_ns();
+            ssize_t n;
+
+            if (!first) {
+                struct pollfd pfd = { .fd = f->ufd, .events = POLLIN };
+                if (now >= t_send + timeout_ns
+                    || poll(&pfd, 1, (int)((t_send + timeout_ns - now + 999999) / 1000000)) == 0)
+                    n = -2;             /* the rest of the timeout passed */
+                else
+                    n = recv(f->ufd, rbuf, (size_t)size, MSG_DONTWAIT);
+            } else {
+                n = recv(f->ufd, rbuf, (size_t)size, 0);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    n = -2;             /* SO_RCVTIMEO: timeout_ms without an answer */
+            }
+            if (n == -2) {
+                if (t_send >= f->measure_ns && t_send < f->deadline_ns)
+                    f->timeouts++;
+                break;
+            }
+            if (n >= 8 && traffic_get_be64(rbuf) == seq) {
+                rr_done(f, t_send, traffic_now_ns());
+                break;
+            }
+        }
+        seq++;
+    }
+    flow_cpu_mark(f);
+    f->end_ns = traffic_now_ns();
+    flow_end_udp(f);
+}
+
 static void
 udp_rr(struct flow *f)
 {
@@ -346,6 +406,10 @@ udp_rr(struct flow *f)
         goto out;
     }
     memcpy(sbuf, f->buf, (size_t)size);
+    if (burst == 1) {
+        udp_rr_one(f, sbuf, rbuf);
+        goto out;
+    }
     memset(slot, 0, sizeof slot);
     for (;;) {
         uint64_t now = traffic_now_ns(), wake = UINT64_MAX;
@@ -459,6 +523,50 @@ out:
     free(rbuf);
 }
 
+/*
+ * One crr connection to ai: a blocking socket whose send timeout bounds
+ * connect() and send() (TRAFFIC_CONNECT_TIMEOUT_S) and whose receive timeout
+ * bounds the reply (TRAFFIC_REPLY_TIMEOUT_S).  Returns the connected socket
+ * or -1 with the reason in why.
+ */
+static int
+crr_connect(const struct addrinfo *ai, char *why, size_t whylen)
+{
+    struct timeval sto = { .tv_sec = TRAFFIC_CONNECT_TIMEOUT_S };
+    struct timeval rto = { .tv_sec = TRAFFIC_REPLY_TIMEOUT_S };
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        snprintf(why, whylen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sto, sizeof sto);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rto, sizeof rto);
+    while (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno == EINTR)
+            continue;
+        /* A blocking connect() that outlives SO_SNDTIMEO fails with EINPROGRESS. */
+        if (errno == EINPROGRESS)
+            snprintf(why, whylen, "timed out after %d s", TRAFFIC_CONNECT_TIMEOUT_S);
+        else
+            snprintf(why, whylen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * tcp_crr: per transaction socket, connect, one send of hello and request
+ * (one segment up to the MSS), the reply, the server's EOF, close: eight
+ * system calls.  The client waits for the server's FIN before closing: a
+ * client that closes as soon as the reply is in races that FIN, and a
+ * simultaneous close leaves TIME_WAIT on both sides; with the client's
+ * ports in TIME_WAIT, connect() searches the port range for a free one
+ * (milliseconds each once most of it is taken).  TCP_NODELAY is set only
+ * when the request may not fit one segment: a single send() of at most an
+ * MSS is never held by Nagle, nothing being in flight.
+ */
 static void
 tcp_crr(struct flow *f)
 {
@@ -466,6 +574,7 @@ tcp_crr(struct flow *f)
     int hl = snprintf(hello, sizeof hello, "{\"t\":\"crr\",\"size\":%ld}\n", f->o->size);
     size_t size = (size_t)f->o->size;
     char *req = malloc((size_t)hl + size), *rbuf = malloc(size);
+    int nodelay = (size_t)hl + size > 536;    /* the smallest MSS IPv4 allows */
 
     if (!req || !rbuf) {
         flow_fail(f, "out of memory");
@@ -475,23 +584,26 @@ tcp_crr(struct flow *f)
     memcpy(req + hl, f->buf, size);
     while (traffic_now_ns() < f->deadline_ns && !atomic_load(&f->stop)) {
         uint64_t t0 = traffic_now_ns(), t1, t2;
-        int fd = connect_one(f->ai, why, sizeof why), one = 1;
+        int fd = crr_connect(f->ai, why, sizeof why), one = 1, r = 0;
+        char eof;
 
         if (fd < 0) {
             flow_fail(f, "flow %d: connect: %s", f->idx, why);
             break;
         }
         t1 = traffic_now_ns();
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        set_timeouts(fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
-        /* Hello and request in one segment; the server closes first (TIME_WAIT stays there). */
+        if (nodelay)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (traffic_send_all(fd, req, (size_t)hl + size) < 0
-            || traffic_recv_all(fd, rbuf, size) != 0) {
-            flow_fail(f, "flow %d: request/response failed: %s", f->idx, strerror(errno));
+            || (r = traffic_recv_all(fd, rbuf, size)) != 0) {
+            flow_fail(f, "flow %d: request/response failed: %s", f->idx,
+                      r > 0 ? "the server closed the connection" : strerror(errno));
             close(fd);
             break;
         }
         t2 = traffic_now_ns();
+        while (recv(fd, &eof, 1, 0) < 0 && errno == EINTR)
+            ;                           /* the server's FIN (or a timeout: close anyway) */
         close(fd);
         if (t0 >= f->measure_ns && t0 < f->deadline_ns) {
             traffic_hist_record(f->chist, t1 - t0);

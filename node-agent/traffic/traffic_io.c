@@ -377,20 +377,23 @@ traffic_udp_echo_loop(int fd, int ctl_fd, size_t size)
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     struct sockaddr_storage from[UDP_BATCH];
-    uint64_t echoed = 0;
+    uint64_t echoed = 0, ctl_at = traffic_now_ns();
+    struct timeval to = { .tv_sec = 0, .tv_usec = UDP_POLL_MS * 1000 };
 
     if (!buf)
         return 0;
+    /*
+     * A blocking recvmmsg (bounded by SO_RCVTIMEO) and a sendmmsg per batch:
+     * with one probe outstanding that is a recv and a send per transaction,
+     * as in a bare echo loop.  The control connection is looked at when the
+     * socket has been idle for UDP_POLL_MS (the client writes "end" after
+     * its last probe) and at least every UDP_POLL_MS while datagrams flow.
+     */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof to);
     for (;;) {
-        struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = ctl_fd, .events = POLLIN } };
-        int p = poll(pfd, 2, -1);
+        uint64_t now = traffic_now_ns();
+        int idle;
 
-        if (p < 0 && errno != EINTR)
-            break;
-        if (p <= 0)
-            continue;
-        if (pfd[1].revents)
-            break;
         for (int i = 0; i < UDP_BATCH; i++) {
             iov[i].iov_base = buf + (size_t)i * size;
             iov[i].iov_len = size;
@@ -400,8 +403,15 @@ traffic_udp_echo_loop(int fd, int ctl_fd, size_t size)
             msgs[i].msg_hdr.msg_name = &from[i];
             msgs[i].msg_hdr.msg_namelen = sizeof from[i];
         }
-        int n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
-        if (n <= 0)
+        int n = recvmmsg(fd, msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
+        idle = n <= 0;                  /* the timeout, or an error (ICMP, EINTR) */
+        if (idle || now - ctl_at >= (uint64_t)UDP_POLL_MS * 1000000ull) {
+            struct pollfd pfd = { .fd = ctl_fd, .events = POLLIN };
+            ctl_at = now;
+            if (poll(&pfd, 1, 0) > 0)
+                break;                  /* the client's "end" (or its close) */
+        }
+        if (idle)
             continue;
         /* Punches still in flight after the rendezvous are not echoed. */
         int k = 0;

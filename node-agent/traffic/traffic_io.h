@@ -74,7 +74,13 @@ struct traffic_udp_rx {
 };
 /* Receives until stop or ctl_fd is readable. */
 void traffic_udp_recv_loop(struct traffic_udp_rx *r);
-/* Echoes datagrams of at most size bytes to their senders until ctl_fd is readable; returns the count. */
+/*
+ * Echoes datagrams of at most size bytes (8..TRAFFIC_UDP_SIZE_MAX) on the
+ * connected UDP socket fd until the control connection ctl_fd is readable
+ * (its "end" line or EOF, seen within about 20 ms); punches are not echoed.
+ * Returns the datagrams echoed, 0 also when out of memory.  Both sockets are
+ * borrowed; fd is left with a receive timeout (SO_RCVTIMEO) of 20 ms.
+ */
 uint64_t traffic_udp_echo_loop(int fd, int ctl_fd, size_t size);
 
 #endif

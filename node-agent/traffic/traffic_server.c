@@ -3,21 +3,41 @@
  *
  * The main thread blocks SIGTERM/SIGINT (so every connection thread inherits
  * the mask), binds, listens, binds a UDP rendezvous socket to the same
- * address and port, prints the listening line, then polls the listening
- * socket, the rendezvous socket and a signalfd.  Each accepted connection
- * gets a detached thread that reads the hello line (traffic.h) and serves
- * what it asks for: a byte sink or source for tcp_stream, an echo for
- * tcp_rr/tcp_crr, a UDP flow on the server's own port for the datagram
- * kinds (see "rendezvous" below), or the process CPU
- * time for cpu_server_pct (one server serves one run, so the process time is
- * the run's).  A signal makes the main thread exit 0 without waiting for
- * connections in progress.  SIGPIPE is ignored and every send uses
- * MSG_NOSIGNAL, so a peer that leaves early costs only its own connection.
+ * address and port, prints the listening line, then runs one epoll loop over
+ * the listening socket, the rendezvous socket, a signalfd and every
+ * connection whose hello has not been read yet.  The hello line (traffic.h)
+ * decides where a connection goes:
+ *
+ *   crr     stays on the loop: the request is read, echoed, and the server
+ *           closes first (the client waits for that FIN, so TIME_WAIT stays
+ *           on the server and the client's ports are not exhausted).  A crr connection lives for one exchange, so
+ *           what it costs beyond the kernel's connect/exchange/close is what
+ *           tcp_crr measures of the engine: here it is the epoll_wait
+ *           that reports it, one accept4, one recv of hello and request
+ *           (they come in one segment), one send and one close, without a
+ *           thread (a thread per connection, with its stack, scheduling and
+ *           exit, made tcp_crr 3 to 11 times slower than a bare loop:
+ *           issue 16);
+ *   others  get a detached thread of their own, which takes the hello (and
+ *           any bytes read past it) from the loop and serves it with
+ *           blocking calls: a byte sink or source for
+ *           tcp_stream, an echo for tcp_rr, a UDP flow on the server's own
+ *           port for the datagram kinds (see "rendezvous" below), or the
+ *           process CPU time for cpu_server_pct (one server serves one run,
+ *           so the process time is the run's).  These connections live for
+ *           a whole flow, so their thread costs nothing per transaction.
+ *
+ * A connection that sends no complete hello (or crr request) within
+ * TRAFFIC_REPLY_TIMEOUT_S is closed.  A signal makes the main thread exit 0
+ * without waiting for connections in progress.  SIGPIPE is ignored and every
+ * send uses MSG_NOSIGNAL, so a peer that leaves early costs only its own
+ * connection.
  */
 #include "traffic.h"
 #include "traffic_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -29,6 +49,7 @@
 #include <string.h>
 #include <time.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/tcp.h>
@@ -36,6 +57,8 @@
 
 #define SERVER_RECV_BUF (256 * 1024)   /* bytes read per recv() */
 #define SERVER_THREAD_STACK (256 * 1024)
+#define SERVER_BACKLOG 4096            /* listen(); the kernel caps it at net.core.somaxconn */
+#define SERVER_EVENTS 64               /* epoll events taken per epoll_wait */
 
 /* Opens, binds and listens on addr:port; returns the socket or -1 (reported). */
 static int
@@ -63,7 +86,11 @@ server_listen(const char *addr, long port)
         traffic_err("server: cannot bind %s port %ld: %s", addr, port, strerror(errno));
         goto fail;
     }
-    if (listen(fd, 128) < 0) {
+    /*
+     * Many crr flows connect at once; a full accept queue drops SYNs, which
+     * the client retries only after a second.
+     */
+    if (listen(fd, SERVER_BACKLOG) < 0) {
         traffic_err("server: listen: %s", strerror(errno));
         goto fail;
     }
@@ -134,12 +161,15 @@ server_announce(int fd)
     return 0;
 }
 
-/* stream up: count to EOF, reply {"bytes","elapsed_ns"}. */
+/*
+ * stream up: count to EOF, reply {"bytes","elapsed_ns"}.  extra bytes of
+ * payload came with the hello, read at extra_ns.
+ */
 static void
-serve_stream_up(int fd)
+serve_stream_up(int fd, size_t extra, uint64_t extra_ns)
 {
     char *buf = malloc(SERVER_RECV_BUF);
-    uint64_t bytes = 0, first_ns = 0, eof_ns = 0;
+    uint64_t bytes = extra, first_ns = extra ? extra_ns : 0, eof_ns = 0;
 
     if (!buf)
         return;
@@ -188,9 +218,12 @@ serve_stream_down(int fd, long size, uint64_t duration_ns)
     shutdown(fd, SHUT_WR);
 }
 
-/* rr and crr: echo size-byte requests until EOF (crr: after one). */
+/*
+ * rr: echo size-byte requests until EOF; the first extra_len bytes of
+ * requests (borrowed) came with the hello.
+ */
 static void
-serve_rr(int fd, long size, int once)
+serve_rr(int fd, long size, const char *extra, size_t extra_len)
 {
     char *buf = malloc((size_t)size);
     int one = 1;
@@ -198,8 +231,14 @@ serve_rr(int fd, long size, int once)
     if (!buf)
         return;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    while (traffic_recv_all(fd, buf, (size_t)size) == 0) {
-        if (traffic_send_all(fd, buf, (size_t)size) < 0 || once)
+    for (;;) {
+        size_t have = extra_len < (size_t)size ? extra_len : (size_t)size;
+        memcpy(buf, extra, have);
+        extra += have;
+        extra_len -= have;
+        if (have < (size_t)size && traffic_recv_all(fd, buf + have, (size_t)size - have) != 0)
+            break;
+        if (traffic_send_all(fd, buf, (size_t)size) < 0)
             break;
     }
     free(buf);
@@ -418,12 +457,25 @@ out:
         close(ufd);
 }
 
-/* One connection: read the hello, serve it, close.  arg is the fd, owned here. */
+/* A connection the loop hands to a thread, with its hello read already. */
+struct handoff {
+    int fd;                             /* the socket, owned */
+    json_t *hello;                      /* the parsed hello, owned */
+    uint64_t extra_ns;                  /* monotonic time extra was read */
+    size_t extra_len;                   /* bytes that came after the hello line */
+    char extra[];                       /* those extra_len bytes */
+};
+
+/*
+ * One connection of any kind but crr (those stay on the main loop): serve
+ * its hello, close.  arg is a struct handoff, owned here.
+ */
 static void *
 server_conn(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
-    json_t *hello = traffic_read_json_line(fd, TRAFFIC_REPLY_TIMEOUT_S * 1000);
+    struct handoff *h = arg;
+    int fd = h->fd;
+    json_t *hello = h->hello;
     const char *t = json_string_value(json_object_get(hello, "t"));
     const char *dir = json_string_value(json_object_get(hello, "dir"));
     json_int_t size = json_integer_value(json_object_get(hello, "size"));
@@ -431,14 +483,13 @@ server_conn(void *arg)
     if (!t)
         goto out;
     if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "up") == 0) {
-        serve_stream_up(fd);
+        serve_stream_up(fd, h->extra_len, h->extra_ns);
     } else if (strcmp(t, "stream") == 0 && dir && strcmp(dir, "down") == 0) {
         json_int_t d = json_integer_value(json_object_get(hello, "duration_ns"));
         if (size >= 1 && size <= TRAFFIC_SIZE_MAX && d > 0)
             serve_stream_down(fd, (long)size, (uint64_t)d);
-    } else if ((strcmp(t, "rr") == 0 || strcmp(t, "crr") == 0) && size >= 1
-               && size <= TRAFFIC_SIZE_MAX) {
-        serve_rr(fd, (long)size, t[0] == 'c');
+    } else if (strcmp(t, "rr") == 0 && size >= 1 && size <= TRAFFIC_SIZE_MAX) {
+        serve_rr(fd, (long)size, h->extra, h->extra_len);
     } else if (strcmp(t, "udp") == 0) {
         serve_udp(fd, hello);
     } else if (strcmp(t, "stats") == 0) {
@@ -449,16 +500,290 @@ server_conn(void *arg)
 out:
     json_decref(hello);
     close(fd);
+    free(h);
     return NULL;
+}
+
+/*
+ * The epoll loop.  Its event data points at one of the three markers below
+ * (the listening, signal and rendezvous sockets) or at a struct conn.
+ */
+static char mark_listen, mark_signal, mark_rendezvous;
+
+enum conn_state {
+    CONN_HELLO,                         /* waiting for a complete hello line */
+    CONN_REQUEST,                       /* crr: reading the request */
+    CONN_REPLY,                         /* crr: sending the echo */
+};
+
+/* A connection on the loop: before its hello, or a crr exchange. */
+struct conn {
+    int fd;                             /* blocking socket, owned; every call is MSG_DONTWAIT */
+    enum conn_state state;
+    uint32_t watched;                   /* epoll events registered, 0 = not in the epoll set */
+    uint64_t deadline_ns;               /* monotonic: closed when still here then */
+    char hbuf[TRAFFIC_HELLO_MAX];       /* the hello line as it comes, and what follows it */
+    size_t hlen;                        /* bytes in hbuf */
+    size_t size;                        /* crr: request and reply bytes */
+    size_t done;                        /* crr: bytes received (REQUEST) or sent (REPLY) */
+    char *buf;                          /* crr: size bytes, owned */
+    struct conn *prev, *next;           /* the loop's list, in arrival (= deadline) order */
+};
+
+struct loop {
+    int ep;                             /* epoll descriptor */
+    struct conn *head, *tail;           /* connections on the loop, oldest first */
+    pthread_attr_t attr;                /* of connection threads: detached, small stack */
+};
+
+/*
+ * Unlinks and frees c.  With close_fd its socket is closed (which also takes
+ * it out of the epoll set); without, it is only taken out of the set (the
+ * socket goes on to a thread).
+ */
+static void
+conn_close(struct loop *l, struct conn *c, int close_fd)
+{
+    if (close_fd)
+        close(c->fd);                   /* also leaves the epoll set */
+    else if (c->watched)
+        epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    free(c->buf);
+    free(c);
+}
+
+/*
+ * Registers c for events, edge-triggered (every read goes on until EAGAIN
+ * or until c has what it waits for, and c then waits for nothing more on
+ * that side); 0 or -1.
+ */
+static int
+conn_watch(struct loop *l, struct conn *c, uint32_t events)
+{
+    struct epoll_event ev = { .events = events | EPOLLET, .data.ptr = c };
+
+    if (c->watched == events)
+        return 0;
+    if (epoll_ctl(l->ep, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
+        return -1;
+    c->watched = events;
+    return 0;
+}
+
+/*
+ * Hands c's socket to a thread of its own (server_conn) with its hello
+ * (reference taken) and the hl.. bytes of hbuf that followed the hello line;
+ * frees c.
+ */
+static void
+conn_handoff(struct loop *l, struct conn *c, json_t *hello, size_t hl, uint64_t read_ns)
+{
+    pthread_t tid;
+    size_t extra = c->hlen - hl;
+    struct handoff *h = malloc(sizeof *h + extra);
+
+    if (!h) {
+        json_decref(hello);
+        conn_close(l, c, 1);
+        return;
+    }
+    h->fd = c->fd;
+    h->hello = hello;
+    h->extra_ns = read_ns;
+    h->extra_len = extra;
+    memcpy(h->extra, c->hbuf + hl, extra);
+    conn_close(l, c, 0);
+    if (pthread_create(&tid, &l->attr, server_conn, h) != 0) {
+        traffic_err("server: cannot start a connection thread");
+        json_decref(h->hello);
+        close(h->fd);
+        free(h);
+    }
+}
+
+/*
+ * Reads what has come of c's hello.  When the line is complete: a crr hello
+ * moves c on to CONN_REQUEST with the bytes that followed it (hello and
+ * request come in one segment, so a crr connection usually costs one recv
+ * here); any other hello goes with its socket to a thread (conn_handoff).
+ * Returns 1 when c waits for more, 0 when it moved on to CONN_REQUEST, -1
+ * when c must be closed (EOF, error, a line too long or not a hello), 2
+ * when it was handed off (c is freed).
+ */
+static int
+conn_hello(struct loop *l, struct conn *c)
+{
+    char *nl = NULL;
+    size_t hl;
+    json_t *hello;
+    const char *t;
+    json_int_t size;
+
+    while (!nl) {
+        size_t room = sizeof c->hbuf - 1 - c->hlen;
+        ssize_t n;
+
+        if (room == 0)
+            return -1;                  /* no newline within TRAFFIC_HELLO_MAX - 1 bytes */
+        n = recv(c->fd, c->hbuf + c->hlen, room, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
+        if (n <= 0)
+            return -1;
+        nl = memchr(c->hbuf + c->hlen, '\n', (size_t)n);
+        c->hlen += (size_t)n;
+    }
+    hl = (size_t)(nl - c->hbuf) + 1;
+    hello = json_loadb(c->hbuf, hl - 1, 0, NULL);
+    t = json_string_value(json_object_get(hello, "t"));
+    size = json_integer_value(json_object_get(hello, "size"));
+    if (!t) {
+        json_decref(hello);
+        return -1;
+    }
+    if (strcmp(t, "crr") != 0) {
+        conn_handoff(l, c, hello, hl, traffic_now_ns());
+        return 2;
+    }
+    json_decref(hello);
+    if (size < 1 || size > TRAFFIC_SIZE_MAX)
+        return -1;
+    c->size = (size_t)size;
+    c->buf = malloc(c->size);
+    if (!c->buf)
+        return -1;
+    c->done = c->hlen - hl < c->size ? c->hlen - hl : c->size;
+    memcpy(c->buf, c->hbuf + hl, c->done);
+    c->state = CONN_REQUEST;
+    return 0;
+}
+
+/*
+ * Moves c on as far as its socket allows without blocking: hello, crr
+ * request, echo, close.  Leaves c watched for what it waits for, or gone
+ * (closed, freed or handed to a thread).
+ */
+static void
+conn_advance(struct loop *l, struct conn *c)
+{
+    ssize_t n;
+
+    if (c->state == CONN_HELLO) {
+        switch (conn_hello(l, c)) {
+        case 1:
+            if (conn_watch(l, c, EPOLLIN) < 0)
+                conn_close(l, c, 1);
+            return;
+        case 2:
+            return;
+        case -1:
+            conn_close(l, c, 1);
+            return;
+        }
+    }
+    while (c->state == CONN_REQUEST && c->done < c->size) {
+        n = recv(c->fd, c->buf + c->done, c->size - c->done, MSG_DONTWAIT);
+        if (n > 0) {
+            c->done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (conn_watch(l, c, EPOLLIN) < 0)
+                conn_close(l, c, 1);
+            return;
+        } else {
+            conn_close(l, c, 1);        /* EOF or reset before the whole request */
+            return;
+        }
+    }
+    if (c->state == CONN_REQUEST) {
+        c->state = CONN_REPLY;
+        c->done = 0;
+    }
+    while (c->done < c->size) {
+        n = send(c->fd, c->buf + c->done, c->size - c->done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            c->done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (conn_watch(l, c, EPOLLOUT) < 0)
+                conn_close(l, c, 1);
+            return;
+        } else {
+            break;
+        }
+    }
+    conn_close(l, c, 1);                /* the server closes first: TIME_WAIT stays here */
+}
+
+/*
+ * Accepts one connection and moves it on as far as it goes.  One per event:
+ * the listening socket is level-triggered, so epoll_wait reports it again at
+ * once while connections wait, and a second accept4 would mostly return
+ * EAGAIN (one system call per crr connection for nothing).
+ */
+static void
+loop_accept(struct loop *l, int lfd)
+{
+    int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    struct conn *c;
+
+    if (cfd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            traffic_err("server: accept: %s", strerror(errno));
+            usleep(100 * 1000);         /* let connections finish and free descriptors */
+        }
+        return;                         /* EAGAIN, ECONNABORTED, EINTR, ...: the next event */
+    }
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        close(cfd);
+        return;
+    }
+    c->fd = cfd;
+    c->state = CONN_HELLO;
+    c->deadline_ns = traffic_now_ns() + (uint64_t)TRAFFIC_REPLY_TIMEOUT_S * 1000000000ull;
+    c->prev = l->tail;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+    /* The client sends its hello right after connect(): it is often here already. */
+    conn_advance(l, c);
+}
+
+/* Closes the connections past their deadline; returns epoll_wait's timeout in ms. */
+static int
+loop_expire(struct loop *l)
+{
+    uint64_t now = traffic_now_ns();
+
+    while (l->head && l->head->deadline_ns <= now)
+        conn_close(l, l->head, 1);
+    if (!l->head)
+        return -1;
+    return (int)((l->head->deadline_ns - now) / 1000000ull) + 1;
 }
 
 int
 traffic_server_run(const struct traffic_server_opts *opts)
 {
     sigset_t mask;
-    pthread_attr_t attr;
-    struct pollfd pfd[3];
-    int lfd, sfd = -1, rfd = -1, rc = TRAFFIC_EXIT_RUNTIME;
+    struct loop l = { .ep = -1 };
+    struct epoll_event evs[SERVER_EVENTS];
+    int lfd, sfd = -1, rfd = -1, rc = TRAFFIC_EXIT_RUNTIME, attr_made = 0;
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&mask);
@@ -476,49 +801,57 @@ traffic_server_run(const struct traffic_server_opts *opts)
         return TRAFFIC_EXIT_RUNTIME;
     }
     rfd = server_rendezvous(lfd);
-    if (rfd < 0 || server_announce(lfd) < 0)
+    if (rfd < 0)
+        goto out;
+    l.ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event el = { .events = EPOLLIN, .data.ptr = &mark_listen };
+    struct epoll_event es = { .events = EPOLLIN, .data.ptr = &mark_signal };
+    struct epoll_event er = { .events = EPOLLIN, .data.ptr = &mark_rendezvous };
+    if (l.ep < 0 || fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0
+        || epoll_ctl(l.ep, EPOLL_CTL_ADD, lfd, &el) < 0
+        || epoll_ctl(l.ep, EPOLL_CTL_ADD, sfd, &es) < 0
+        || epoll_ctl(l.ep, EPOLL_CTL_ADD, rfd, &er) < 0) {
+        traffic_err("server: epoll: %s", strerror(errno));
+        goto out;
+    }
+    if (server_announce(lfd) < 0)
         goto out;
     atomic_store(&rdv_next, traffic_now_ns() ^ ((uint64_t)getpid() << 32));
 
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
-    pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-    pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-    pfd[2] = (struct pollfd){ .fd = rfd, .events = POLLIN };
+    pthread_attr_init(&l.attr);
+    attr_made = 1;
+    pthread_attr_setdetachstate(&l.attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&l.attr, SERVER_THREAD_STACK);
     for (;;) {
-        pthread_t tid;
-        int cfd;
+        int n = epoll_wait(l.ep, evs, SERVER_EVENTS, loop_expire(&l));
 
-        if (poll(pfd, 3, -1) < 0) {
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
-            traffic_err("server: poll: %s", strerror(errno));
+            traffic_err("server: epoll_wait: %s", strerror(errno));
             break;
         }
-        if (pfd[1].revents) {
-            rc = TRAFFIC_EXIT_OK;       /* SIGTERM or SIGINT: leave quietly */
-            break;
-        }
-        if (pfd[2].revents & POLLIN)
-            rendezvous_read(rfd);
-        if (!(pfd[0].revents & POLLIN))
-            continue;
-        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (cfd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                traffic_err("server: accept: %s", strerror(errno));
-                usleep(100 * 1000);     /* let connections finish and free descriptors */
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &mark_signal) {
+                rc = TRAFFIC_EXIT_OK;   /* SIGTERM or SIGINT: leave quietly */
+                goto out;
             }
-            continue;                   /* ECONNABORTED, EINTR, ...: the next one */
-        }
-        if (pthread_create(&tid, &attr, server_conn, (void *)(intptr_t)cfd) != 0) {
-            traffic_err("server: cannot start a connection thread");
-            close(cfd);
+            if (p == &mark_rendezvous)
+                rendezvous_read(rfd);
+            else if (p == &mark_listen)
+                loop_accept(&l, lfd);
+            else
+                conn_advance(&l, p);
         }
     }
-    pthread_attr_destroy(&attr);
 out:
+    while (l.head)
+        conn_close(&l, l.head, 1);
+    if (attr_made)
+        pthread_attr_destroy(&l.attr);
+    if (l.ep >= 0)
+        close(l.ep);
     if (rfd >= 0)
         close(rfd);
     close(lfd);
