@@ -87,6 +87,25 @@ store_prepare(store_t *self, const char *sql)
 }
 
 int
+store_row_by_id(store_t *self, const char *sql, int64_t id, sqlite3_stmt **st)
+{
+    int step;
+
+    *st = store_prepare(self, sql);
+    if (!*st)
+        return -1;
+    sqlite3_bind_int64(*st, 1, id);
+    step = sqlite3_step(*st);
+    if (step == SQLITE_ROW)
+        return 1;
+    if (step != SQLITE_DONE)
+        store_seterr(self, "%s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return step == SQLITE_DONE ? 0 : -1;
+}
+
+int
 store_step_done(store_t *self, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE) {

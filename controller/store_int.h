@@ -28,6 +28,13 @@ int store_exec(store_t *self, const char *sql);
 /* Prepares sql; a fresh statement (sqlite3_finalize), or NULL with the error recorded. */
 sqlite3_stmt *store_prepare(store_t *self, const char *sql);
 
+/*
+ * Prepares sql, binds id to ?1 and steps once: 1 with the row in *st (the
+ * caller reads it, then sqlite3_finalize(*st)), 0 when there is no row, -1
+ * with the error recorded; *st is NULL unless 1 is returned.
+ */
+int store_row_by_id(store_t *self, const char *sql, int64_t id, sqlite3_stmt **st);
+
 /* Steps a statement that returns no row; 0 or -1 with the error recorded. */
 int store_step_done(store_t *self, sqlite3_stmt *st);
 

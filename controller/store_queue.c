@@ -334,28 +334,17 @@ store_queue_list(store_t *self)
 int
 store_queue_next_start(store_t *self, int64_t id, char *buf, size_t len)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    sqlite3_stmt *st;
+    int rc;
 
     buf[0] = '\0';
     if (!self)
         return -1;
-    st = store_prepare(self, "SELECT next_start FROM queue WHERE id = ?1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW:
+    rc = store_row_by_id(self, "SELECT next_start FROM queue WHERE id = ?1", id, &st);
+    if (rc == 1) {
         if (sqlite3_column_type(st, 0) != SQLITE_NULL)
             snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = 0;
-        break;
-    case SQLITE_DONE:
-        rc = 0;
-        break;
-    default:
-        store_seterr(self, "%s", sqlite3_errmsg(self->db));
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }

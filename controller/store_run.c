@@ -50,91 +50,60 @@ store_batch_skip_queued(store_t *self, int64_t batch, const char *reason)
 int
 store_batch_matrix(store_t *self, int64_t batch, char **matrix_json)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    sqlite3_stmt *st;
+    int rc;
 
     *matrix_json = NULL;
     if (!self)
         return -1;
-    st = store_prepare(self, "SELECT matrix_json FROM batch WHERE id = ?1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, batch);
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW:
+    rc = store_row_by_id(self, "SELECT matrix_json FROM batch WHERE id = ?1", batch, &st);
+    if (rc == 1) {
         *matrix_json = store_col_dup(st, 0);
-        rc = 0;
-        break;
-    case SQLITE_DONE:
-        rc = 0;
-        break;
-    default:
-        store_seterr(self, "%s", sqlite3_errmsg(self->db));
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int
 store_batch_progress(store_t *self, int64_t batch, int *left, bool *cancelled)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    sqlite3_stmt *st;
+    int rc;
 
     *left = -1;
     *cancelled = false;
     if (!self)
         return -1;
-    st = store_prepare(self, "SELECT (SELECT count(*) FROM run WHERE batch_id = ?1 AND state"
-                             " NOT IN ('done', 'failed', 'skipped')), state FROM batch"
-                             " WHERE id = ?1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, batch);
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW:
-        *left = sqlite3_column_int(st, 0);
-        *cancelled = strcmp((const char *)sqlite3_column_text(st, 1), "cancelled") == 0;
-        rc = 0;
-        break;
-    case SQLITE_DONE:
+    rc = store_row_by_id(self, "SELECT (SELECT count(*) FROM run WHERE batch_id = ?1 AND state"
+                               " NOT IN ('done', 'failed', 'skipped')), state FROM batch"
+                               " WHERE id = ?1", batch, &st);
+    if (rc == 0)
         store_seterr(self, "no batch %lld", (long long)batch);
-        break;
-    default:
-        store_seterr(self, "%s", sqlite3_errmsg(self->db));
-    }
+    if (rc != 1)
+        return -1;
+    *left = sqlite3_column_int(st, 0);
+    *cancelled = strcmp((const char *)sqlite3_column_text(st, 1), "cancelled") == 0;
     sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 int
 store_batch_next_run(store_t *self, int64_t batch, int64_t *run, char **params_json)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    sqlite3_stmt *st;
+    int rc;
 
     *run = 0;
     *params_json = NULL;
     if (!self)
         return -1;
-    st = store_prepare(self, "SELECT id, params_json FROM run WHERE batch_id = ?1 AND"
-                             " state = 'queued' ORDER BY idx LIMIT 1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, batch);
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW:
+    rc = store_row_by_id(self, "SELECT id, params_json FROM run WHERE batch_id = ?1 AND"
+                               " state = 'queued' ORDER BY idx LIMIT 1", batch, &st);
+    if (rc == 1) {
         *run = sqlite3_column_int64(st, 0);
         *params_json = store_col_dup(st, 1);
-        rc = 1;
-        break;
-    case SQLITE_DONE:
-        rc = 0;
-        break;
-    default:
-        store_seterr(self, "%s", sqlite3_errmsg(self->db));
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
     return rc;
 }
 
